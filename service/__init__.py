@@ -1,0 +1,1 @@
+"""The reference concert-booking service that the lab puts under load."""

@@ -1,0 +1,1 @@
+"""Adapters: the ports implemented with aiomysql, redis, aio-pika and aiohttp."""

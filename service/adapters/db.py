@@ -1,0 +1,136 @@
+"""MariaDB access: one aiomysql pool per process, transactions, and overload mapping.
+
+Overload must be answered fast and as such: a lock-wait timeout (1205), a deadlock (1213)
+or a pool that stays empty past ``db_pool_timeout_s`` becomes ``Contention``, which the
+HTTP layer turns into a retryable 503. Nothing here waits without a bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import aiomysql
+import pymysql
+
+from service.config import DatabaseUrl, Settings
+from service.domain.errors import Contention
+
+LOCK_WAIT_TIMEOUT = 1205
+DEADLOCK = 1213
+CONTENTION_ERRORS = {LOCK_WAIT_TIMEOUT: "lock-wait-timeout", DEADLOCK: "deadlock"}
+
+Cursor = aiomysql.DictCursor
+
+
+def to_db(moment: datetime) -> datetime:
+    """MariaDB DATETIME has no zone: store UTC, naive."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def from_db(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.replace(tzinfo=UTC)
+
+
+def contention_reason(exc: BaseException) -> str | None:
+    if isinstance(exc, pymysql.err.MySQLError) and exc.args:
+        return CONTENTION_ERRORS.get(exc.args[0])
+    return None
+
+
+async def create_pool(url: DatabaseUrl, settings: Settings, *, size: int | None = None) -> aiomysql.Pool:
+    return await aiomysql.create_pool(
+        host=url.host,
+        port=url.port,
+        user=url.user,
+        password=url.password,
+        db=url.database,
+        minsize=1,
+        maxsize=size or settings.db_pool_size,
+        autocommit=False,
+        charset="utf8mb4",
+        pool_recycle=3600,
+        init_command=(
+            "SET time_zone = '+00:00', "
+            f"innodb_lock_wait_timeout = {int(settings.db_lock_wait_timeout_s)}"
+        ),
+    )
+
+
+class Database:
+    """A pool with bounded acquisition; counts waiters so /metrics can show the cliff."""
+
+    def __init__(self, pool: aiomysql.Pool, acquire_timeout_s: float) -> None:
+        self.pool = pool
+        self.acquire_timeout_s = acquire_timeout_s
+        self.waiting = 0
+
+    @property
+    def size(self) -> int:
+        return self.pool.size
+
+    @property
+    def in_use(self) -> int:
+        return self.pool.size - self.pool.freesize
+
+    @property
+    def max_size(self) -> int:
+        return self.pool.maxsize
+
+    async def _acquire(self) -> aiomysql.Connection:
+        self.waiting += 1
+        try:
+            async with asyncio.timeout(self.acquire_timeout_s):
+                return await self.pool.acquire()
+        except TimeoutError:
+            raise Contention("pool-acquire-timeout") from None
+        finally:
+            self.waiting -= 1
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[aiomysql.Connection]:
+        conn = await self._acquire()
+        try:
+            yield conn
+        finally:
+            self.pool.release(conn)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Any]:
+        """A DictCursor inside BEGIN … COMMIT; rolled back on any error."""
+        async with self.connection() as conn:
+            try:
+                await conn.begin()
+                async with conn.cursor(Cursor) as cur:
+                    yield cur
+                await conn.commit()
+            except BaseException as exc:
+                try:
+                    await conn.rollback()
+                except Exception:
+                    conn.close()
+                reason = contention_reason(exc)
+                if reason is not None:
+                    raise Contention(reason) from exc
+                raise
+
+    async def fetch_all(self, sql: str, args: Any = None) -> list[dict[str, Any]]:
+        async with self.transaction() as cur:
+            await cur.execute(sql, args)
+            return list(await cur.fetchall())
+
+    async def fetch_one(self, sql: str, args: Any = None) -> dict[str, Any] | None:
+        async with self.transaction() as cur:
+            await cur.execute(sql, args)
+            return await cur.fetchone()
+
+    async def close(self) -> None:
+        self.pool.close()
+        await self.pool.wait_closed()
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

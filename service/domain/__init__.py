@@ -1,0 +1,1 @@
+"""Pure booking rules: no I/O here, only the standard library."""

@@ -1,0 +1,54 @@
+"""Shared fixtures. Real servers throughout; see ``tests/infra.py`` for the isolation."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from service import schema
+from service.adapters.db import Database, create_pool
+from service.config import Settings
+from service.domain.venue import venue_layout
+from tests.infra import Isolation, new_isolation
+
+
+@pytest.fixture(scope="module")
+def isolation() -> Iterator[Isolation]:
+    iso = new_isolation()
+    iso.create()
+    try:
+        yield iso
+    finally:
+        iso.destroy()
+
+
+@pytest.fixture(scope="module")
+def settings(isolation: Isolation) -> Settings:
+    """Settings for this module's private database, key prefix and vhost."""
+    return isolation.settings()
+
+
+@pytest.fixture(scope="module")
+def concert_id(settings: Settings) -> int:
+    """One concert on a small venue (2 zones × 2 rows × 10 seats), seeded once per module."""
+    return schema.seed(settings, layout=venue_layout(zones=2, seats_per_row=10, max_rows=2)).concert_ids[0]
+
+
+@pytest.fixture(scope="module")
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    database = Database(await create_pool(settings.db, settings), settings.db_pool_timeout_s)
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+@pytest.fixture(scope="module")
+async def redis_client(settings: Settings) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
+    try:
+        yield client
+    finally:
+        await client.aclose()
