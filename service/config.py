@@ -41,7 +41,9 @@ class DatabaseUrl:
     def parse(cls, url: str, variable: str = "database URL") -> DatabaseUrl:
         parts = urlsplit(url)
         if parts.scheme not in ("mysql", "mariadb"):
-            raise ConfigError(f"{variable}: expected mysql://user:password@host:port/db, got {url!r}")
+            raise ConfigError(
+                f"{variable}: expected mysql://user:password@host:port/db, got {url!r}"
+            )
         database = parts.path.lstrip("/")
         if not database or not parts.hostname or not parts.username:
             raise ConfigError(f"{variable}: needs a user, a host and a database name, got {url!r}")
@@ -191,5 +193,6 @@ def _convert(variable: str, raw: str, kind: Any) -> Any:
         if kind == frozenset[str]:
             return frozenset(p.strip() for p in text.split(",") if p.strip())
     except ValueError:
-        raise ConfigError(f"{variable}={raw!r} is not a valid {getattr(kind, '__name__', kind)}")
+        kind_name = getattr(kind, "__name__", kind)
+        raise ConfigError(f"{variable}={raw!r} is not a valid {kind_name}") from None
     return text

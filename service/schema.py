@@ -70,7 +70,9 @@ def migrate(settings: Settings) -> list[str]:
             conn.commit()
             applied.append(version)
         if app.user != admin.user:
-            cur.execute("CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s", (app.user, app.password))
+            cur.execute(
+                "CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s", (app.user, app.password)
+            )
             cur.execute(
                 f"GRANT SELECT, INSERT, UPDATE, DELETE ON `{admin.database}`.* TO %s@'%%'",
                 (app.user,),
@@ -122,8 +124,14 @@ def seed(
                 cur.execute(
                     "INSERT INTO zones (concert_id, code, grade, price, row_count, seats_per_row)"
                     " VALUES (%s, %s, %s, %s, %s, %s)",
-                    (concert_id, zone.code, zone.grade.value, zone.price(base_price),
-                     len(zone.rows), zone.seats_per_row),
+                    (
+                        concert_id,
+                        zone.code,
+                        zone.grade.value,
+                        zone.price(base_price),
+                        len(zone.rows),
+                        zone.seats_per_row,
+                    ),
                 )
                 zone_id = cur.lastrowid
                 price = zone.price(base_price)

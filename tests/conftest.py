@@ -33,7 +33,9 @@ def settings(isolation: Isolation) -> Settings:
 @pytest.fixture(scope="module")
 def concert_id(settings: Settings) -> int:
     """One concert on a small venue (2 zones × 2 rows × 10 seats), seeded once per module."""
-    return schema.seed(settings, layout=venue_layout(zones=2, seats_per_row=10, max_rows=2)).concert_ids[0]
+    return schema.seed(
+        settings, layout=venue_layout(zones=2, seats_per_row=10, max_rows=2)
+    ).concert_ids[0]
 
 
 @pytest.fixture(scope="module")

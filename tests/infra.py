@@ -8,6 +8,7 @@ variables below.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -72,10 +73,8 @@ class Isolation:
     def destroy(self) -> None:
         settings = self.settings()
         schema.drop_database(settings)
-        try:
+        with contextlib.suppress(RuntimeError):
             rabbitmqctl("delete_vhost", self.vhost)
-        except RuntimeError:
-            pass
         client = redis.Redis.from_url(REDIS_URL)
         try:
             keys = list(client.scan_iter(match=f"{settings.key_prefix}:*", count=1000))

@@ -41,7 +41,9 @@ def contention_reason(exc: BaseException) -> str | None:
     return None
 
 
-async def create_pool(url: DatabaseUrl, settings: Settings, *, size: int | None = None) -> aiomysql.Pool:
+async def create_pool(
+    url: DatabaseUrl, settings: Settings, *, size: int | None = None
+) -> aiomysql.Pool:
     return await aiomysql.create_pool(
         host=url.host,
         port=url.port,

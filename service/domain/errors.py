@@ -54,7 +54,7 @@ class TicketLimitExceeded(DomainError):
 
 
 class InvalidState(DomainError):
-    """The aggregate is not in a state that allows the operation (e.g. reserving a released hold)."""
+    """The aggregate's state forbids the operation (e.g. reserving a released hold)."""
 
     code = "invalid-state"
 

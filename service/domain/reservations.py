@@ -22,7 +22,9 @@ class ReservationStatus(StrEnum):
     CANCELED = "CANCELED"
 
 
-TERMINAL = frozenset({ReservationStatus.CONFIRMED, ReservationStatus.EXPIRED, ReservationStatus.CANCELED})
+TERMINAL = frozenset(
+    {ReservationStatus.CONFIRMED, ReservationStatus.EXPIRED, ReservationStatus.CANCELED}
+)
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""The HTTP API: app factory, routes, views, and the problem+json error mapping."""

@@ -1,0 +1,39 @@
+"""Prometheus metrics of the service, in multiprocess mode.
+
+Several worker processes serve one port, so every metric is written to
+``PROMETHEUS_MULTIPROC_DIR`` (set by ``python -m service`` before anything imports this)
+and ``/metrics`` aggregates all workers. Gauges say how to combine workers.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+http_requests = Counter(
+    "ticketlab_http_requests", "HTTP requests served", ["method", "route", "status"]
+)
+http_latency = Histogram(
+    "ticketlab_http_request_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=LATENCY_BUCKETS,
+)
+db_pool_size = Gauge("ticketlab_db_pool_size", "open pool connections", multiprocess_mode="livesum")
+db_pool_in_use = Gauge(
+    "ticketlab_db_pool_in_use", "pool connections lent out", multiprocess_mode="livesum"
+)
+db_pool_waiting = Gauge(
+    "ticketlab_db_pool_waiting", "requests waiting for a connection", multiprocess_mode="livesum"
+)
+db_pool_max = Gauge("ticketlab_db_pool_max", "pool size limit", multiprocess_mode="livesum")
+holds_granted = Counter("ticketlab_holds_granted", "holds granted", ["strategy"])
+holds_refused = Counter("ticketlab_holds_refused", "holds refused", ["strategy", "reason"])
+lock_waits = Counter(
+    "ticketlab_lock_waits", "claims that waited on or lost a lock", ["strategy", "kind"]
+)
+holds_released = Counter("ticketlab_holds_released", "holds released", ["released_by"])
+event_loop_lag = Gauge(
+    "ticketlab_event_loop_lag_seconds", "event-loop lag of the worker", multiprocess_mode="max"
+)
