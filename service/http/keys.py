@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import redis.asyncio as aioredis
+from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
 
 from service.adapters.db import Database
 from service.config import Settings
 
+if TYPE_CHECKING:
+    from service.usecases.holds import BookingDeps
+
 SETTINGS = web.AppKey("settings", Settings)
 DB = web.AppKey("db", Database)
 REDIS = web.AppKey("redis", aioredis.Redis)
+AMQP = web.AppKey("amqp", AbstractRobustConnection)
+BOOKING: web.AppKey[BookingDeps] = web.AppKey("booking")

@@ -1,0 +1,96 @@
+"""The app factory: one function builds the service for ``python -m service`` and for tests.
+
+Each resource is opened and closed by one async generator in ``app.cleanup_ctx``, in
+dependency order (database and Redis first, then the broker, then what uses them), so a
+failed start-up or a shutdown closes exactly what was opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aio_pika
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from service.adapters.claims import build_claimer
+from service.adapters.db import Database, create_pool
+from service.adapters.expiry import ExpiryConsumer, RabbitExpiryScheduler
+from service.adapters.sweeper import Sweeper
+from service.clock import SystemClock
+from service.config import Settings
+from service.http.auth import setup_auth
+from service.http.keys import AMQP, BOOKING, DB, REDIS, SETTINGS
+from service.http.problems import problem_middleware
+from service.http.routes import setup_routes
+from service.http.telemetry import sampler_ctx, telemetry_middleware
+from service.usecases.holds import BookingDeps
+
+AMQP_CONNECT_TIMEOUT_S = 10.0
+
+
+async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    app[DB] = Database(await create_pool(settings.db, settings), settings.db_pool_timeout_s)
+    yield
+    await app[DB].close()
+
+
+async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    client = aioredis.Redis.from_url(app[SETTINGS].redis_url, decode_responses=True)
+    await client.ping()
+    app[REDIS] = client
+    yield
+    await client.aclose()
+
+
+async def amqp_ctx(app: web.Application) -> AsyncIterator[None]:
+    connection = await aio_pika.connect_robust(
+        app[SETTINGS].amqp_url, timeout=AMQP_CONNECT_TIMEOUT_S
+    )
+    app[AMQP] = connection
+    yield
+    await connection.close()
+
+
+async def booking_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    scheduler = RabbitExpiryScheduler(settings, app[AMQP])
+    await scheduler.start()
+    app[BOOKING] = BookingDeps(
+        settings=settings,
+        db=app[DB],
+        claimer=build_claimer(settings.claim_strategy, settings, app[DB], app[REDIS]),
+        expiry=scheduler,
+        clock=SystemClock(),
+        redis=app[REDIS],
+    )
+    yield
+    await scheduler.close()
+
+
+async def background_jobs_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The expiry consumer and the sweeper; every worker runs both (rows are claimed safely)."""
+    settings = app[SETTINGS]
+    consumer = ExpiryConsumer(settings, app[AMQP], app[DB], app[REDIS])
+    sweeper = Sweeper(settings, app[DB], app[REDIS])
+    await consumer.start()
+    if settings.sweeper_enabled:
+        await sweeper.start()
+    yield
+    await asyncio.gather(consumer.close(), sweeper.close())
+
+
+def init_app(settings: Settings) -> web.Application:
+    app = web.Application(
+        middlewares=[telemetry_middleware, problem_middleware],
+        client_max_size=settings.max_body_bytes,
+    )
+    app[SETTINGS] = settings
+    app.cleanup_ctx.extend(
+        [database_ctx, redis_ctx, amqp_ctx, booking_ctx, background_jobs_ctx, sampler_ctx]
+    )
+    setup_auth(app)
+    setup_routes(app)
+    return app

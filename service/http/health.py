@@ -1,0 +1,51 @@
+"""Liveness and readiness. Ready means every server a request needs answers right now."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from service.http.keys import AMQP, DB, REDIS
+
+CHECK_TIMEOUT_S = 2.0
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    app = request.app
+    checks: dict[str, Callable[[], Awaitable[object]]] = {
+        "mariadb": lambda: app[DB].fetch_one("SELECT 1 AS ok"),
+        "redis": lambda: app[REDIS].ping(),
+        "rabbitmq": lambda: amqp_ready(app),
+    }
+    results = await asyncio.gather(*(run_check(check) for check in checks.values()))
+    report = dict(zip(checks, results, strict=True))
+    ready = all(result == "ok" for result in report.values())
+    return web.json_response(
+        {"status": "ready" if ready else "unavailable", "checks": report},
+        status=200 if ready else 503,
+    )
+
+
+async def amqp_ready(app: web.Application) -> None:
+    connection = app[AMQP]
+    if connection.is_closed:
+        raise ConnectionError("connection closed")
+    channel = await connection.channel()
+    await channel.close()
+
+
+async def run_check(check: Callable[[], Awaitable[object]]) -> str:
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_S):
+            await check()
+    except TimeoutError:
+        return f"timed out after {CHECK_TIMEOUT_S}s"
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return "ok"

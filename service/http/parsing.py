@@ -1,0 +1,78 @@
+"""Request parsing: turn untrusted input into typed values or a 4xx that names the problem.
+
+Views never index a request body directly; they ask for what they need here, so a wrong
+type, a missing field or malformed JSON is always a problem+json 4xx and never a 500.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from service.domain.errors import InvalidRequest, NotFound
+
+MAX_ID = 2**63 - 1
+
+
+class MalformedBody(InvalidRequest):
+    code = "malformed-json"
+
+
+async def read_json_object(request: web.Request) -> dict[str, Any]:
+    """The body as a JSON object; anything else is a 400 naming what was wrong."""
+    raw = await request.read()
+    if not raw:
+        raise MalformedBody("the request body is empty; expected a JSON object")
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedBody(f"the request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise MalformedBody(f"expected a JSON object, got {type(body).__name__}")
+    return body
+
+
+def int_list(body: dict[str, Any], name: str, *, max_items: int) -> list[int]:
+    value = body.get(name)
+    if value is None:
+        raise InvalidRequest(f"{name} is required", {name: "required"})
+    if not isinstance(value, list):
+        raise InvalidRequest(f"{name} must be an array of integers", {name: "must be an array"})
+    if len(value) > max_items:
+        raise InvalidRequest(
+            f"{name} has {len(value)} items; at most {max_items} allowed",
+            {name: f"at most {max_items} items"},
+        )
+    if not all(type(item) is int for item in value):
+        raise InvalidRequest(f"{name} must contain only integers", {name: "integers only"})
+    if not all(0 < item <= MAX_ID for item in value):
+        raise InvalidRequest(f"{name} must contain positive ids", {name: "positive ids only"})
+    return value
+
+
+def reject_unknown_fields(body: dict[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise InvalidRequest(
+            "unknown field(s): " + ", ".join(unknown),
+            {name: "unknown field" for name in unknown},
+        )
+
+
+def path_id(request: web.Request, name: str, kind: str) -> int:
+    """A numeric path segment; the route already requires digits, this bounds the size."""
+    value = int(request.match_info[name])
+    if not 0 < value <= MAX_ID:
+        raise NotFound(kind, value)
+    return value
+
+
+def optional_query(request: web.Request, name: str, *, max_len: int = 8) -> str | None:
+    value = request.query.get(name)
+    if value is None:
+        return None
+    if not value or len(value) > max_len or not value.isalnum():
+        raise InvalidRequest(f"{name}={value!r} is not valid", {name: "letters or digits"})
+    return value
