@@ -11,7 +11,7 @@ nox.options.reuse_existing_virtualenvs = True
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite against the machine's MariaDB, Redis and RabbitMQ (pytest args pass through)."""
-    session.install("-e", ".[test]")
+    session.install("-e", ".[test,lab]")
     session.run("pytest", *session.posargs)
 
 
