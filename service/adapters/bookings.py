@@ -33,7 +33,7 @@ class SeatState:
     hold_id: int | None
 
 
-def _in(ids: Sequence[int]) -> str:
+def placeholders(ids: Sequence[int]) -> str:
     return ", ".join(["%s"] * len(ids))
 
 
@@ -44,32 +44,60 @@ def _aware(moment: datetime) -> datetime:
 
 
 async def load_seats(
-    cur: Cursor, concert_id: int, seat_ids: Sequence[int], *, lock: bool = False
+    cur: Cursor,
+    concert_id: int,
+    seat_ids: Sequence[int],
+    *,
+    lock: bool = False,
+    nowait: bool = False,
 ) -> list[SeatState]:
     """The concert's seats among ``seat_ids``, in id order; ``lock`` makes it FOR UPDATE.
 
     Without ``lock`` this is a consistent (snapshot) read: it may show a seat as AVAILABLE
     that another transaction has just claimed, which is exactly the window ``naive`` falls
-    into and the guarded strategies close.
+    into and the guarded strategies close. ``nowait`` fails at once (error 1205) instead of
+    waiting for a row someone else locked.
     """
     if not seat_ids:
         return []
+    refs = await _seat_refs(cur, concert_id, seat_ids)
+    if lock:
+        live = await _lock_seat_rows(cur, seat_ids, nowait=nowait)
+    else:
+        live = {ref.id: row for ref, row in refs}
+    return [
+        SeatState(ref, live[ref.id]["status"], live[ref.id]["version"], live[ref.id]["hold_id"])
+        for ref, _row in refs
+    ]
+
+
+async def _seat_refs(
+    cur: Cursor, concert_id: int, seat_ids: Sequence[int]
+) -> list[tuple[SeatRef, dict[str, Any]]]:
     await cur.execute(
         "SELECT s.id, z.code, s.row_label, s.number, s.price, s.status, s.version, s.hold_id"
         " FROM seats s JOIN zones z ON z.id = s.zone_id"
-        f" WHERE s.concert_id = %s AND s.id IN ({_in(seat_ids)}) ORDER BY s.id"
-        + (" FOR UPDATE" if lock else ""),
+        f" WHERE s.concert_id = %s AND s.id IN ({placeholders(seat_ids)}) ORDER BY s.id",
         (concert_id, *seat_ids),
     )
     return [
-        SeatState(
-            SeatRef(r["id"], r["code"], r["row_label"], r["number"], r["price"]),
-            r["status"],
-            r["version"],
-            r["hold_id"],
-        )
+        (SeatRef(r["id"], r["code"], r["row_label"], r["number"], r["price"]), r)
         for r in await cur.fetchall()
     ]
+
+
+async def _lock_seat_rows(
+    cur: Cursor, seat_ids: Sequence[int], *, nowait: bool
+) -> dict[int, dict[str, Any]]:
+    """Locks by primary key alone: a join would lock the zone row too (one lock for everyone,
+    taken in no fixed order), and a concert_id condition could lock a whole index range."""
+    await cur.execute(
+        "SELECT id, status, version, hold_id FROM seats"
+        f" WHERE id IN ({placeholders(seat_ids)}) ORDER BY id FOR UPDATE"
+        + (" NOWAIT" if nowait else ""),
+        tuple(seat_ids),
+    )
+    return {r["id"]: r for r in await cur.fetchall()}
 
 
 def require_all(seat_ids: Sequence[int], seats: Sequence[SeatState]) -> None:
@@ -157,7 +185,7 @@ async def mark_seats_held(cur: Cursor, hold_id: int, seat_ids: Sequence[int]) ->
     """The guarded claim: only AVAILABLE seats change; returns how many did."""
     await cur.execute(
         "UPDATE seats SET status = 'HELD', hold_id = %s, version = version + 1"
-        f" WHERE id IN ({_in(seat_ids)}) AND status = 'AVAILABLE'",
+        f" WHERE id IN ({placeholders(seat_ids)}) AND status = 'AVAILABLE'",
         (hold_id, *seat_ids),
     )
     return int(cur.rowcount)
@@ -166,7 +194,7 @@ async def mark_seats_held(cur: Cursor, hold_id: int, seat_ids: Sequence[int]) ->
 async def seats_not_held_by(cur: Cursor, hold_id: int, seat_ids: Sequence[int]) -> list[int]:
     """After a guarded claim fell short: which of the seats this hold did not get."""
     await cur.execute(
-        f"SELECT id FROM seats WHERE id IN ({_in(seat_ids)})"
+        f"SELECT id FROM seats WHERE id IN ({placeholders(seat_ids)})"
         " AND (hold_id IS NULL OR hold_id <> %s)",
         (*seat_ids, hold_id),
     )
@@ -230,7 +258,7 @@ async def _release_seats(cur: Cursor, hold_id: int, now: datetime) -> None:
         return
     await cur.execute(
         "UPDATE seats SET status = 'AVAILABLE', hold_id = NULL, version = version + 1"
-        f" WHERE id IN ({_in(seat_ids)}) AND hold_id = %s",
+        f" WHERE id IN ({placeholders(seat_ids)}) AND hold_id = %s",
         (*seat_ids, hold_id),
     )
     await cur.execute(
@@ -314,7 +342,7 @@ async def convert_hold(cur: Cursor, hold_id: int, member_id: int, now: datetime)
     seat_ids = [seat.id for seat in hold.seats]
     await cur.execute(
         "UPDATE seats SET status = 'RESERVED', version = version + 1"
-        f" WHERE id IN ({_in(seat_ids)}) AND hold_id = %s AND status = 'HELD'",
+        f" WHERE id IN ({placeholders(seat_ids)}) AND hold_id = %s AND status = 'HELD'",
         (*seat_ids, hold_id),
     )
     order_id = new_order_id()

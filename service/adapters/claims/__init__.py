@@ -1,0 +1,40 @@
+"""The six claim strategies behind the SeatClaimer port; ``build_claimer`` picks one by name."""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+
+from service.adapters.claims.base import BaseClaimer
+from service.adapters.claims.conditional import ConditionalClaimer
+from service.adapters.claims.naive import NaiveClaimer
+from service.adapters.claims.optimistic import OptimisticClaimer
+from service.adapters.claims.pessimistic import PessimisticClaimer
+from service.adapters.claims.redis_gate import RedisGateClaimer, clear_gate
+from service.adapters.claims.redis_lock import RedisLockClaimer
+from service.adapters.db import Database
+from service.config import CLAIM_STRATEGIES, ConfigError, Settings
+from service.ports import SeatClaimer
+
+_DB_ONLY: dict[str, type[BaseClaimer]] = {
+    "naive": NaiveClaimer,
+    "pessimistic": PessimisticClaimer,
+    "optimistic": OptimisticClaimer,
+    "conditional": ConditionalClaimer,
+}
+_WITH_REDIS: dict[str, type[RedisLockClaimer] | type[RedisGateClaimer]] = {
+    "redis-lock": RedisLockClaimer,
+    "redis-gate": RedisGateClaimer,
+}
+
+
+def build_claimer(
+    name: str, settings: Settings, db: Database, redis: aioredis.Redis
+) -> SeatClaimer:
+    if name in _DB_ONLY:
+        return _DB_ONLY[name](settings, db)
+    if name in _WITH_REDIS:
+        return _WITH_REDIS[name](settings, db, redis)
+    raise ConfigError(f"unknown claim strategy {name!r}; known: {', '.join(CLAIM_STRATEGIES)}")
+
+
+__all__ = ["CLAIM_STRATEGIES", "build_claimer", "clear_gate"]
