@@ -1,0 +1,1 @@
+"""The lab: the local stack, scenarios, load, faults, checks and the runner."""

@@ -1,0 +1,108 @@
+"""The checks a scenario can name, each adapted to read what it needs from the evidence.
+
+A check whose input was not captured (no ledger, no outbox snapshot) answers unknown,
+never pass: an empty table proves nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from scenarios.checks.events import (
+    NO_EVENT_LOST,
+    WEBHOOKS_APPLIED_ONCE,
+    no_event_lost,
+    webhooks_applied_once,
+)
+from scenarios.checks.holds import NO_HOLD_PAST_TTL, no_hold_past_ttl
+from scenarios.checks.money import MONEY_CONSERVED, money_conservation
+from scenarios.checks.result import CheckResult
+from scenarios.checks.run import Check
+from scenarios.checks.seats import (
+    NO_DOUBLE_BOOKING,
+    SEAT_COUNTS,
+    no_double_booking,
+    seat_counts_conserved,
+)
+from scenarios.checks.slo import Slo, slo_check
+from scenarios.checks.snapshot import Evidence
+
+
+def check_no_double_booking() -> Check:
+    def run(ev: Evidence) -> CheckResult:
+        if ev.db is None:
+            return _missing(NO_DOUBLE_BOOKING, "database snapshot")
+        return no_double_booking(ev.db)
+
+    return Check(NO_DOUBLE_BOOKING, run)
+
+
+def check_seat_counts(capacity: Mapping[int, int] | None = None) -> Check:
+    def run(ev: Evidence) -> CheckResult:
+        if ev.db is None:
+            return _missing(SEAT_COUNTS, "database snapshot")
+        return seat_counts_conserved(ev.db, capacity)
+
+    return Check(SEAT_COUNTS, run)
+
+
+def check_money_conserved() -> Check:
+    def run(ev: Evidence) -> CheckResult:
+        if ev.db is None:
+            return _missing(MONEY_CONSERVED, "database snapshot")
+        if ev.ledger is None:
+            return _missing(MONEY_CONSERVED, "provider ledger")
+        return money_conservation(ev.db.reservations, ev.ledger, ev.settlement)
+
+    return Check(MONEY_CONSERVED, run)
+
+
+def check_no_hold_past_ttl(grace_s: float) -> Check:
+    def run(ev: Evidence) -> CheckResult:
+        if ev.db is None:
+            return _missing(NO_HOLD_PAST_TTL, "database snapshot")
+        return no_hold_past_ttl(ev.db, grace_s, ev.settlement)
+
+    return Check(NO_HOLD_PAST_TTL, run)
+
+
+def check_webhooks_applied_once() -> Check:
+    def run(ev: Evidence) -> CheckResult:
+        if ev.ledger is None:
+            return _missing(WEBHOOKS_APPLIED_ONCE, "provider ledger")
+        if ev.db is None or ev.db.applied_webhooks is None:
+            return _missing(WEBHOOKS_APPLIED_ONCE, "service's applied-webhook records")
+        return webhooks_applied_once(ev.ledger, ev.db.applied_webhooks, ev.settlement)
+
+    return Check(WEBHOOKS_APPLIED_ONCE, run)
+
+
+def check_no_event_lost() -> Check:
+    def run(ev: Evidence) -> CheckResult:
+        if ev.db is None or ev.db.outbox is None:
+            return _missing(NO_EVENT_LOST, "outbox snapshot")
+        if ev.events is None:
+            return _missing(NO_EVENT_LOST, "consumer's event table")
+        return no_event_lost(ev.db.outbox, ev.events, ev.settlement)
+
+    return Check(NO_EVENT_LOST, run)
+
+
+def check_slo(slo: Slo) -> Check:
+    return Check(slo.name, lambda ev: slo_check(ev.history, slo, ev.window))
+
+
+def invariants(grace_s: float, capacity: Mapping[int, int] | None = None) -> tuple[Check, ...]:
+    """The six invariants of DESIGN.md, in the order a report lists them."""
+    return (
+        check_no_double_booking(),
+        check_money_conserved(),
+        check_no_hold_past_ttl(grace_s),
+        check_seat_counts(capacity),
+        check_webhooks_applied_once(),
+        check_no_event_lost(),
+    )
+
+
+def _missing(name: str, what: str) -> CheckResult:
+    return CheckResult.unknown(name, f"no {what} was captured")

@@ -1,0 +1,137 @@
+"""Seat invariants: no seat held or sold twice, and seat counts that add up.
+
+Both read only the booking tables, in one consistent snapshot. A double booking is a fact
+once it has happened, whatever settles later, so these never wait on the quiesce step.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from scenarios.checks.claims import SOLD, STALE, Claim, claims_of, overlapping
+from scenarios.checks.result import CheckResult, judge
+from scenarios.checks.snapshot import DbState
+
+NO_DOUBLE_BOOKING = "no-double-booking"
+SEAT_COUNTS = "seat-counts-conserved"
+
+SEAT_STATUSES = ("AVAILABLE", "HELD", "RESERVED", "SOLD")
+
+
+def no_double_booking(db: DbState) -> CheckResult:
+    """No seat claimed by two holds at once, and none covered by two confirmed reservations.
+
+    Claims are intervals (see :mod:`scenarios.checks.claims`), so a double hold that both
+    expired before the check still counts. ``oversold_seats`` — seats with two or more
+    confirmed reservations — is the headline number of the double-booking scenario.
+    """
+    found: list[dict[str, Any]] = []
+    oversold_seats = oversold_tickets = 0
+    for seat_id, claims in sorted(claims_of(db).by_seat.items()):
+        involved = overlapping(claims)
+        if not involved:
+            continue
+        sold = [c for c in claims if c.state == SOLD]
+        if len(sold) > 1:
+            oversold_seats += 1
+            oversold_tickets += len(sold) - 1
+        found.append(
+            {
+                "seat_id": seat_id,
+                "problem": "sold twice" if len(sold) > 1 else "held twice",
+                "holds": [c.hold_id for c in involved],
+                "reservations": [c.reservation_id for c in involved if c.reservation_id],
+                "confirmed_reservations": [c.reservation_id for c in sold],
+                "overlap_from": max(c.start for c in involved),
+            }
+        )
+    return judge(
+        NO_DOUBLE_BOOKING,
+        definite=found,
+        what="seats held or sold twice",
+        metrics={
+            "double_booked_seats": len(found),
+            "oversold_seats": oversold_seats,
+            "oversold_tickets": oversold_tickets,
+        },
+    )
+
+
+def seat_counts_conserved(db: DbState, capacity: Mapping[int, int] | None = None) -> CheckResult:
+    """Every seat's status agrees with the claims on it, and no seat appeared or vanished.
+
+    ``capacity`` maps concert id → seats its venue was seeded with (from the scenario's
+    venue size); without it only the status agreement is checked. A seat with two live
+    claims is left to :func:`no_double_booking` and counted as ``contested_seats``.
+    """
+    found: list[dict[str, Any]] = []
+    seats_by_concert = Counter(s.concert_id for s in db.seats)
+    for concert_id, expected in sorted((capacity or {}).items()):
+        if seats_by_concert.get(concert_id, 0) != expected:
+            found.append(
+                {
+                    "concert_id": concert_id,
+                    "problem": "seat rows differ from capacity",
+                    "capacity": expected,
+                    "seats": seats_by_concert.get(concert_id, 0),
+                }
+            )
+
+    claims = claims_of(db)
+    seat_ids = {s.id for s in db.seats}
+    for row in claims.orphan_hold_seats:
+        found.append({"seat_id": row.seat_id, "problem": "claim of a missing hold",
+                      "hold_id": row.hold_id, "hold_seat_id": row.id})
+    hold_ids = {h.id for h in db.holds}
+    for res in db.reservations:
+        if res.hold_id not in hold_ids:
+            found.append({"reservation_id": res.id, "problem": "reservation of a missing hold",
+                          "hold_id": res.hold_id})
+    for seat_id in sorted(set(claims.by_seat) - seat_ids):
+        found.append({"seat_id": seat_id, "problem": "claim of a missing seat",
+                      "holds": [c.hold_id for c in claims.by_seat[seat_id]]})
+
+    contested = 0
+    live_by_state: Counter[str] = Counter()
+    for seat in sorted(db.seats, key=lambda s: s.id):
+        live = [c for c in claims.by_seat.get(seat.id, ()) if c.live]
+        if len(live) > 1:
+            contested += 1
+            continue
+        claim = live[0] if live else None
+        if claim is not None:
+            live_by_state[claim.state] += 1
+        problem = _disagreement(seat.status, seat.hold_id, claim)
+        if problem:
+            found.append(
+                {
+                    "seat_id": seat.id,
+                    "problem": problem,
+                    "status": seat.status,
+                    "expected": "AVAILABLE" if claim is None else claim.state,
+                    "seat_hold_id": seat.hold_id,
+                    "hold_id": None if claim is None else claim.hold_id,
+                    "reservation_id": None if claim is None else claim.reservation_id,
+                }
+            )
+
+    by_status = Counter(s.status for s in db.seats)
+    metrics: dict[str, int] = {"seats": len(db.seats), "contested_seats": contested}
+    metrics.update({status.lower(): by_status.get(status, 0) for status in SEAT_STATUSES})
+    metrics.update({f"live_{state.lower()}_claims": live_by_state.get(state, 0)
+                    for state in ("HELD", "RESERVED", "SOLD", STALE)})
+    return judge(SEAT_COUNTS, definite=found, what="seat count discrepancies", metrics=metrics)
+
+
+def _disagreement(status: str, seat_hold_id: int | None, claim: Claim | None) -> str | None:
+    if claim is None:
+        return None if status == "AVAILABLE" else f"{status.lower()} seat with no live claim"
+    if claim.state == STALE:
+        return "seat still claimed by a released hold or reservation"
+    if status != claim.state:
+        return f"{status.lower()} seat whose claim says {claim.state.lower()}"
+    if seat_hold_id is not None and seat_hold_id != claim.hold_id:
+        return "seat points at a different hold than its claim"
+    return None

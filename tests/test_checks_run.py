@@ -1,0 +1,79 @@
+"""Running checks: crashes become unknown, expected violations invert."""
+
+from __future__ import annotations
+
+from scenarios.checks.catalog import check_no_double_booking, invariants
+from scenarios.checks.result import CheckResult, Verdict
+from scenarios.checks.run import Check, expect_violation, run_check, run_checks
+from scenarios.checks.snapshot import DbState, Evidence
+
+
+def returning(verdict: Verdict) -> Check:
+    return Check("c", lambda ev: CheckResult.make("c", verdict, "measured"))
+
+
+def explode(ev: Evidence) -> CheckResult:
+    raise ZeroDivisionError("division by zero")
+
+
+def test_a_crashing_checker_is_unknown_with_the_exception_text() -> None:
+    result = run_check(Check("boom", explode), Evidence())
+
+    assert result.verdict is Verdict.UNKNOWN
+    assert "ZeroDivisionError: division by zero" in result.summary
+    assert result.counterexamples[0]["exception"] == "ZeroDivisionError"
+
+
+def test_a_crashing_checker_does_not_stop_the_others() -> None:
+    report = run_checks([Check("boom", explode), returning(Verdict.PASS)], Evidence())
+
+    assert [r.verdict for r in report.results] == [Verdict.UNKNOWN, Verdict.PASS]
+
+
+def test_a_result_takes_the_name_its_check_was_declared_with() -> None:
+    result = run_check(Check("declared", lambda ev: CheckResult.make("x", Verdict.PASS, "")),
+                       Evidence())
+
+    assert result.name == "declared"
+
+
+def test_an_expected_violation_that_is_observed_passes() -> None:
+    result = run_check(returning(Verdict.FAIL).expecting("naive oversells"), Evidence())
+
+    assert result.verdict is Verdict.PASS
+    assert result.expected_violation == "naive oversells"
+    assert result.summary.startswith("expected violation observed (naive oversells)")
+
+
+def test_an_expected_violation_that_is_not_observed_fails() -> None:
+    result = run_check(returning(Verdict.PASS).expecting("naive oversells"), Evidence())
+
+    assert result.verdict is Verdict.FAIL
+    assert "NOT observed" in result.summary
+
+
+def test_an_undecided_expected_violation_stays_unknown() -> None:
+    result = expect_violation(CheckResult.make("c", Verdict.UNKNOWN, "s"), "v")
+
+    assert result.verdict is Verdict.UNKNOWN
+
+
+def test_a_check_whose_snapshot_was_not_captured_is_unknown_not_pass() -> None:
+    result = run_check(check_no_double_booking(), Evidence())
+
+    assert result.verdict is Verdict.UNKNOWN
+    assert "database snapshot" in result.summary
+
+
+def test_the_invariants_pass_on_an_empty_settled_world_except_uncaptured_inputs() -> None:
+    report = run_checks(invariants(grace_s=5), Evidence(db=DbState(checked_at=0.0)))
+
+    verdicts = {r.name: r.verdict for r in report.results}
+    assert verdicts == {
+        "no-double-booking": Verdict.PASS,
+        "money-conserved": Verdict.UNKNOWN,
+        "no-hold-past-ttl": Verdict.PASS,
+        "seat-counts-conserved": Verdict.PASS,
+        "webhooks-applied-once": Verdict.UNKNOWN,
+        "no-event-lost": Verdict.UNKNOWN,
+    }
