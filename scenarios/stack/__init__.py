@@ -1,0 +1,7 @@
+"""The lab's local servers: MariaDB primary + replica, Redis, RabbitMQ (see ``Stack``)."""
+
+from scenarios.stack.errors import MissingBinary, StackError
+from scenarios.stack.paths import LabPaths
+from scenarios.stack.stack import PartStatus, Stack, StackInfo
+
+__all__ = ["LabPaths", "MissingBinary", "PartStatus", "Stack", "StackError", "StackInfo"]

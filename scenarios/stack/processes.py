@@ -1,0 +1,182 @@
+"""Child processes the lab starts: spawned detached, recorded in pid files, stopped with a bound.
+
+A pid file holds the pid *and* the process's start time (from /proc), so a pid the kernel
+has since given to an unrelated process is recognised as stale and never signalled.
+Servers run in their own session so Ctrl-C in the terminal that ran ``ticketlab up`` does
+not reach them; ``down`` (or the runner) stops them on purpose.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from scenarios.stack.paths import LabPaths
+
+TERM_TIMEOUT_S = 20.0
+KILL_TIMEOUT_S = 5.0
+
+# Popen objects of children still running, kept so they are reaped (no zombies) and so
+# Python never warns about a running child being garbage collected.
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
+
+@dataclass(frozen=True)
+class PidRecord:
+    part: str
+    pid: int
+    start: int | None
+    argv: tuple[str, ...] = ()
+
+    def is_running(self) -> bool:
+        """Alive and still the process we started (same start time), not a recycled pid."""
+        return is_alive(self.pid) and (self.start is None or start_time(self.pid) == self.start)
+
+
+def start_time(pid: int) -> int | None:
+    """Clock ticks since boot at which ``pid`` started (field 22 of /proc/PID/stat)."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may contain spaces and parentheses; fields follow the last ')'.
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return int(fields[19])
+
+
+def is_alive(pid: int) -> bool:
+    """Whether ``pid`` runs; a zombie counts as dead, and a child of ours gets reaped here."""
+    child = _children.get(pid)
+    if child is not None:
+        if child.poll() is None:
+            return True
+        _children.pop(pid, None)
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def spawn(
+    paths: LabPaths,
+    part: str,
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> PidRecord:
+    """Start ``argv`` detached, output to the part's log, and record it in its pid file."""
+    paths.make()
+    log = paths.log_file(part)
+    with log.open("ab") as out:
+        child = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+        )
+    _children[child.pid] = child
+    record = PidRecord(part, child.pid, start_time(child.pid), tuple(argv))
+    write_pid_file(paths, record)
+    return record
+
+
+def adopt(paths: LabPaths, part: str, pid: int, argv: Sequence[str] = ()) -> PidRecord:
+    """Record a process the lab caused but did not fork itself (a daemon that detached)."""
+    record = PidRecord(part, pid, start_time(pid), tuple(argv))
+    write_pid_file(paths, record)
+    return record
+
+
+def write_pid_file(paths: LabPaths, record: PidRecord) -> None:
+    paths.run_dir.mkdir(parents=True, exist_ok=True)
+    body = {"pid": record.pid, "start": record.start, "argv": list(record.argv)}
+    paths.pid_file(record.part).write_text(json.dumps(body) + "\n")
+
+
+def read_pid_file(path: Path) -> PidRecord | None:
+    """The record in ``path``; a bare pid (older or hand-written files) is accepted too."""
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    part = path.name.removesuffix(".pid")
+    try:
+        if text.isdigit():
+            return PidRecord(part, int(text), None)
+        body = json.loads(text)
+        return PidRecord(part, int(body["pid"]), body.get("start"), tuple(body.get("argv", ())))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def pid_files(paths: LabPaths) -> list[tuple[Path, PidRecord | None]]:
+    """Every pid file in the lab with its record; None marks an unreadable one, to be removed."""
+    if not paths.run_dir.is_dir():
+        return []
+    return [(path, read_pid_file(path)) for path in sorted(paths.run_dir.glob("*.pid"))]
+
+
+def running(paths: LabPaths, part: str) -> PidRecord | None:
+    record = read_pid_file(paths.pid_file(part))
+    return record if record is not None and record.is_running() else None
+
+
+def stop(record: PidRecord, *, term_timeout: float = TERM_TIMEOUT_S) -> bool:
+    """SIGTERM, wait up to ``term_timeout``, then SIGKILL. True if it had to be killed."""
+    if not record.is_running():
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(record.pid, signal.SIGTERM)
+    if wait_gone(record.pid, term_timeout):
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(record.pid, signal.SIGKILL)
+    wait_gone(record.pid, KILL_TIMEOUT_S)
+    return True
+
+
+def wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while is_alive(pid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def stop_part(paths: LabPaths, part: str, *, term_timeout: float = TERM_TIMEOUT_S) -> bool:
+    """Stop the part's recorded process if it is still ours, and drop its pid file."""
+    record = read_pid_file(paths.pid_file(part))
+    was_running = record is not None and record.is_running()
+    if record is not None:
+        stop(record, term_timeout=term_timeout)
+    paths.pid_file(part).unlink(missing_ok=True)
+    return was_running
+
+
+def log_tail(path: Path, lines: int = 15) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    tail = text.splitlines()[-lines:]
+    return "\n".join("    " + line for line in tail) or "(log is empty)"

@@ -1,0 +1,403 @@
+"""The lab's local stack as one object: ``Stack(lab_dir).up()``, ``.status()``, ``.down()``.
+
+``up`` is idempotent: parts already running (by their pid files) are kept on their ports,
+dead ones are started again, and replication is (re)pointed only when it is not already
+running from the right port. If bring-up fails, whatever this call started is stopped again,
+so a failed ``up`` leaves the lab as it found it. Everything is recorded under the lab
+directory, so ``down`` in another process (or after a killed run) finds and stops it all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scenarios.stack import mariadb, processes, rabbitmq, redis
+from scenarios.stack.binaries import find_binary, require_binary
+from scenarios.stack.errors import MissingBinary, StackError
+from scenarios.stack.net import LOOPBACK, choose_port, port_answers
+from scenarios.stack.paths import LabPaths
+from scenarios.stack.state import LabState, PartRecord, clear_state, load_state, save_state
+from service import schema
+from service.config import Settings
+
+PRIMARY, REPLICA, REDIS, RABBITMQ = mariadb.PRIMARY, mariadb.REPLICA, redis.PART, rabbitmq.PART
+# Start order; ``down`` stops in reverse. The service workers and the providers (``--app``)
+# will join here as further parts, started after the servers and stopped before them.
+SERVER_PARTS = (PRIMARY, REPLICA, REDIS, RABBITMQ)
+DEFAULT_PORTS = {PRIMARY: 3407, REPLICA: 3408, REDIS: 6479}
+DATABASE = "ticketlab"
+APP_USER = APP_PASSWORD = "ticketlab"
+
+URL_VARIABLES = (
+    ("TICKETLAB_DB_URL", "db_url"),
+    ("TICKETLAB_REPLICA_URL", "replica_url"),
+    ("TICKETLAB_DB_ADMIN_URL", "db_admin_url"),
+    ("TICKETLAB_REDIS_URL", "redis_url"),
+    ("TICKETLAB_AMQP_URL", "amqp_url"),
+)
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    """What a caller needs to use the stack: its URLs, and which parts this ``up`` started."""
+
+    lab_dir: Path
+    db_url: str
+    replica_url: str
+    db_admin_url: str
+    redis_url: str
+    amqp_url: str
+    parts: dict[str, PartRecord]
+    started: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+    @property
+    def already_running(self) -> bool:
+        return not self.started
+
+    def env(self) -> dict[str, str]:
+        """The ``TICKETLAB_*`` variables that point the service (or a shell) at this stack."""
+        return {variable: getattr(self, attr) for variable, attr in URL_VARIABLES}
+
+    def settings(self, **overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "db_url": self.db_url,
+            "replica_url": self.replica_url,
+            "db_admin_url": self.db_admin_url,
+            "redis_url": self.redis_url,
+            "amqp_url": self.amqp_url,
+        }
+        return Settings(**{**values, **overrides})
+
+
+@dataclass(frozen=True)
+class PartStatus:
+    """One line of ``ticketlab status``; ``detail`` carries part-specific facts (replica lag)."""
+
+    name: str
+    owned: bool
+    url: str
+    pid: int | None
+    pid_alive: bool
+    port: int | None
+    answering: bool
+    detail: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def healthy(self) -> bool:
+        alive = self.pid_alive or not self.owned or self.pid is None
+        replicating = self.detail.get("Slave_IO_Running", "Yes") == "Yes" and (
+            self.detail.get("Slave_SQL_Running", "Yes") == "Yes"
+        )
+        return alive and self.answering and replicating
+
+
+def db_urls(primary_port: int, replica_port: int) -> dict[str, str]:
+    host = LOOPBACK
+    return {
+        "db_url": f"mysql://{APP_USER}:{APP_PASSWORD}@{host}:{primary_port}/{DATABASE}",
+        "replica_url": f"mysql://{APP_USER}:{APP_PASSWORD}@{host}:{replica_port}/{DATABASE}",
+        "db_admin_url": f"mysql://root@{host}:{primary_port}/{DATABASE}",
+    }
+
+
+class Stack:
+    """The lab's servers under one lab directory (default ``<project>/.lab``).
+
+    ``environ`` supplies ``TICKETLAB_REDIS_URL`` / ``TICKETLAB_AMQP_URL`` (default: the
+    process environment); ``search_path`` replaces the binary lookup (tests use an empty
+    one); ``vhost`` names the lab's RabbitMQ vhost (default: the one this lab directory
+    already uses, so a plain ``ticketlab up`` on a lab a test created keeps the test's).
+    """
+
+    def __init__(
+        self,
+        lab_dir: str | os.PathLike[str] | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        search_path: str | None = None,
+        vhost: str | None = None,
+        migrate: bool = True,
+    ) -> None:
+        self.paths = LabPaths.at(lab_dir)
+        self.environ = os.environ if environ is None else environ
+        self.search_path = search_path
+        self.vhost = vhost or recorded_vhost(load_state(self.paths)) or rabbitmq.DEFAULT_VHOST
+        self.migrate = migrate
+
+    # -- up -------------------------------------------------------------------------------
+
+    def up(self) -> StackInfo:
+        began = time.perf_counter()
+        state = load_state(self.paths)
+        plan = self._plan(state)  # every missing binary is reported before anything starts
+        self.paths.make()
+        remove_stale_pid_files(self.paths)
+        started: list[str] = []
+        try:
+            self._bring_up(state, plan, started)
+        except BaseException:
+            for part in reversed(started):
+                with contextlib.suppress(Exception):
+                    self._stop_part(state, part)
+            raise
+        state.parts = in_part_order(state.parts)
+        save_state(self.paths, state)
+        return self._info(state, tuple(started), time.perf_counter() - began)
+
+    def _plan(self, state: LabState) -> dict[str, Any]:
+        find = self.search_path
+        plan: dict[str, Any] = {
+            "mariadb": mariadb.Binaries(
+                mariadbd=require_binary("mariadbd", find),
+                install_db=require_binary("mariadb-install-db", find),
+            )
+        }
+        given_redis = self.environ.get("TICKETLAB_REDIS_URL", "")
+        own_redis = state.parts.get(REDIS)
+        if given_redis and not (own_redis and own_redis.owned and own_redis.url == given_redis):
+            plan["redis_url"] = given_redis
+        else:
+            plan["redis-server"] = require_binary("redis-server", find)
+        broker = rabbitmq.Broker.parse(
+            self.environ.get("TICKETLAB_AMQP_URL") or rabbitmq.DEFAULT_URL
+        )
+        plan["broker"] = broker
+        plan["rabbitmqctl"] = find_binary("rabbitmqctl", find) if broker.is_local else None
+        if not broker.answers():
+            if not broker.is_local:
+                raise StackError(f"no RabbitMQ answers at {broker.host}:{broker.port}")
+            plan["rabbitmq-server"] = require_binary("rabbitmq-server", find)
+            plan["rabbitmqctl"] = require_binary("rabbitmqctl", find)
+        return plan
+
+    def _bring_up(self, state: LabState, plan: dict[str, Any], started: list[str]) -> None:
+        ports = self._ports(state, plan)
+        binaries: mariadb.Binaries = plan["mariadb"]
+        to_start = [p for p in (PRIMARY, REPLICA) if processes.running(self.paths, p) is None]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(lambda p: mariadb.ensure_data_dir(self.paths, p, binaries), to_start))
+        records: dict[str, processes.PidRecord] = {}
+        for part in to_start:
+            records[part] = mariadb.start(self.paths, part, ports[part], binaries)
+            started.append(part)
+        if "redis-server" in plan and processes.running(self.paths, REDIS) is None:
+            records[REDIS] = redis.start(self.paths, ports[REDIS], plan["redis-server"])
+            started.append(REDIS)
+        self._ensure_broker(state, plan, started)  # overlaps with the servers' boot
+        for part in (PRIMARY, REPLICA):
+            record = records.get(part) or processes.running(self.paths, part)
+            assert record is not None
+            mariadb.wait_ready(self.paths, part, record, ports[part])
+            state.parts[part] = PartRecord(
+                part, f"mysql://{LOOPBACK}:{ports[part]}", ports[part], record.pid
+            )
+        self._ensure_redis(state, plan, ports, records)
+        mariadb.create_replication_user(ports[PRIMARY])
+        mariadb.point_replica(ports[REPLICA], ports[PRIMARY])
+        urls = db_urls(ports[PRIMARY], ports[REPLICA])
+        if self.migrate:
+            schema.migrate(Settings(db_url=urls["db_url"], db_admin_url=urls["db_admin_url"]))
+        # The service user and schema reach the replica by replication: wait for them there.
+        mariadb.wait_caught_up(ports[REPLICA], ports[PRIMARY])
+        state.urls = {
+            **urls,
+            "redis_url": state.parts[REDIS].url,
+            "amqp_url": state.parts[RABBITMQ].url,
+        }
+
+    def _ports(self, state: LabState, plan: dict[str, Any]) -> dict[str, int]:
+        """Running parts keep their ports; the others get last run's, the default, or any."""
+        ports: dict[str, int] = {}
+        wanted = [PRIMARY, REPLICA] + ([REDIS] if "redis-server" in plan else [])
+        for part in wanted:
+            recorded = state.port_of(part)
+            if processes.running(self.paths, part) is not None:
+                if recorded and port_answers(recorded):
+                    ports[part] = recorded
+                    continue
+                processes.stop_part(self.paths, part)  # alive but lost or deaf: restart it
+        for part in wanted:
+            if part not in ports:
+                taken = ports.values()
+                ports[part] = choose_port([state.port_of(part), DEFAULT_PORTS[part]], taken)
+        return ports
+
+    def _ensure_redis(
+        self,
+        state: LabState,
+        plan: dict[str, Any],
+        ports: dict[str, int],
+        records: dict[str, processes.PidRecord],
+    ) -> None:
+        if "redis_url" in plan:
+            redis.check_external(plan["redis_url"])
+            state.parts[REDIS] = PartRecord(REDIS, plan["redis_url"], owned=False)
+            return
+        record = records.get(REDIS) or processes.running(self.paths, REDIS)
+        assert record is not None
+        redis.wait_ready(self.paths, record, ports[REDIS])
+        state.parts[REDIS] = PartRecord(
+            REDIS, redis.url_for(ports[REDIS]), ports[REDIS], record.pid
+        )
+
+    def _ensure_broker(self, state: LabState, plan: dict[str, Any], started: list[str]) -> None:
+        broker: rabbitmq.Broker = plan["broker"]
+        previous = state.parts.get(RABBITMQ)
+        owned = bool(previous and previous.owned and previous.pid)
+        if "rabbitmq-server" in plan:
+            pid = rabbitmq.start_server(plan["rabbitmq-server"], plan["rabbitmqctl"], broker)
+            processes.adopt(self.paths, RABBITMQ, pid)
+            started.append(RABBITMQ)
+            owned = True
+        ctl = plan["rabbitmqctl"]
+        if ctl:
+            rabbitmq.ensure_vhost(ctl, broker, self.vhost)
+            url = broker.url_for(self.vhost)
+        else:  # a remote broker: the lab cannot create vhosts there, so use the URL as given
+            url = self.environ.get("TICKETLAB_AMQP_URL") or rabbitmq.DEFAULT_URL
+        running = processes.running(self.paths, RABBITMQ)
+        state.parts[RABBITMQ] = PartRecord(
+            RABBITMQ,
+            url,
+            broker.port,
+            running.pid if running and owned else None,
+            owned=owned,
+            extra={"vhost": self.vhost if ctl else ""},
+        )
+
+    def _info(self, state: LabState, started: tuple[str, ...], seconds: float) -> StackInfo:
+        return StackInfo(
+            lab_dir=self.paths.root,
+            parts=dict(state.parts),
+            started=started,
+            seconds=seconds,
+            **{attr: state.urls[attr] for _, attr in URL_VARIABLES},
+        )
+
+    def info(self) -> StackInfo | None:
+        """The last ``up``'s URLs from the state file, without checking anything runs."""
+        state = load_state(self.paths)
+        if not all(attr in state.urls for _, attr in URL_VARIABLES):
+            return None
+        return self._info(state, (), 0.0)
+
+    # -- status ---------------------------------------------------------------------------
+
+    def status(self) -> list[PartStatus]:
+        state = load_state(self.paths)
+        out = [self._part_status(record) for record in in_part_order(state.parts).values()]
+        for path, record in processes.pid_files(self.paths):
+            part = path.name.removesuffix(".pid")
+            if part not in state.parts:
+                alive = record is not None and record.is_running()
+                pid = record.pid if record else None
+                out.append(PartStatus(part, True, "(leftover)", pid, alive, None, False))
+        return out
+
+    def _part_status(self, record: PartRecord) -> PartStatus:
+        pid_record = processes.read_pid_file(self.paths.pid_file(record.name))
+        pid = pid_record.pid if pid_record else record.pid
+        alive = bool(pid_record and pid_record.is_running())
+        detail: dict[str, str] = {}
+        if record.name in (PRIMARY, REPLICA):
+            answering = record.port is not None and mariadb.answers(record.port)
+            if answering and record.port is not None:
+                detail = database_detail(record.name, record.port)
+        elif record.name == REDIS:
+            answering = redis.answers(record.url)
+        else:
+            answering = rabbitmq.Broker.parse(record.url).answers()
+            if record.extra.get("vhost"):
+                detail["vhost"] = str(record.extra["vhost"])
+        return PartStatus(
+            record.name, record.owned, record.url, pid, alive, record.port, answering, detail
+        )
+
+    # -- down -----------------------------------------------------------------------------
+
+    def down(self, *, purge: bool = False) -> list[str]:
+        """Stop every process the lab started (pid files, so leftovers too); parts stopped.
+
+        Data directories stay, so the next ``up`` is quick and keeps its data; ``purge``
+        also deletes them, the lab's vhost and the whole lab directory.
+        """
+        state = load_state(self.paths)
+        order = [p for p in reversed(SERVER_PARTS)]
+        listed = [path.name.removesuffix(".pid") for path, _ in processes.pid_files(self.paths)]
+        stopped = []
+        for part in [p for p in listed if p not in order] + order:
+            if self._stop_part(state, part):
+                stopped.append(part)
+        remove_stale_pid_files(self.paths)
+        if purge:
+            self._purge(state)
+        else:
+            clear_state(self.paths)
+        return stopped
+
+    def _stop_part(self, state: LabState, part: str) -> bool:
+        record = state.parts.get(part)
+        if part == RABBITMQ and record and record.owned and processes.running(self.paths, part):
+            ctl = find_binary("rabbitmqctl", self.search_path)
+            if ctl:
+                with contextlib.suppress(StackError, OSError):
+                    rabbitmq.stop_server(ctl)
+        return processes.stop_part(self.paths, part)
+
+    def _purge(self, state: LabState) -> None:
+        rabbit = state.parts.get(RABBITMQ)
+        vhost = recorded_vhost(state)
+        ctl = find_binary("rabbitmqctl", self.search_path)
+        if vhost not in ("", "/") and ctl and rabbit and rabbitmq.Broker.parse(rabbit.url).answers():
+            with contextlib.suppress(StackError, OSError):
+                rabbitmq.delete_vhost(ctl, vhost)
+        if self.paths.socket_dir != self.paths.run_dir:
+            shutil.rmtree(self.paths.socket_dir, ignore_errors=True)
+        shutil.rmtree(self.paths.root, ignore_errors=True)
+
+
+def recorded_vhost(state: LabState) -> str:
+    rabbit = state.parts.get(RABBITMQ)
+    return str(rabbit.extra.get("vhost", "")) if rabbit else ""
+
+
+def in_part_order(parts: dict[str, PartRecord]) -> dict[str, PartRecord]:
+    rank = {name: n for n, name in enumerate(SERVER_PARTS)}
+    return dict(sorted(parts.items(), key=lambda item: rank.get(item[0], len(rank))))
+
+
+def remove_stale_pid_files(paths: LabPaths) -> list[str]:
+    """Drop pid files whose process is gone (or whose pid now belongs to someone else)."""
+    removed = []
+    for path, record in processes.pid_files(paths):
+        if record is None or not record.is_running():
+            path.unlink(missing_ok=True)
+            removed.append(path.name.removesuffix(".pid"))
+    return removed
+
+
+def database_detail(part: str, port: int) -> dict[str, str]:
+    """Replication facts for status: the primary's GTID position, the replica's lag and threads."""
+    if part == PRIMARY:
+        return {"gtid_binlog_pos": mariadb.primary_gtid(port) or "(empty)"}
+    status = mariadb.slave_status(port) or {}
+    keys = ("Seconds_Behind_Master", "Slave_IO_Running", "Slave_SQL_Running", "Gtid_IO_Pos")
+    detail = {key: "NULL" if status.get(key) is None else str(status[key]) for key in keys}
+    for key in ("Last_IO_Error", "Last_SQL_Error"):
+        if status.get(key):
+            detail[key] = str(status[key])
+    if not status:
+        detail = {"Slave_IO_Running": "not configured", "Slave_SQL_Running": "not configured"}
+    return detail
+
+
+__all__ = ["MissingBinary", "PartStatus", "Stack", "StackError", "StackInfo"]
