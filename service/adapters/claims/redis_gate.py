@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import math
 import secrets
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -60,6 +60,20 @@ async def clear_gate(
         return
     with contextlib.suppress(RedisError):
         await redis.delete(*keys)
+
+
+def gate_clearer(
+    redis: aioredis.Redis, settings: Settings, db: Database
+) -> Callable[[int, Sequence[int]], Awaitable[None]]:
+    """The ``clear_gates(hold_id, seat_ids)`` hook the expiry consumer and sweeper call after
+    a committed release; it finds the hold's concert, which the gate keys are named by."""
+
+    async def clear(hold_id: int, seat_ids: Sequence[int]) -> None:
+        row = await db.fetch_one("SELECT concert_id FROM holds WHERE id = %s", (hold_id,))
+        if row is not None:
+            await clear_gate(redis, settings, row["concert_id"], seat_ids)
+
+    return clear
 
 
 class RedisGateClaimer(BaseClaimer):

@@ -1,0 +1,101 @@
+"""Holding seats, giving them back, and turning a hold into a reservation.
+
+The claim strategy decides how buyers of one seat are kept apart; everything else about a
+hold (validation, the limit check inside the claim, expiry scheduling, metrics, gate keys)
+is here, identical for every strategy. Another member's hold or reservation is NotFound,
+never Forbidden: a 403 would confirm that the id exists.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+from service import metrics
+from service.adapters import bookings
+from service.adapters.claims import clear_gate
+from service.adapters.db import Database
+from service.config import Settings
+from service.domain.errors import Contention, DomainError, NotFound
+from service.domain.holds import Hold, ReleasedBy, hold_expiry, normalize_seat_request
+from service.domain.reservations import Reservation
+from service.ports import ClaimRequest, Clock, HoldExpiryScheduler, SeatClaimer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BookingDeps:
+    settings: Settings
+    db: Database
+    claimer: SeatClaimer
+    expiry: HoldExpiryScheduler
+    clock: Clock
+    redis: aioredis.Redis
+
+
+async def place_hold(
+    deps: BookingDeps, member_id: int, concert_id: int, seat_ids: Sequence[int]
+) -> Hold:
+    """Claims the seats with the configured strategy; the ticket limit is checked inside the
+    claim's transaction (see ``claims.base``), so two requests of one member can't both pass.
+    """
+    wanted = normalize_seat_request(seat_ids, deps.settings.max_seats_per_hold)
+    now = deps.clock.now()
+    request = ClaimRequest(
+        concert_id=concert_id,
+        member_id=member_id,
+        seat_ids=tuple(wanted),
+        now=now,
+        expires_at=hold_expiry(now, deps.settings.hold_ttl_s),
+    )
+    strategy = deps.claimer.name
+    try:
+        hold = await deps.claimer.claim(request)
+    except DomainError as exc:
+        reason = exc.reason if isinstance(exc, Contention) else exc.code
+        metrics.holds_refused.labels(strategy=strategy, reason=reason).inc()
+        raise
+    metrics.holds_granted.labels(strategy=strategy).inc()
+    await _schedule_expiry(deps, hold)
+    return hold
+
+
+async def _schedule_expiry(deps: BookingDeps, hold: Hold) -> None:
+    """The hold is committed and granted whatever happens here: failing the request would
+    leave the member a hold they don't know about. The sweeper is the backstop."""
+    try:
+        await deps.expiry.schedule(hold.id, hold.expires_at)
+    except Exception:
+        log.warning("could not schedule the expiry of hold %d", hold.id, exc_info=True)
+
+
+async def get_hold(deps: BookingDeps, member_id: int, hold_id: int) -> Hold:
+    async with deps.db.transaction() as cur:
+        hold = await bookings.get_hold(cur, hold_id, member_id)
+    if hold is None:
+        raise NotFound("hold", hold_id)
+    return hold
+
+
+async def release_hold(deps: BookingDeps, member_id: int, hold_id: int) -> Hold:
+    """Frees the seats now rather than at expiry, and opens their redis-gate keys."""
+    async with deps.db.transaction() as cur:
+        hold = await bookings.release_by_member(cur, hold_id, member_id, deps.clock.now())
+    metrics.holds_released.labels(released_by=ReleasedBy.MEMBER.value).inc()
+    await clear_gate(deps.redis, deps.settings, hold.concert_id, [s.id for s in hold.seats])
+    return hold
+
+
+async def reserve_hold(deps: BookingDeps, member_id: int, hold_id: int) -> Reservation:
+    """The reservation keeps the hold's ``expires_at``, so the scheduled expiry covers it."""
+    async with deps.db.transaction() as cur:
+        return await bookings.convert_hold(cur, hold_id, member_id, deps.clock.now())
+
+
+async def list_reservations(deps: BookingDeps, member_id: int) -> list[Reservation]:
+    async with deps.db.transaction() as cur:
+        return await bookings.list_reservations(cur, member_id)
