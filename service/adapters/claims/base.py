@@ -28,20 +28,20 @@ class BaseClaimer(SeatClaimer):
         self.settings = settings
         self.db = db
 
-    async def check_limit(self, cur: Any, request: ClaimRequest) -> None:
-        """Must open the transaction: see ``bookings.lock_member`` for why."""
+    async def begin_claim(self, cur: Any, request: ClaimRequest) -> list[SeatState]:
+        """Member lock, concert, seats (a plain read), then the ticket limit.
+
+        The member lock must open the transaction (see ``bookings.lock_member``). Unknown
+        seats are checked before the limit, so a wrong id is a 404 whatever the member holds.
+        """
         await bookings.lock_member(cur, request.member_id)
         limit = await bookings.concert_ticket_limit(cur, request.concert_id)
+        seats = await bookings.load_seats(cur, request.concert_id, request.seat_ids)
+        bookings.require_all(request.seat_ids, seats)
         already = await bookings.member_seat_count(
             cur, request.member_id, request.concert_id, request.now
         )
         check_ticket_limit(limit, already, len(request.seat_ids))
-
-    async def begin_claim(self, cur: Any, request: ClaimRequest) -> list[SeatState]:
-        """The limit check, then the seats as a plain read; unknown seats are NotFound."""
-        await self.check_limit(cur, request)
-        seats = await bookings.load_seats(cur, request.concert_id, request.seat_ids)
-        bookings.require_all(request.seat_ids, seats)
         return seats
 
     async def record_hold(self, cur: Any, request: ClaimRequest, seats: list[SeatState]) -> Hold:

@@ -25,9 +25,8 @@ class PessimisticClaimer(BaseClaimer):
 
     async def claim(self, request: ClaimRequest) -> Hold:
         async with self.db.transaction() as cur:
-            await self.check_limit(cur, request)
+            await self.begin_claim(cur, request)
             seats = await self._lock_seats(cur, request)
-            bookings.require_all(request.seat_ids, seats)
             taken = taken_seats(seats)
             if taken:
                 raise SeatsTaken(taken)
