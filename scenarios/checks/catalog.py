@@ -19,6 +19,7 @@ from scenarios.checks.money import MONEY_CONSERVED, money_conservation
 from scenarios.checks.result import CheckResult
 from scenarios.checks.run import Check
 from scenarios.checks.seats import (
+    DEFAULT_CLAIM_SLACK_S,
     NO_DOUBLE_BOOKING,
     SEAT_COUNTS,
     no_double_booking,
@@ -28,20 +29,22 @@ from scenarios.checks.slo import Slo, slo_check
 from scenarios.checks.snapshot import Evidence
 
 
-def check_no_double_booking() -> Check:
+def check_no_double_booking(slack_s: float = DEFAULT_CLAIM_SLACK_S) -> Check:
     def run(ev: Evidence) -> CheckResult:
         if ev.db is None:
             return _missing(NO_DOUBLE_BOOKING, "database snapshot")
-        return no_double_booking(ev.db)
+        return no_double_booking(ev.db, slack_s)
 
     return Check(NO_DOUBLE_BOOKING, run)
 
 
-def check_seat_counts(capacity: Mapping[int, int] | None = None) -> Check:
+def check_seat_counts(
+    capacity: Mapping[int, int] | None = None, slack_s: float = DEFAULT_CLAIM_SLACK_S
+) -> Check:
     def run(ev: Evidence) -> CheckResult:
         if ev.db is None:
             return _missing(SEAT_COUNTS, "database snapshot")
-        return seat_counts_conserved(ev.db, capacity)
+        return seat_counts_conserved(ev.db, capacity, slack_s)
 
     return Check(SEAT_COUNTS, run)
 
@@ -92,13 +95,17 @@ def check_slo(slo: Slo) -> Check:
     return Check(slo.name, lambda ev: slo_check(ev.history, slo, ev.window))
 
 
-def invariants(grace_s: float, capacity: Mapping[int, int] | None = None) -> tuple[Check, ...]:
+def invariants(
+    grace_s: float,
+    capacity: Mapping[int, int] | None = None,
+    slack_s: float = DEFAULT_CLAIM_SLACK_S,
+) -> tuple[Check, ...]:
     """The six invariants of DESIGN.md, in the order a report lists them."""
     return (
-        check_no_double_booking(),
+        check_no_double_booking(slack_s),
         check_money_conserved(),
         check_no_hold_past_ttl(grace_s),
-        check_seat_counts(capacity),
+        check_seat_counts(capacity, slack_s),
         check_webhooks_applied_once(),
         check_no_event_lost(),
     )

@@ -21,6 +21,7 @@ not when a hold converts into a reservation (the reservation inherits the hold's
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -49,10 +50,11 @@ class Claim:
     def live(self) -> bool:
         return not self.released
 
-    def overlaps(self, other: Claim) -> bool:
-        self_end = float("inf") if self.end is None else self.end
-        other_end = float("inf") if other.end is None else other.end
-        return self.start < other_end and other.start < self_end
+    def overlaps(self, other: Claim, slack_s: float = 0.0) -> bool:
+        """Both live together for longer than ``slack_s`` (see :func:`overlapping`)."""
+        self_end = math.inf if self.end is None else self.end
+        other_end = math.inf if other.end is None else other.end
+        return max(self.start, other.start) + slack_s < min(self_end, other_end)
 
 
 def claim_of(
@@ -109,12 +111,21 @@ def reservations_by_hold(rows: Iterable[ReservationRow]) -> dict[int, Reservatio
     return {r.hold_id: r for r in rows}
 
 
-def overlapping(claims: list[Claim]) -> list[Claim]:
-    """The claims of one seat that overlap at least one other claim of that seat."""
+def overlapping(claims: list[Claim], slack_s: float = 0.0) -> list[Claim]:
+    """The claims of one seat that overlap another claim of that seat by more than ``slack_s``.
+
+    Why a slack: a hold's ``created_at`` is the service's clock at the start of the request,
+    before the claim's transaction waits for the pool and for locks, and a release stamps
+    its time before its own transaction. A correct strategy can therefore show hold B
+    starting a little before hold A's release although B claimed the seat after A let go —
+    by at most the time B's request spent in the service before claiming (pool wait plus
+    lock waits). A real double booking lasts until one claim ends (an expiry, a release)
+    or forever (two sales), far longer.
+    """
     involved: dict[int, Claim] = {}
     for i, a in enumerate(claims):
         for b in claims[i + 1 :]:
-            if a.overlaps(b):
+            if a.overlaps(b, slack_s):
                 involved[id(a)] = a
                 involved[id(b)] = b
     return sorted(involved.values(), key=lambda c: (c.start, c.hold_id))

@@ -1,0 +1,154 @@
+"""Every webhook applied once; no domain event lost."""
+
+from __future__ import annotations
+
+from scenarios.checks.catalog import check_no_event_lost, check_webhooks_applied_once
+from scenarios.checks.events import no_event_lost, webhooks_applied_once
+from scenarios.checks.result import Verdict
+from scenarios.checks.run import run_check
+from scenarios.checks.snapshot import (
+    CONSUMER,
+    OUTBOX,
+    WEBHOOKS,
+    AppliedWebhook,
+    DbState,
+    Evidence,
+    Ledger,
+    OutboxEvent,
+    ReceivedEvent,
+    ReceivedEvents,
+    Settlement,
+    WebhookDelivery,
+)
+
+
+def delivered(event_id: str, *codes: int | None) -> tuple[WebhookDelivery, ...]:
+    return tuple(WebhookDelivery(event_id, i, code) for i, code in enumerate(codes, start=1))
+
+
+def ledger(*deliveries: tuple[WebhookDelivery, ...]) -> Ledger:
+    return Ledger(deliveries=tuple(d for group in deliveries for d in group))
+
+
+# ---- webhooks ----------------------------------------------------------------------------
+
+
+def test_a_webhook_redelivered_and_applied_once_passes() -> None:
+    result = webhooks_applied_once(
+        ledger(delivered("e1", 500, None, 200, 200), delivered("e2", 200)),
+        [AppliedWebhook("e1"), AppliedWebhook("e2")],
+    )
+
+    assert result.verdict is Verdict.PASS
+    assert result.metrics["deliveries"] == 5
+
+
+def test_a_webhook_applied_twice_is_a_counterexample() -> None:
+    result = webhooks_applied_once(
+        ledger(delivered("e1", 200, 200)), [AppliedWebhook("e1"), AppliedWebhook("e1")]
+    )
+
+    assert result.verdict is Verdict.FAIL
+    assert result.counterexamples[0] == {
+        "event_id": "e1", "problem": "applied 2 times", "times_applied": 2, "deliveries": 2
+    }
+
+
+def test_an_application_count_is_summed_per_event() -> None:
+    result = webhooks_applied_once(ledger(delivered("e1", 200)), [AppliedWebhook("e1", 3)])
+
+    assert result.counterexamples[0]["problem"] == "applied 3 times"
+
+
+def test_a_webhook_acknowledged_but_never_applied_is_a_counterexample() -> None:
+    result = webhooks_applied_once(ledger(delivered("e1", 200)), [])
+
+    assert result.counterexamples[0]["problem"] == "acknowledged but never applied"
+
+
+def test_a_webhook_applied_that_the_provider_never_sent_is_a_counterexample() -> None:
+    result = webhooks_applied_once(ledger(), [AppliedWebhook("forged")])
+
+    assert result.counterexamples[0]["problem"] == "applied but never sent by the provider"
+
+
+def test_a_webhook_no_delivery_of_which_succeeded_is_left_to_reconciliation() -> None:
+    result = webhooks_applied_once(ledger(delivered("e1", 500, 500, None)), [])
+
+    assert result.verdict is Verdict.PASS
+    assert result.metrics["events_never_acknowledged"] == 1
+
+
+def test_webhook_retries_still_pending_make_the_check_unknown() -> None:
+    result = webhooks_applied_once(
+        ledger(delivered("e1", 500)), [], Settlement({WEBHOOKS: "e1 retries at +40 s"})
+    )
+
+    assert result.verdict is Verdict.UNKNOWN
+
+
+def test_without_applied_webhook_records_the_webhook_check_is_unknown() -> None:
+    evidence = Evidence(db=DbState(checked_at=0.0), ledger=Ledger())
+
+    assert run_check(check_webhooks_applied_once(), evidence).verdict is Verdict.UNKNOWN
+
+
+# ---- outbox → consumer ----------------------------------------------------------------
+
+
+def outbox(*ids: str, published: bool = True) -> list[OutboxEvent]:
+    return [OutboxEvent(i, "HoldCreated", 5.0 if published else None) for i in ids]
+
+
+def received(*ids: str) -> ReceivedEvents:
+    return ReceivedEvents(tuple(ReceivedEvent(i, "HoldCreated", 6.0) for i in ids))
+
+
+def test_every_published_event_received_once_passes() -> None:
+    assert no_event_lost(outbox("a", "b"), received("b", "a")).verdict is Verdict.PASS
+
+
+def test_a_published_event_never_received_is_lost() -> None:
+    result = no_event_lost(outbox("a", "b"), received("a"))
+
+    assert result.verdict is Verdict.FAIL
+    assert result.counterexamples[0]["event_id"] == "b"
+    assert result.counterexamples[0]["problem"] == "published, never received"
+
+
+def test_an_event_received_twice_is_a_counterexample() -> None:
+    result = no_event_lost(outbox("a"), received("a", "a"))
+
+    assert result.verdict is Verdict.FAIL
+    assert result.counterexamples[0]["problem"] == "received 2 times"
+
+
+def test_an_event_received_but_absent_from_the_outbox_is_a_counterexample() -> None:
+    result = no_event_lost(outbox("a"), received("a", "ghost"))
+
+    assert result.counterexamples[0]["problem"] == "received, not in the outbox"
+
+
+def test_a_missing_event_while_the_consumer_lags_is_unknown() -> None:
+    result = no_event_lost(outbox("a", "b"), received("a"),
+                           Settlement({CONSUMER: "queue depth 1"}))
+
+    assert result.verdict is Verdict.UNKNOWN
+    assert result.counterexamples[0]["event_id"] == "b"
+
+
+def test_an_event_still_in_the_outbox_is_unknown_even_if_reported_drained() -> None:
+    result = no_event_lost(outbox("a") + outbox("b", published=False), received("a"))
+
+    assert result.verdict is Verdict.UNKNOWN
+    assert result.unsettled == (OUTBOX,)
+    assert result.counterexamples[0]["problem"] == "never published"
+
+
+def test_without_the_consumer_table_no_event_lost_is_unknown() -> None:
+    evidence = Evidence(db=DbState(checked_at=0.0, outbox=()))
+
+    result = run_check(check_no_event_lost(), evidence)
+
+    assert result.verdict is Verdict.UNKNOWN
+    assert "consumer" in result.summary
