@@ -112,6 +112,17 @@ async def test_ten_concurrent_confirms_with_one_idempotency_key_capture_once(
     assert entry["capturedAmount"] == AMOUNT
 
 
+async def test_ten_concurrent_confirms_without_a_key_capture_once_and_refuse_the_rest(
+    make_psp: MakePsp,
+) -> None:
+    psp = await make_psp(faults=Faults(confirm_latency=Latency(kind="fixed", ms=50)))
+    key = await checkout(psp, "order-race-1")
+    results = await asyncio.gather(*(confirm(psp, key, "order-race-1") for _ in range(10)))
+    outcomes = sorted((status, body.get("code")) for status, body in results)
+    assert outcomes == [(200, None)] + [(400, "ALREADY_PROCESSED_PAYMENT")] * 9
+    assert len(payment_in(await ledger(psp), key)["captures"]) == 1
+
+
 async def test_confirming_a_done_payment_under_another_key_is_already_processed(
     psp: TestClient,
 ) -> None:

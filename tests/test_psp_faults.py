@@ -6,6 +6,7 @@ import asyncio
 import base64
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -13,6 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from providers.psp import Faults, PspConfig, create_app
+from providers.psp.__main__ import parse_args
 from providers.psp.faults import Latency
 
 SECRET = "test_sk_psp_faults"
@@ -232,3 +234,20 @@ async def test_the_same_seed_makes_the_same_fault_decisions(make_psp: MakePsp) -
     first, second = await outcomes(), await outcomes()
     assert first == second
     assert {200, 403} == set(first)
+
+
+def test_the_cli_takes_faults_as_json_or_from_a_file(tmp_path: Path) -> None:
+    inline = parse_args(["--port", "9200", "--faults", '{"decline_rate": 0.2}', "--seed", "5"])
+    assert (inline.port, inline.seed, inline.faults.decline_rate) == (9200, 5, 0.2)
+    path = tmp_path / "faults.json"
+    path.write_text('{"timeout_rate": 0.3, "timeout_mode": "never"}')
+    from_file = parse_args(["--faults-file", str(path), "--webhook-url", "http://127.0.0.1:1/h"])
+    assert (from_file.faults.timeout_rate, from_file.faults.timeout_mode) == (0.3, "never")
+    assert from_file.signing_secret == from_file.secret_key == "test_sk_ticketlab"
+
+
+def test_the_cli_refuses_bad_faults_naming_the_field(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        parse_args(["--faults", '{"decline_rate": 2}'])
+    assert exited.value.code == 2
+    assert "decline_rate" in capsys.readouterr().err

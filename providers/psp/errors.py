@@ -15,10 +15,6 @@ TOSS_ERRORS: dict[str, tuple[int, str]] = {
     "ALREADY_CANCELED_PAYMENT": (400, "This is a payment that has already been canceled."),
     "DUPLICATED_ORDER_ID": (400, "The orderId has already been approved or canceled."),
     "UNAUTHORIZED_KEY": (401, "Unauthorized secret key or client key."),
-    "INCORRECT_BASIC_AUTH_FORMAT": (
-        403,
-        "Incorrect Basic auth format: base64-encode the secret key followed by ':'.",
-    ),
     "REJECT_CARD_PAYMENT": (403, "Rejected by the card issuer: limit exceeded or balance low."),
     "NOT_CANCELABLE_PAYMENT": (403, "This payment cannot be canceled."),
     "NOT_CANCELABLE_AMOUNT": (403, "The cancel amount exceeds the cancelable balance."),
