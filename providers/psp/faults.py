@@ -183,5 +183,5 @@ class FaultDice:
         self.rng = random.Random(seed)
 
     def hit(self, rate: float) -> bool:
-        # Always draw, even at rate 0, so the sequence does not depend on the settings.
+        # Always draw, even at rate 0, so changing one rate does not shift other decisions.
         return self.rng.random() < rate
