@@ -152,3 +152,28 @@ def test_without_the_consumer_table_no_event_lost_is_unknown() -> None:
 
     assert result.verdict is Verdict.UNKNOWN
     assert "consumer" in result.summary
+
+
+def test_delivery_chains_still_retrying_at_the_provider_make_the_check_unknown() -> None:
+    pending = Ledger(deliveries=delivered("e1", 200), pending_deliveries=2)
+
+    result = webhooks_applied_once(pending, [AppliedWebhook("e1")])
+
+    assert result.verdict is Verdict.UNKNOWN
+    assert "2 delivery chains still retrying" in result.summary
+
+
+def test_the_providers_ledger_json_parses_into_payments_and_deliveries() -> None:
+    data = {
+        "payments": [{"paymentKey": "pk", "orderId": "ord_1", "status": "CANCELED",
+                      "totalAmount": 300, "capturedAmount": 300, "refundedAmount": 300}],
+        "webhooks": [{"eventId": "e1", "paymentKey": "pk", "attempt": 2,
+                      "responseStatus": 200, "at": "1970-01-01T00:00:10.500+00:00"}],
+        "pendingDeliveries": 1,
+    }
+
+    parsed = Ledger.from_psp(data)
+
+    assert parsed.payments[0].net == 0
+    assert parsed.deliveries == (WebhookDelivery("e1", 2, 200, "pk", 10.5),)
+    assert parsed.pending_deliveries == 1

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from scenarios.checks.catalog import check_no_double_booking, invariants
+import pytest
+
+from scenarios.checks.catalog import check_no_double_booking, invariant_checks, invariants
 from scenarios.checks.result import CheckResult, Verdict
 from scenarios.checks.run import Check, expect_violation, run_check, run_checks
 from scenarios.checks.snapshot import DbState, Evidence
@@ -77,3 +79,20 @@ def test_the_invariants_pass_on_an_empty_settled_world_except_uncaptured_inputs(
         "webhooks-applied-once": Verdict.UNKNOWN,
         "no-event-lost": Verdict.UNKNOWN,
     }
+
+
+def test_invariants_are_chosen_by_name_with_expected_violations_inverted() -> None:
+    checks = invariant_checks(
+        ["no-hold-past-ttl", "no-double-booking"],
+        grace_s=5,
+        expected_violations=["no-double-booking"],
+    )
+
+    assert [c.name for c in checks] == ["no-hold-past-ttl", "no-double-booking"]
+    assert checks[0].expected_violation is None
+    assert checks[1].expected_violation is not None
+
+
+def test_an_unknown_invariant_name_lists_the_known_ones() -> None:
+    with pytest.raises(ValueError, match="known: no-double-booking"):
+        invariant_checks(["no-such-thing"], grace_s=5)

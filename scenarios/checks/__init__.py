@@ -7,6 +7,7 @@ Modules: ``result`` (verdicts, results, composition), ``snapshot`` (what checker
 """
 
 from scenarios.checks.catalog import (
+    INVARIANT_NAMES,
     check_money_conserved,
     check_no_double_booking,
     check_no_event_lost,
@@ -14,6 +15,7 @@ from scenarios.checks.catalog import (
     check_seat_counts,
     check_slo,
     check_webhooks_applied_once,
+    invariant_checks,
     invariants,
 )
 from scenarios.checks.result import CheckReport, CheckResult, Verdict, combine
@@ -21,6 +23,7 @@ from scenarios.checks.run import Check, expect_violation, run_check, run_checks
 from scenarios.checks.slo import Slo
 
 __all__ = [
+    "INVARIANT_NAMES",
     "Check",
     "CheckReport",
     "CheckResult",
@@ -35,6 +38,7 @@ __all__ = [
     "check_webhooks_applied_once",
     "combine",
     "expect_violation",
+    "invariant_checks",
     "invariants",
     "run_check",
     "run_checks",

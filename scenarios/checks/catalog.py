@@ -6,7 +6,7 @@ never pass: an empty table proves nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from scenarios.checks.events import (
     NO_EVENT_LOST,
@@ -108,6 +108,44 @@ def invariants(
         check_seat_counts(capacity, slack_s),
         check_webhooks_applied_once(),
         check_no_event_lost(),
+    )
+
+
+#: Every invariant by the name a scenario uses for it (``Scenario.invariants``).
+INVARIANT_NAMES = (
+    NO_DOUBLE_BOOKING,
+    SEAT_COUNTS,
+    NO_HOLD_PAST_TTL,
+    MONEY_CONSERVED,
+    WEBHOOKS_APPLIED_ONCE,
+    NO_EVENT_LOST,
+)
+
+
+def invariant_checks(
+    names: Iterable[str],
+    *,
+    grace_s: float,
+    capacity: Mapping[int, int] | None = None,
+    slack_s: float = DEFAULT_CLAIM_SLACK_S,
+    expected_violations: Iterable[str] = (),
+    why: str = "this variant exists to show it",
+) -> tuple[Check, ...]:
+    """The named invariants, in the given order; those in ``expected_violations`` inverted.
+
+    An unknown name (in either list) is a ValueError listing the valid ones.
+    """
+    names = tuple(names)
+    expected = tuple(expected_violations)
+    unknown = [n for n in (*names, *expected) if n not in INVARIANT_NAMES]
+    if unknown:
+        raise ValueError(
+            f"unknown invariant(s) {', '.join(unknown)}; known: {', '.join(INVARIANT_NAMES)}"
+        )
+    by_name = {c.name: c for c in invariants(grace_s, capacity, slack_s)}
+    return tuple(
+        by_name[n].expecting(f"{n}: {why}") if n in expected else by_name[n]
+        for n in dict.fromkeys((*names, *expected))
     )
 
 

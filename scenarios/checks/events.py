@@ -66,8 +66,12 @@ def webhooks_applied_once(
         "deliveries": len(ledger.deliveries),
         "applications": sum(times.values()),
         "events_never_acknowledged": len(sent - acknowledged),
+        "pending_deliveries": ledger.pending_deliveries,
     }
-    return judge(WEBHOOKS_APPLIED_ONCE, definite=found, unsettled=settlement.among(WEBHOOKS),
+    unsettled = settlement.among(WEBHOOKS)
+    if ledger.pending_deliveries and WEBHOOKS not in unsettled:
+        unsettled[WEBHOOKS] = f"{ledger.pending_deliveries} delivery chains still retrying"
+    return judge(WEBHOOKS_APPLIED_ONCE, definite=found, unsettled=unsettled,
                  what="webhook events not applied exactly once", metrics=metrics)
 
 

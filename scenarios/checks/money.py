@@ -92,6 +92,8 @@ def money_conservation(
     unsettled = settlement.among(PAYMENTS, WEBHOOKS)
     if in_flight:
         unsettled.setdefault(PAYMENTS, f"{len(in_flight)} payments in flight at the provider")
+    if ledger.pending_deliveries:
+        unsettled.setdefault(WEBHOOKS, f"{ledger.pending_deliveries} webhook chains retrying")
     metrics = {
         "captured": captured,
         "refunded": refunded,

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from scenarios.history import History
 
@@ -142,8 +144,40 @@ class WebhookDelivery:
 
 @dataclass(frozen=True)
 class Ledger:
+    """The provider's ledger. ``pending_deliveries`` counts webhook chains still retrying:
+    while any are, the webhook check cannot be sure an event will not yet be applied."""
+
     payments: tuple[LedgerPayment, ...] = ()
     deliveries: tuple[WebhookDelivery, ...] = ()
+    pending_deliveries: int = 0
+
+    @classmethod
+    def from_psp(cls, data: Mapping[str, Any]) -> Ledger:
+        """Parse the JSON of the payment provider's ``GET /_lab/ledger`` (``providers/psp``)."""
+        return cls(
+            payments=tuple(
+                LedgerPayment(
+                    payment_key=p["paymentKey"],
+                    order_id=p["orderId"],
+                    status=p["status"],
+                    total_amount=int(p["totalAmount"]),
+                    captured=int(p.get("capturedAmount") or 0),
+                    refunded=int(p.get("refundedAmount") or 0),
+                )
+                for p in data.get("payments") or ()
+            ),
+            deliveries=tuple(
+                WebhookDelivery(
+                    event_id=d["eventId"],
+                    attempt=int(d.get("attempt") or 1),
+                    response_code=d.get("responseStatus"),
+                    payment_key=d.get("paymentKey"),
+                    delivered_at=_epoch(d.get("at")),
+                )
+                for d in data.get("webhooks") or ()
+            ),
+            pending_deliveries=int(data.get("pendingDeliveries") or 0),
+        )
 
 
 # ---- the consumer's table ---------------------------------------------------------------
@@ -210,3 +244,8 @@ class Evidence:
     events: ReceivedEvents | None = None
     settlement: Settlement = field(default_factory=Settlement)
     window: MeasuredWindow = field(default_factory=MeasuredWindow)
+
+
+def _epoch(iso: str | None) -> float | None:
+    """ISO-8601 with an offset (the provider's ``lab_time``) → epoch seconds."""
+    return None if iso is None else datetime.fromisoformat(iso).timestamp()
