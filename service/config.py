@@ -78,6 +78,7 @@ class Settings:
     db_pool_timeout_s: float = 2.0
     db_lock_wait_timeout_s: int = 3
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_pool_size: int = 200
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     key_prefix: str = "ticketlab"
     claim_strategy: str = "conditional"

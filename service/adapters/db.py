@@ -24,6 +24,7 @@ DEADLOCK = 1213
 CONTENTION_ERRORS = {LOCK_WAIT_TIMEOUT: "lock-wait-timeout", DEADLOCK: "deadlock"}
 
 Cursor = aiomysql.DictCursor
+ISOLATION_LEVELS = ("READ UNCOMMITTED", "READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE")
 
 
 def to_db(moment: datetime) -> datetime:
@@ -101,12 +102,20 @@ class Database:
             self.pool.release(conn)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Any]:
-        """A DictCursor inside BEGIN … COMMIT; rolled back on any error."""
+    async def transaction(self, isolation: str | None = None) -> AsyncIterator[Any]:
+        """A DictCursor inside BEGIN … COMMIT; rolled back on any error.
+
+        ``isolation`` (e.g. ``"READ COMMITTED"``) applies to this transaction only, so the
+        pooled connection goes back unchanged.
+        """
+        if isolation is not None and isolation not in ISOLATION_LEVELS:
+            raise ValueError(f"unknown isolation level {isolation!r}")
         async with self.connection() as conn:
             try:
-                await conn.begin()
                 async with conn.cursor(Cursor) as cur:
+                    if isolation is not None:
+                        await cur.execute(f"SET TRANSACTION ISOLATION LEVEL {isolation}")
+                    await conn.begin()
                     yield cur
                 await conn.commit()
             except BaseException as exc:

@@ -18,8 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,7 +25,7 @@ import redis.asyncio as aioredis
 
 from service import metrics
 from service.adapters import bookings
-from service.adapters.db import Cursor, Database, contention_reason, to_db
+from service.adapters.db import Database, to_db
 from service.adapters.expiry import FreedSeats, GateKeeper, ReleaseFn
 from service.clock import SystemClock
 from service.config import Settings
@@ -57,28 +55,6 @@ SELECT_EXPIRED_UNPAID = (
 )
 
 
-@asynccontextmanager
-async def read_committed_transaction(db: Database) -> AsyncIterator[Any]:
-    """Like ``Database.transaction()``, at READ COMMITTED: record locks only, no gap locks."""
-    async with db.connection() as conn:
-        try:
-            async with conn.cursor(Cursor) as cur:
-                # Applies to the next transaction only, so the pooled connection is unchanged.
-                await cur.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-                await conn.begin()
-                yield cur
-            await conn.commit()
-        except BaseException as exc:
-            try:
-                await conn.rollback()
-            except Exception:
-                conn.close()
-            reason = contention_reason(exc)
-            if reason is not None:
-                raise Contention(reason) from exc
-            raise
-
-
 async def claim_expired_holds(cur: Any, cutoff: datetime, limit: int) -> list[int]:
     """Lock up to ``limit`` due holds nobody else has locked; their ids, in lock order."""
     await cur.execute(SELECT_EXPIRED_ACTIVE, (to_db(cutoff), limit))
@@ -105,7 +81,7 @@ async def sweep_once(
     """
     cutoff = now - timedelta(seconds=grace_s)
     released: dict[int, FreedSeats | None] = {}
-    async with read_committed_transaction(db) as cur:
+    async with db.transaction(isolation="READ COMMITTED") as cur:
         for hold_id in await claim_expired_holds(cur, cutoff, limit):
             if await release(cur, hold_id, ReleasedBy.SWEEPER, now):
                 released[hold_id] = await gates.seats_of(cur, hold_id) if gates else None

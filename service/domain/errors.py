@@ -21,6 +21,12 @@ class InvalidRequest(DomainError):
         self.field_errors = field_errors or {}
 
 
+class MalformedInput(InvalidRequest):
+    """The input could not even be read (not JSON, not an object): a 400, not a 422."""
+
+    code = "malformed-json"
+
+
 class NotFound(DomainError):
     code = "not-found"
 

@@ -38,11 +38,20 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
-    client = aioredis.Redis.from_url(app[SETTINGS].redis_url, decode_responses=True)
+    """A blocking pool: past its size, callers wait (bounded) instead of failing at once."""
+    settings = app[SETTINGS]
+    pool = aioredis.BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=settings.redis_pool_size,
+        timeout=settings.db_pool_timeout_s,
+        decode_responses=True,
+    )
+    client = aioredis.Redis(connection_pool=pool)
     await client.ping()
     app[REDIS] = client
     yield
     await client.aclose()
+    await pool.aclose()
 
 
 async def amqp_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -11,26 +11,22 @@ from typing import Any
 
 from aiohttp import web
 
-from service.domain.errors import InvalidRequest, NotFound
+from service.domain.errors import InvalidRequest, MalformedInput, NotFound
 
 MAX_ID = 2**63 - 1
-
-
-class MalformedBody(InvalidRequest):
-    code = "malformed-json"
 
 
 async def read_json_object(request: web.Request) -> dict[str, Any]:
     """The body as a JSON object; anything else is a 400 naming what was wrong."""
     raw = await request.read()
     if not raw:
-        raise MalformedBody("the request body is empty; expected a JSON object")
+        raise MalformedInput("the request body is empty; expected a JSON object")
     try:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedBody(f"the request body is not valid JSON: {exc}") from None
+        raise MalformedInput(f"the request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
-        raise MalformedBody(f"expected a JSON object, got {type(body).__name__}")
+        raise MalformedInput(f"expected a JSON object, got {type(body).__name__}")
     return body
 
 

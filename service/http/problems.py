@@ -20,6 +20,7 @@ TYPE_BASE = "https://ticketlab.dev/problems/"
 log = logging.getLogger(__name__)
 
 STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
+    errors.MalformedInput: 400,
     errors.InvalidRequest: 422,
     errors.NotFound: 404,
     errors.SeatsTaken: 409,
