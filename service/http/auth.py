@@ -1,0 +1,193 @@
+"""Sign-in routes and the bearer-token check every protected view calls.
+
+``setup_auth(app)`` adds ``/auth/login``, ``/auth/callback``, ``/auth/refresh`` and
+``/auth/logout`` and one cleanup context (the OIDC client's pooled HTTP session). It relies
+on the app factory for ``SETTINGS`` (set before start-up) and ``DB``/``REDIS`` (opened by
+earlier cleanup contexts, read per request). Nothing here is per process except caches:
+pending sign-ins live in Redis and token keys come from settings, so a flow started on one
+worker finishes on any other.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from service.adapters.members import MemberStore
+from service.adapters.oauth_state import OAuthStateStore
+from service.adapters.oidc import DEFAULT_TIMEOUT, OidcClient, ProviderUnavailable, SignInFailed
+from service.adapters.tokens import MAX_REFRESH_TOKEN_LEN, AccessTokens, TokenService
+from service.domain.errors import InvalidRequest, Unauthorized
+from service.http.keys import DB, REDIS, SETTINGS
+from service.http.problems import problem
+
+OIDC_CLIENT = web.AppKey("oidc_client", OidcClient)
+
+MAX_LOGIN_HINT = 254
+MAX_CODE_LEN = 2048
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+POOL_LIMIT = 100
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class BadRequest(Exception):
+    """Input the endpoint cannot even read (malformed JSON, missing query parameters): 400.
+
+    A readable body with a wrong field is an ``InvalidRequest`` (422), as elsewhere in the API.
+    """
+
+    def __init__(self, code: str, detail: str, field_errors: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.field_errors = field_errors
+
+
+def setup_auth(app: web.Application, *, timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT) -> None:
+    """Add the sign-in routes and the OIDC client's lifetime to ``app``."""
+
+    async def oidc_ctx(app: web.Application) -> AsyncIterator[None]:
+        if SETTINGS not in app:
+            raise RuntimeError("setup_auth needs app[SETTINGS] set before the app starts")
+        session = aiohttp.ClientSession(
+            timeout=timeout, connector=aiohttp.TCPConnector(limit=POOL_LIMIT)
+        )
+        app[OIDC_CLIENT] = OidcClient(app[SETTINGS], session)
+        try:
+            yield
+        finally:
+            await session.close()
+
+    app.cleanup_ctx.append(oidc_ctx)
+    app.router.add_get("/auth/login", _auth_errors(login))
+    app.router.add_get("/auth/callback", _auth_errors(callback))
+    app.router.add_post("/auth/refresh", _auth_errors(refresh))
+    app.router.add_post("/auth/logout", _auth_errors(logout))
+
+
+async def current_member(request: web.Request) -> int:
+    """The member id of the request's valid bearer token; Unauthorized (401) otherwise."""
+    header = request.headers.get("Authorization")
+    if not header:
+        raise Unauthorized("an 'Authorization: Bearer <token>' header is required")
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("the Authorization header must be 'Bearer <token>'")
+    return AccessTokens(request.app[SETTINGS]).verify(token)
+
+
+def _states(request: web.Request) -> OAuthStateStore:
+    return OAuthStateStore(request.app[REDIS], request.app[SETTINGS])
+
+
+def _tokens(request: web.Request) -> TokenService:
+    return TokenService(request.app[SETTINGS], request.app[DB])
+
+
+def _auth_errors(handler: Handler) -> Handler:
+    """Provider trouble is a 503 (retry) or 502 (misbehaving provider); a refusal a 400.
+
+    Domain errors (Unauthorized, InvalidRequest, Contention) pass on to problem_middleware.
+    """
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except BadRequest as exc:
+            return problem(400, exc.code, "Bad Request", exc.detail, field_errors=exc.field_errors)
+        except ProviderUnavailable as exc:
+            headers = {"Retry-After": "5"} if exc.status == 503 else None
+            return problem(
+                exc.status,
+                "identity-provider-unavailable",
+                "Identity provider unavailable",
+                exc.detail,
+                headers=headers,
+            )
+        except SignInFailed as exc:
+            return problem(400, exc.code, "Sign-in failed", str(exc))
+
+    return wrapped
+
+
+def _query_value(request: web.Request, name: str, *, max_len: int) -> str | None:
+    values = request.query.getall(name, [])
+    if len(values) > 1:
+        raise BadRequest("invalid-request", f"{name} is repeated", {name: "give it once"})
+    if not values or not values[0]:
+        return None
+    if len(values[0]) > max_len or not values[0].isprintable():
+        raise BadRequest(
+            "invalid-request", f"{name} is not valid", {name: f"at most {max_len} printable chars"}
+        )
+    return values[0]
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    """302 to the provider's authorize URL, with PKCE, state and nonce."""
+    hint = _query_value(request, "login_hint", max_len=MAX_LOGIN_HINT)
+    url = await request.app[OIDC_CLIENT].start_login(_states(request), hint)
+    raise web.HTTPFound(url, headers=NO_STORE)
+
+
+async def callback(request: web.Request) -> web.StreamResponse:
+    """Finish the flow: verify, upsert the member, answer with the service's own tokens."""
+    states = _states(request)
+    state = _query_value(request, "state", max_len=256)
+    error = _query_value(request, "error", max_len=256)
+    if error is not None:
+        if state is not None:
+            await states.take(state)  # a refused flow cannot be resumed
+        description = _query_value(request, "error_description", max_len=1024)
+        raise SignInFailed(
+            f"the identity provider refused the sign-in: {error}"
+            + (f" ({description})" if description else "")
+        )
+    code = _query_value(request, "code", max_len=MAX_CODE_LEN)
+    missing = {name: "required" for name, value in (("code", code), ("state", state)) if not value}
+    if code is None or state is None:
+        raise BadRequest("invalid-request", "the callback needs code and state", missing)
+    identity = await request.app[OIDC_CLIENT].finish_login(states, code, state)
+    member_id = await MemberStore(request.app[DB]).upsert(identity)
+    pair = await _tokens(request).issue(member_id)
+    return web.json_response(pair.as_json(), headers=NO_STORE)
+
+
+async def _refresh_token_from_body(request: web.Request) -> str:
+    raw = await request.read()
+    if not raw:
+        raise BadRequest("malformed-json", 'the body is empty; expected {"refresh_token": "..."}')
+    try:
+        body: Any = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest("malformed-json", f"the request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise BadRequest("malformed-json", 'expected a JSON object {"refresh_token": "..."}')
+    token = body.get("refresh_token")
+    if not isinstance(token, str) or not token:
+        raise InvalidRequest(
+            "refresh_token is required and must be a string", {"refresh_token": "a string"}
+        )
+    if len(token) > MAX_REFRESH_TOKEN_LEN:
+        raise InvalidRequest("refresh_token is too long", {"refresh_token": "too long"})
+    return token
+
+
+async def refresh(request: web.Request) -> web.StreamResponse:
+    """A new pair for a valid refresh token; the old one is used up."""
+    token = await _refresh_token_from_body(request)
+    pair = await _tokens(request).refresh(token)
+    return web.json_response(pair.as_json(), headers=NO_STORE)
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    """Revoke the refresh token's family: every token of that sign-in stops working."""
+    token = await _refresh_token_from_body(request)
+    await _tokens(request).logout(token)
+    return web.Response(status=204, headers=NO_STORE)
