@@ -1,0 +1,58 @@
+"""Build report files: one run's ``report.html``, or a comparison of several runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from reports import html
+from reports.model import VariantReport, variant_report
+from reports.rundir import Run, load_run
+
+REPORT_NAME = "report.html"
+
+
+def render_run(run: Run) -> str:
+    reports = [variant_report(run, v, v.name) for v in run.variants]
+    return html.run_page(run, reports)
+
+
+def render_comparison(runs: Sequence[Run]) -> str:
+    """Every variant of every run side by side, labelled ``run / variant`` (the run id is
+    dropped when only one run is given, and the variant name when a run has only one)."""
+    reports: list[VariantReport] = []
+    for run in runs:
+        for variant in run.variants:
+            parts = [run.run_id] if len(runs) > 1 else []
+            if len(run.variants) > 1 or not parts:
+                parts.append(variant.name)
+            reports.append(variant_report(run, variant, " / ".join(parts)))
+    return html.comparison_page(runs, reports)
+
+
+def _write(path: Path, content: str) -> Path:
+    """Through a temporary name, so a reader never opens half a page."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(content, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def build_report(run_dir: Path | str, out: Path | str | None = None) -> Path:
+    """Write the run's report (by default ``RUN_DIR/report.html``) and return its path."""
+    run = load_run(run_dir)
+    return _write(Path(out) if out else run.path / REPORT_NAME, render_run(run))
+
+
+def build_comparison(
+    run_dirs: Sequence[Path | str], out: Path | str | None = None, now: datetime | None = None
+) -> Path:
+    """Write a comparison page; by default beside the first run, as
+    ``compare-<timestamp>.html`` in its parent (``runs/``)."""
+    runs = [load_run(d) for d in run_dirs]
+    if out is None:
+        stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
+        out = runs[0].path.parent / f"compare-{stamp}.html"
+    return _write(Path(out), render_comparison(runs))

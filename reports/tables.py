@@ -1,0 +1,308 @@
+"""The numbers of a report, computed from the operation samples rather than from stats.csv.
+
+Percentiles are exact and use the same definitions as the SLO checks
+(``scenarios/checks/slo.py``), so a report never disagrees with the verdict above it:
+
+- nearest rank: the p-th percentile of n samples is the sample at rank ⌈p/100 · n⌉;
+- latency counts from the intended start when there is one (coordinated omission);
+- operations scheduled before the end of warm-up are not measured, and the measured window
+  runs from the end of warm-up to the last operation's end (or ``load_end`` when given);
+- a ``fail`` with status 409 is an expected refusal (the seat was taken), neither success
+  nor error; throughput counts ok + refusals per second of the window.
+
+Everything is vectorised: a run of 100k operations is a handful of group-bys.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from reports.rundir import Variant
+
+PERCENTILES = (50, 95, 99)
+EXPECTED_STATUSES = (409,)
+ALL = "(all)"
+OVERSOLD_CHECK = "no-double-booking"
+
+
+@dataclass(frozen=True)
+class Window:
+    """The measured part of a variant's load, in Unix seconds."""
+
+    load_start: float | None
+    warmup_end: float | None
+    end: float | None
+
+    @property
+    def warmup_s(self) -> float:
+        if self.load_start is None or self.warmup_end is None:
+            return 0.0
+        return max(0.0, self.warmup_end - self.load_start)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def window_of(variant: Variant) -> Window:
+    """Where the measured window lies.
+
+    summary.json gives ``warmup_s`` relative to the variant's load start; when it also gives
+    absolute ``load_start`` / ``warmup_end`` / ``load_end`` those are used, otherwise the load
+    is taken to start at the first scheduled operation.
+    """
+    summary = variant.summary
+    ops = variant.ops
+    load_start = _number(summary.get("load_start"))
+    if load_start is None and not ops.empty:
+        load_start = float(ops["scheduled"].min())
+    warmup_end = _number(summary.get("warmup_end"))
+    warmup_s = _number(summary.get("warmup_s")) or 0.0
+    if warmup_end is None and load_start is not None:
+        warmup_end = load_start + warmup_s
+    return Window(load_start, warmup_end, _number(summary.get("load_end")))
+
+
+def measured(ops: pd.DataFrame, window: Window) -> pd.DataFrame:
+    """The operations the statistics count: scheduled within the window."""
+    keep = pd.Series(True, index=ops.index)
+    if window.warmup_end is not None:
+        keep &= ops["scheduled"] >= window.warmup_end
+    if window.end is not None:
+        keep &= ops["scheduled"] < window.end
+    return ops[keep]
+
+
+def classify(ops: pd.DataFrame) -> pd.DataFrame:
+    """Boolean columns ok / refused / error / unknown beside each operation's name."""
+    ok = ops["outcome"].eq("ok")
+    refused = ops["outcome"].eq("fail") & ops["status"].isin(EXPECTED_STATUSES)
+    return pd.DataFrame(
+        {
+            "operation": ops["name"],
+            "ok": ok,
+            "refused": refused,
+            "errors": ~(ok | refused),
+            "unknown": ops["outcome"].eq("unknown"),
+        },
+        index=ops.index,
+    )
+
+
+def nearest_rank(
+    frame: pd.DataFrame, by: str, value: str, percentiles: Iterable[float] = PERCENTILES
+) -> pd.DataFrame:
+    """Exact nearest-rank percentiles of ``value`` per ``by`` group, without a Python loop
+    over rows: sort once, number each row within its group, pick the row at each rank."""
+    ordered = frame[[by, value]].sort_values([by, value], kind="stable")
+    groups = ordered.groupby(by, sort=True)
+    n = groups[value].transform("size").to_numpy()
+    position = groups.cumcount().to_numpy() + 1
+    columns: dict[str, pd.Series] = {}
+    for p in percentiles:
+        rank = np.maximum(1, np.ceil(p / 100 * n))
+        picked = ordered[position == rank]
+        columns[f"p{p:g}_ms"] = pd.Series(picked[value].to_numpy(), index=picked[by].to_numpy())
+    return pd.DataFrame(columns)
+
+
+def window_seconds(ops: pd.DataFrame, window: Window) -> float | None:
+    if ops.empty:
+        return None
+    start = window.warmup_end if window.warmup_end is not None else ops["scheduled"].min()
+    end = window.end if window.end is not None else ops["end"].max()
+    span = float(end - start)
+    return span if span > 0 else None
+
+
+def operation_table(variant: Variant, window: Window | None = None) -> pd.DataFrame:
+    """A row per operation, then one for all of them: counts, rates and exact percentiles."""
+    window = window or window_of(variant)
+    ops = measured(variant.ops, window)
+    columns = [
+        "operation",
+        "count",
+        "ok",
+        "refused",
+        "errors",
+        "unknown",
+        "error_rate",
+        "throughput_per_s",
+        *(f"p{p}_ms" for p in PERCENTILES),
+        "max_ms",
+    ]
+    if ops.empty:
+        return pd.DataFrame(columns=columns)
+    span = window_seconds(ops, window)
+    both = pd.concat([ops, ops.assign(name=ALL)], ignore_index=True)
+    flags = classify(both)
+    counts = flags.groupby("operation").sum()
+    counts.insert(0, "count", flags.groupby("operation").size())
+    table = counts.join(nearest_rank(both, "name", "latency_ms"))
+    table["max_ms"] = both.groupby("name")["latency_ms"].max()
+    table["error_rate"] = table["errors"] / table["count"]
+    table["throughput_per_s"] = (table["ok"] + table["refused"]) / span if span else np.nan
+    order = [*sorted(n for n in table.index if n != ALL), ALL]
+    return table.loc[order].rename_axis("operation").reset_index()[columns]
+
+
+def error_kinds(ops: pd.DataFrame) -> pd.Series:
+    """What went wrong, as one word: the problem type, else the client's reason, else the
+    status (the same key summary.json's ``errors`` should use)."""
+    status = ("HTTP " + ops["status"].astype("Int64").astype(str)).where(
+        ops["status"].notna(), "no answer"
+    )
+    return ops["problem_type"].fillna(ops["error"]).fillna(status).astype(str)
+
+
+def error_table(variant: Variant, window: Window | None = None) -> pd.DataFrame:
+    """Errors (not ok, not an expected refusal) by operation and kind, with a sample body.
+
+    The sample is summary.json's, which the runner takes from a response body; failing that,
+    the first such operation's own reason and status.
+    """
+    window = window or window_of(variant)
+    ops = measured(variant.ops, window)
+    columns = ["operation", "kind", "count", "status", "sample"]
+    if ops.empty:
+        return pd.DataFrame(columns=columns)
+    errors = ops[classify(ops)["errors"]]
+    if errors.empty:
+        return pd.DataFrame(columns=columns)
+    errors = errors.assign(kind=error_kinds(errors))
+    own_sample = errors["error"].fillna(errors["problem_type"]).fillna("")
+    errors = errors.assign(sample=own_sample)
+    table = (
+        errors.groupby(["name", "kind"], sort=True)
+        .agg(count=("name", "size"), status=("status", "first"), sample=("sample", "first"))
+        .reset_index()
+        .rename(columns={"name": "operation"})
+    )
+    samples = _summary_samples(variant.summary)
+    if samples:
+        keys = list(zip(table["operation"], table["kind"], strict=True))
+        found = pd.Series([samples.get(k) for k in keys], index=table.index, dtype="object")
+        table["sample"] = found.fillna(table["sample"])
+    return table.sort_values(["count", "operation"], ascending=[False, True])[columns]
+
+
+def summary_operations(summary: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """summary.json's per-operation entries, under ``operations`` or at the top level."""
+    nested = summary.get("operations")
+    source = nested if isinstance(nested, dict) else summary
+    return {
+        str(k): v for k, v in source.items() if isinstance(v, dict) and ("count" in v or nested)
+    }
+
+
+def _summary_samples(summary: Mapping[str, Any]) -> dict[tuple[str, str], str]:
+    samples: dict[tuple[str, str], str] = {}
+    for op, entry in summary_operations(summary).items():
+        errors = entry.get("errors")
+        if not isinstance(errors, dict):
+            continue
+        for kind, detail in errors.items():
+            if isinstance(detail, dict) and detail.get("sample") is not None:
+                samples[(op, str(kind))] = str(detail["sample"])
+    return samples
+
+
+def check_results(variant: Variant) -> list[dict[str, Any]]:
+    return list(variant.checks.get("results") or [])
+
+
+def variant_verdict(variant: Variant) -> str:
+    """checks.json's verdict; else the composition of its results; unknown without checks."""
+    verdict = variant.checks.get("verdict")
+    if verdict in ("pass", "fail", "unknown"):
+        return str(verdict)
+    results = check_results(variant)
+    return combine(r.get("verdict") for r in results) if results else "unknown"
+
+
+def combine(verdicts: Iterable[Any]) -> str:
+    """Any fail → fail; else any unknown (or unreadable) → unknown; else pass."""
+    seen = set(verdicts)
+    if "fail" in seen:
+        return "fail"
+    if seen - {"pass"}:
+        return "unknown"
+    return "pass"
+
+
+def seats_oversold(variant: Variant) -> float | None:
+    """summary.json's ``seats_oversold``, else the double-booking check's measured number."""
+    value = _number(variant.summary.get("seats_oversold"))
+    if value is not None:
+        return value
+    for result in check_results(variant):
+        metrics = result.get("metrics") or {}
+        if result.get("name") == OVERSOLD_CHECK or "oversold_seats" in metrics:
+            found = _number(metrics.get("oversold_seats"))
+            if found is not None:
+                return found
+    return None
+
+
+def holds(variant: Variant, window: Window) -> tuple[float | None, float | None]:
+    """Holds granted and refused: summary.json's counts, else the measured hold operations."""
+    granted = _number(variant.summary.get("holds_granted"))
+    refused = _number(variant.summary.get("holds_refused"))
+    if granted is None or refused is None:
+        ops = measured(variant.ops, window)
+        hold = ops[ops["name"].eq("hold")]
+        if not hold.empty:
+            granted = granted if granted is not None else float(hold["outcome"].eq("ok").sum())
+            refused = refused if refused is not None else float(hold["outcome"].eq("fail").sum())
+    return granted, refused
+
+
+def variant_row(
+    variant: Variant,
+    label: str,
+    window: Window | None = None,
+    table: pd.DataFrame | None = None,
+) -> dict[str, Any]:
+    """The headline row of a variant: verdict, volume, throughput, and what it sold.
+
+    ``table`` is the variant's :func:`operation_table` when the caller already has it."""
+    window = window or window_of(variant)
+    table = operation_table(variant, window) if table is None else table
+    overall = table[table["operation"].eq(ALL)]
+    total = overall.iloc[0] if not overall.empty else None
+    granted, refused = holds(variant, window)
+    return {
+        "variant": label,
+        "verdict": variant_verdict(variant),
+        "operations": None if total is None else int(total["count"]),
+        "throughput_per_s": None if total is None else total["throughput_per_s"],
+        "error_rate": None if total is None else total["error_rate"],
+        "p95_ms": None if total is None else total["p95_ms"],
+        "seats_oversold": seats_oversold(variant),
+        "holds_granted": granted,
+        "holds_refused": refused,
+        "warmup_s": window.warmup_s,
+        "generator_bottleneck": bool(variant.summary.get("generator_bottleneck")),
+    }
+
+
+def percentile_curve(variant: Variant, window: Window | None = None) -> pd.DataFrame:
+    """Latency at fine percentiles (50 … 99.99) per operation and overall, for the overlaid
+    percentile chart; nearest rank as above."""
+    window = window or window_of(variant)
+    ops = measured(variant.ops, window)
+    if ops.empty:
+        return pd.DataFrame()
+    both = pd.concat([ops, ops.assign(name=ALL)], ignore_index=True)
+    return nearest_rank(both, "name", "latency_ms", CURVE_PERCENTILES)
+
+
+CURVE_PERCENTILES = (25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.99, 100)
