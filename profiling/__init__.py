@@ -1,0 +1,1 @@
+"""Profiling: process sampling (psutil), and later py-spy/memray wrappers and leak verdicts."""
