@@ -1,0 +1,44 @@
+"""The runner's snapshot of the primary maps every booking row, in one consistent read."""
+
+from scenarios.checks.result import Verdict
+from scenarios.checks.seats import no_double_booking
+from scenarios.evidence import read_db_state
+from service import schema
+from service.config import Settings
+
+
+def run_sql(settings: Settings, *statements: tuple[str, tuple]) -> None:
+    with schema.connect(settings.db_admin) as conn, conn.cursor() as cur:
+        for sql, args in statements:
+            cur.execute(sql, args)
+        conn.commit()
+
+
+def test_the_snapshot_holds_every_seat_of_the_venue(settings: Settings, concert_id: int) -> None:
+    state = read_db_state(settings)
+    assert len([s for s in state.seats if s.concert_id == concert_id]) == 40
+    assert state.checked_at > 1_700_000_000
+
+
+def test_a_seat_in_two_live_holds_reads_back_as_double_booked(
+    settings: Settings, concert_id: int
+) -> None:
+    hold = (
+        "INSERT INTO holds (id, concert_id, member_id, status, strategy, amount, created_at,"
+        " expires_at) VALUES (%s, %s, %s, 'ACTIVE', 'naive', 1, UTC_TIMESTAMP(6),"
+        " UTC_TIMESTAMP(6) + INTERVAL 1 HOUR)"
+    )
+    seat = "INSERT INTO hold_seats (hold_id, seat_id, concert_id, price) VALUES (%s, %s, %s, 1)"
+    run_sql(
+        settings,
+        (hold, (901, concert_id, 1)),
+        (hold, (902, concert_id, 2)),
+        (seat, (901, 5, concert_id)),
+        (seat, (902, 5, concert_id)),
+        ("UPDATE seats SET status = 'HELD', hold_id = 902 WHERE id = 5", ()),
+    )
+    state = read_db_state(settings)
+    assert {h.id for h in state.holds} >= {901, 902}
+    result = no_double_booking(state)
+    assert result.verdict is Verdict.FAIL
+    assert result.metrics["double_booked_seats"] == 1
