@@ -100,7 +100,8 @@ def timeline(variant: Variant, window: Window, title: str) -> bytes | None:
     """Throughput and latency per second, then CPU per role and replica lag when recorded.
 
     Throughput counts completions per second by outcome; latency is each operation's p95
-    per second of its scheduled start, on a log scale because tails span decades.
+    per second of its scheduled start (interpolated — a chart, not a statistic; the exact
+    figures are in the tables), on a log scale because tails span decades.
     """
     t0 = _origin(variant, window)
     if t0 is None:
@@ -160,8 +161,9 @@ def _x_range(variant: Variant, t0: float) -> tuple[float, float]:
 
 def _throughput(axes: Axes, ops: pd.DataFrame, t0: float) -> None:
     flags = classify(ops)[["ok", "refused", "errors"]]
-    flags["second"] = np.floor(ops["end"] - t0).astype("int64")
-    per_second = flags.groupby("second").sum()
+    per_second = (
+        flags.assign(second=np.floor(ops["end"] - t0).astype("int64")).groupby("second").sum()
+    )
     full = pd.RangeIndex(per_second.index.min(), per_second.index.max() + 1)
     per_second = per_second.reindex(full, fill_value=0)
     for column, colour in OUTCOME_COLOURS.items():

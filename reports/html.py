@@ -83,6 +83,8 @@ def percent(value: Any) -> str:
 def text(value: Any) -> str:
     if _missing(value):
         return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, dict | list | tuple):
         return esc(json.dumps(value, sort_keys=True, default=str))
     return esc(value)
@@ -290,10 +292,24 @@ def chart_section(reports: Sequence[VariantReport]) -> str:
 # -- provenance ---------------------------------------------------------------------------
 
 
+def _bytes(value: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(value) < 1024 or unit == "GiB":
+            return f"{value:,.1f} {unit}" if unit != "B" else f"{int(value)} B"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
 def _pairs(data: Any) -> str:
     if not isinstance(data, dict) or not data:
         return "—" if not data else text(data)
-    return "".join(f"<tr><th>{esc(k)}</th><td>{text(v)}</td></tr>" for k, v in data.items())
+    rows = []
+    for key, value in data.items():
+        shown = text(value)
+        if str(key).endswith("_bytes") and isinstance(value, int | float) and value >= 0:
+            shown = esc(_bytes(float(value)))
+        rows.append(f"<tr><th>{esc(key)}</th><td>{shown}</td></tr>")
+    return "".join(rows)
 
 
 def manifest(run: Run) -> str:
