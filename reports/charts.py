@@ -28,6 +28,12 @@ PANEL_IN = 2.3
 MAX_LINES = 8
 WARMUP_COLOUR = "#9e9e9e"
 FAULT_COLOUR = "#e53935"
+# resources.csv column → (axis label, divisor), in panel order.
+RESOURCE_PANELS = {
+    "cpu_percent": ("CPU % (sum per role)", 1.0),
+    "rss_bytes": ("RSS MiB (sum per role)", 1024.0 * 1024.0),
+    "fds": ("open fds (sum per role)", 1.0),
+}
 OUTCOME_COLOURS = {"ok": "#2e7d32", "refused": "#757575", "errors": "#c62828"}
 
 
@@ -97,7 +103,8 @@ def _top(names: pd.Series, limit: int = MAX_LINES) -> list[str]:
 
 
 def timeline(variant: Variant, window: Window, title: str) -> bytes | None:
-    """Throughput and latency per second, then CPU per role and replica lag when recorded.
+    """Throughput and latency per second, then resources per role (CPU, memory, open files —
+    the leak stories) and replica lag, each when recorded.
 
     Throughput counts completions per second by outcome; latency is each operation's p95
     per second of its scheduled start (interpolated — a chart, not a statistic; the exact
@@ -109,8 +116,7 @@ def timeline(variant: Variant, window: Window, title: str) -> bytes | None:
     ops, faults = variant.ops, variant.faults
     resources, lag = variant.resources, variant.lag
     panels = ["throughput", "latency"] if not ops.empty else []
-    if not resources.empty:
-        panels.append("cpu")
+    panels += [p for p in RESOURCE_PANELS if p in resources and resources[p].notna().any()]
     if not lag.empty:
         panels.append("lag")
     if not panels:
@@ -131,8 +137,8 @@ def timeline(variant: Variant, window: Window, title: str) -> bytes | None:
             _throughput(axes, ops, t0)
         elif panel == "latency":
             _latency(axes, ops, t0)
-        elif panel == "cpu":
-            _cpu(axes, resources, t0)
+        elif panel in RESOURCE_PANELS:
+            _per_role(axes, resources, t0, panel)
         else:
             axes.plot(lag["t"] - t0, lag["seconds_behind_primary"], color="#6a1b9a", lw=1)
             axes.set_ylabel("replica lag (s)")
@@ -187,14 +193,23 @@ def _latency(axes: Axes, ops: pd.DataFrame, t0: float) -> None:
     axes.set_ylabel("p95 latency (ms)")
 
 
-def _cpu(axes: Axes, resources: pd.DataFrame, t0: float) -> None:
-    second = np.floor(resources["t"] - t0).rename("second")
-    per_role = resources.groupby([second, resources["role"].astype(str)])["cpu_percent"].sum()
-    table = per_role.unstack("role").sort_index()
+def _per_role(axes: Axes, resources: pd.DataFrame, t0: float, column: str) -> None:
+    """One line per role, summing its processes (several service workers are one role).
+
+    Each process is averaged within a second first, so a sampler that happens to land twice
+    in one second does not double a role's usage."""
+    keys = [
+        np.floor(resources["t"] - t0).rename("second"),
+        resources["role"].astype(str),
+        resources["pid"].fillna(-1) if "pid" in resources else pd.Series(-1, resources.index),
+    ]
+    per_process = resources.groupby(keys)[column].mean()
+    per_role = per_process.groupby(level=[0, 1]).sum()
+    table = per_role.unstack(1).sort_index() / RESOURCE_PANELS[column][1]
     for role in table.columns[:MAX_LINES]:
         series = table[role].dropna()
         axes.plot(series.index, series.to_numpy(), lw=1, label=role)
-    axes.set_ylabel("CPU % (sum per role)")
+    axes.set_ylabel(RESOURCE_PANELS[column][0])
     axes.set_ylim(bottom=0)
 
 
