@@ -84,12 +84,18 @@ def per_second(frame: pd.DataFrame, load_start: float) -> list[dict[str, Any]]:
 
 def error_kind(row: Mapping[str, Any]) -> str:
     """``409 seats-taken``, ``503 contention``, ``500``, or the client's reason (``timeout``)."""
-    status = None if pd.isna(row["status"]) else int(row["status"])
-    if row["problem_type"]:
-        return f"{status} {str(row['problem_type']).rsplit('/', 1)[-1]}"
+    status = present(row["status"])
+    problem = present(row["problem_type"])
+    if problem:
+        return f"{int(status) if status is not None else '-'} {str(problem).rsplit('/', 1)[-1]}"
     if status is not None:
-        return str(status)
-    return str(row["error"] or "no answer")
+        return str(int(status))
+    return str(present(row["error"]) or "no answer")
+
+
+def present(value: Any) -> Any:
+    """pandas turns missing values into NaN; the summary wants None."""
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
 def operation_summary(group: pd.DataFrame, seconds: float) -> dict[str, Any]:
@@ -98,7 +104,8 @@ def operation_summary(group: pd.DataFrame, seconds: float) -> dict[str, Any]:
     errors: dict[str, dict[str, Any]] = {}
     for _, row in group[group["outcome"] != Outcome.OK.value].iterrows():
         kind = error_kind(row)
-        entry = errors.setdefault(kind, {"count": 0, "sample": row["error"] or row["problem_type"]})
+        sample = present(row["error"]) or present(row["problem_type"])
+        entry = errors.setdefault(kind, {"count": 0, "sample": sample})
         entry["count"] += 1
     summary: dict[str, Any] = {
         "count": len(group),

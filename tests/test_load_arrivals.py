@@ -52,6 +52,17 @@ def test_the_schedules_of_n_processes_interleave_into_one_even_stream() -> None:
     assert gaps == pytest.approx([1 / 30] * 29)
 
 
+def test_processes_starting_at_different_moments_still_interleave() -> None:
+    early = ArrivalSchedule.for_process(20, 1000.013, 0, 2)
+    late = ArrivalSchedule.for_process(20, 1000.071, 1, 2)
+    assert early.slot(0) == pytest.approx(1000.1)  # the next multiple of its period (0.1 s)
+    assert late.slot(0) == pytest.approx(1000.15)
+    slots = sorted([early.next_slot() for _ in range(10)] + [late.next_slot() for _ in range(10)])
+    assert [b - a for a, b in itertools.pairwise(slots)] == pytest.approx([0.05] * 19)
+    much_later = ArrivalSchedule.for_process(20, 1003.571, 1, 2)
+    assert (much_later.slot(0) - early.slot(0)) % 0.1 == pytest.approx(0.05)
+
+
 def test_bad_rates_and_indexes_are_refused() -> None:
     with pytest.raises(ValueError, match="rate_per_s"):
         ArrivalSchedule(rate_per_s=0, start=0.0)

@@ -9,11 +9,15 @@ iteration records an intended start, so latency measured from it includes the ti
 iteration spent queued behind a slow server.
 
 With ``--processes N`` each process runs its own schedule at ``rate / N``, offset by its
-index, so the N schedules interleave into one evenly spaced stream.
+index, so the N schedules interleave into one evenly spaced stream. The processes never
+talk to each other about it: each starts its schedule on the same grid of the wall clock
+(multiples of its period ``N / rate`` since the epoch), so whichever moment each one
+starts, their slots fall between one another's.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 
@@ -37,7 +41,9 @@ class ArrivalSchedule:
         """Process ``index``'s share of ``processes`` interleaved schedules."""
         if processes < 1 or not 0 <= index < processes:
             raise ValueError(f"process index {index} outside 0..{processes - 1}")
-        return cls(total_rate_per_s / processes, start, phase_s=index / total_rate_per_s)
+        period = processes / total_rate_per_s
+        aligned = math.ceil(start / period) * period
+        return cls(total_rate_per_s / processes, aligned, phase_s=index / total_rate_per_s)
 
     @property
     def interval_s(self) -> float:
