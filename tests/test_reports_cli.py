@@ -164,3 +164,14 @@ def test_time_series_files_are_read(tmp_path: Path) -> None:
     assert naive.stats.empty and naive.metrics.empty  # absent: empty frames
     assert naive.faults["kind"].tolist() == ["psp-latency"]
     assert run.variants[1].faults["end"].isna().all()  # still on when the run stopped
+
+
+def test_stats_and_metrics_are_read(tmp_path: Path) -> None:
+    stats = "second,operation,requests,ok,fail,unknown,p50_ms,p95_ms,p99_ms\n0,hold,3,2,1,0,5,9,9\n"
+    run = write_run(tmp_path, [VariantSpec("v", [op("pay", 0, 1)], stats=stats)])
+    scrape = {"t": 1.0, "target": "http://w1/metrics", "samples": {'up{worker="1"}': 1.0}}
+    (run / "variants" / "v" / "metrics.jsonl").write_text(json.dumps(scrape) + "\n")
+    variant = load_run(run).variants[0]
+    assert variant.stats["requests"].tolist() == [3]
+    assert variant.metrics.loc[0, 'up{worker="1"}'] == 1.0
+    assert variant.metrics.loc[0, "target"] == "http://w1/metrics"
