@@ -155,12 +155,14 @@ def operation_table(variant: Variant, window: Window | None = None) -> pd.DataFr
 
 
 def error_kinds(ops: pd.DataFrame) -> pd.Series:
-    """What went wrong, as one word: the problem type, else the client's reason, else the
-    status (the same key summary.json's ``errors`` should use)."""
-    status = ("HTTP " + ops["status"].astype("Int64").astype(str)).where(
-        ops["status"].notna(), "no answer"
-    )
-    return ops["problem_type"].fillna(ops["error"]).fillna(status).astype(str)
+    """What went wrong, in the runner's words (summary.json's ``errors`` keys): ``503
+    overloaded`` (status and the problem type's last segment), else the status (``500``),
+    else the client's reason (``timeout``), else ``no answer``."""
+    status = ops["status"].astype("Int64").astype(str).where(ops["status"].notna())
+    problem = ops["problem_type"].where(ops["problem_type"].notna())
+    problem_kind = status.fillna("-") + " " + problem.astype(str).str.rsplit("/", n=1).str[-1]
+    fallback = status.fillna(ops["error"].where(ops["error"].notna())).fillna("no answer")
+    return problem_kind.where(problem.notna(), fallback).astype(str)
 
 
 def error_table(variant: Variant, window: Window | None = None) -> pd.DataFrame:

@@ -207,7 +207,7 @@ def naive_spec() -> VariantSpec:
         "operations": {
             "hold": {
                 "count": 200,
-                "errors": {"/problems/overloaded": {"count": 8, "sample": XSS + " body"}},
+                "errors": {"503 overloaded": {"count": 8, "sample": XSS + " body"}},
             }
         },
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from pathlib import Path
@@ -16,6 +17,7 @@ from tests.test_reports_builder import (
     WARMUP_S,
     XSS,
     VariantSpec,
+    naive_spec,
     op,
     standard_run,
     write_run,
@@ -95,7 +97,7 @@ def test_nearest_rank_by_hand() -> None:
 
 def test_errors_by_kind_with_a_sample_body(run) -> None:
     errors = tables.error_table(run.variants[0])
-    assert errors["kind"].tolist() == ["/problems/overloaded"]
+    assert errors["kind"].tolist() == ["503 overloaded"]
     row = errors.iloc[0]
     assert (row["operation"], row["count"], row["status"]) == ("hold", 8, 503)
     assert row["sample"] == XSS + " body"  # summary.json's sample wins over the op's reason
@@ -109,10 +111,11 @@ def test_error_kind_falls_back_to_reason_then_status(tmp_path: Path) -> None:
         op("pay", 20, 5, "unknown", None, error="timeout"),
         op("pay", 21, 5, "unknown", 500),
         op("pay", 22, 5, "unknown", None),
+        op("pay", 23, 5, "unknown", None, problem_type="/problems/taken"),
     ]
     run = load_run(write_run(tmp_path, [VariantSpec("v", records)]))
     kinds = set(tables.error_table(run.variants[0])["kind"])
-    assert kinds == {"timeout", "HTTP 500", "no answer"}
+    assert kinds == {"timeout", "500", "no answer", "- taken"}
 
 
 def test_headline_row(run) -> None:
@@ -145,3 +148,26 @@ def test_empty_variant_gives_empty_tables(tmp_path: Path) -> None:
     row = tables.variant_row(variant, "v")
     assert row["operations"] is None
     assert math.isclose(row["warmup_s"], 0.0)
+
+
+def test_agrees_with_the_runners_summary(tmp_path: Path) -> None:
+    """The report recomputes what scenarios/summary.py wrote; the two must not disagree."""
+    summary_module = pytest.importorskip("scenarios.summary")
+    history_module = pytest.importorskip("scenarios.history")
+    records = naive_spec().records
+    history = history_module.History.from_jsonl([json.dumps(r) for r in records])
+    _, summary = summary_module.summarize(
+        history, load_start=T0, load_end=T0 + 200, warmup_s=WARMUP_S
+    )
+    summary = json.loads(json.dumps(summary))  # as the file holds it
+    run = load_run(write_run(tmp_path, [VariantSpec("v", records, summary=summary)]))
+    variant = run.variants[0]
+    assert tables.window_of(variant).end == T0 + 200
+    rows = by_operation(tables.operation_table(variant))
+    for name, entry in summary["operations"].items():
+        assert rows[name]["count"] == entry["count"]
+        for p in tables.PERCENTILES:
+            assert rows[name][f"p{p}_ms"] == pytest.approx(entry[f"p{p}_ms"], abs=1e-3)
+    errors = tables.error_table(variant)
+    written = {(op, kind) for op, e in summary["operations"].items() for kind in e["errors"]}
+    assert set(zip(errors["operation"], errors["kind"], strict=True)) <= written
