@@ -126,7 +126,12 @@ def ensure_data_dir(paths: LabPaths, part: str, binaries: Binaries) -> bool:
 
 
 def connect(port: int, *, timeout: float = 2.0, **kwargs: Any) -> pymysql.connections.Connection:
-    """Root on loopback TCP (empty password), autocommit: the lab's admin connection."""
+    """Root on loopback TCP (empty password), autocommit: the lab's admin connection.
+
+    Reads are bounded too: ``connect_timeout`` covers only the TCP connect, and something
+    that accepts but never greets (a busy port's squatter, a hung server) would block forever.
+    """
+    options: dict[str, Any] = {"read_timeout": 10.0, "write_timeout": 10.0, **kwargs}
     return pymysql.connect(
         host=LOOPBACK,
         port=port,
@@ -134,13 +139,13 @@ def connect(port: int, *, timeout: float = 2.0, **kwargs: Any) -> pymysql.connec
         password="",
         connect_timeout=timeout,
         autocommit=True,
-        **kwargs,
+        **options,
     )
 
 
 def answers(port: int) -> bool:
     try:
-        with connect(port, timeout=1.0) as conn:
+        with connect(port, timeout=1.0, read_timeout=1.0, write_timeout=1.0) as conn:
             conn.ping()
         return True
     except pymysql.MySQLError:

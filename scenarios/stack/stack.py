@@ -357,7 +357,8 @@ class Stack:
         rabbit = state.parts.get(RABBITMQ)
         vhost = recorded_vhost(state)
         ctl = find_binary("rabbitmqctl", self.search_path)
-        if vhost not in ("", "/") and ctl and rabbit and rabbitmq.Broker.parse(rabbit.url).answers():
+        reachable = rabbit is not None and rabbitmq.Broker.parse(rabbit.url).answers()
+        if vhost not in ("", "/") and ctl and reachable:
             with contextlib.suppress(StackError, OSError):
                 rabbitmq.delete_vhost(ctl, vhost)
         if self.paths.socket_dir != self.paths.run_dir:
