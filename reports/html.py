@@ -191,11 +191,21 @@ def warnings(runs: Sequence[Run], reports: Sequence[VariantReport]) -> str:
     for report in reports:
         if report.row["generator_bottleneck"]:
             evidence = report.bottleneck_evidence
+            if len(evidence) == 1 and isinstance(next(iter(evidence.values())), str):
+                evidence = next(iter(evidence.values()))  # the runner's one-line reason
             detail = f" Evidence: <code>{text(evidence)}</code>" if evidence else ""
             items.append(
                 f"<strong>{esc(report.label)}: the load generator was the bottleneck</strong> — "
                 "throughput and latency describe Locust as much as the service; rerun with more "
                 f"generator processes or fewer users.{detail}"
+            )
+    for report in reports:
+        failed = report.variant.summary.get("nemesis_errors")
+        if isinstance(failed, list) and failed:
+            listed = "".join(f"<li>{esc(e)}</li>" for e in failed)
+            items.append(
+                f"<strong>{esc(report.label)}: some faults could not be applied</strong>, so "
+                f"a shaded fault window may not have been in force:<ul>{listed}</ul>"
             )
     notes = [n for run in runs for n in run.all_notes()]
     if notes:

@@ -102,6 +102,16 @@ def test_generator_bottleneck_warning(tmp_path: Path) -> None:
     page = build_report(run).read_text()
     assert "the load generator was the bottleneck" in page
     assert "locust_cpu" in page
+    summary = {
+        "generator_bottleneck": True,
+        "generator_evidence": "locust at ≥90% of a core in 40% of 120 samples",
+        "nemesis_errors": ["psp-latency at 30s: <refused>"],
+    }
+    run = write_run(tmp_path, [VariantSpec("v", [op("pay", 0, 1)], summary=summary)], run_id="r2")
+    page = build_report(run).read_text()
+    assert "Evidence: <code>locust at ≥90% of a core in 40% of 120 samples</code>" in page
+    assert "some faults could not be applied" in page
+    assert "psp-latency at 30s: &lt;refused&gt;" in page
     ok = write_run(tmp_path, [VariantSpec("v", [op("pay", 0, 1)])], run_id="other")
     assert "the load generator was the bottleneck" not in build_report(ok).read_text()
 
