@@ -40,7 +40,7 @@ class AppPorts:
         taken: set[int] = set()
         ports = []
         for _ in range(3):
-            port = choose_port(None, promised=taken)
+            port = choose_port((), taken)
             taken.add(port)
             ports.append(port)
         return cls(*ports)

@@ -1,7 +1,9 @@
 """Per-variant numbers from the history: ``stats.csv`` (per second) and ``summary.json``.
 
-Percentiles are exact (nearest rank over every sample, as the SLO checks compute them),
-latency counts from the intended start when there is one, and the warm-up is left out.
+The rules are the SLO checks': percentiles are exact (nearest rank over every sample),
+latency counts from the intended start when there is one, the warm-up is left out, and
+throughput is answered operations (ok, or refused with 409) per second of the window.
+Holds refused are the 409s: a 503 is contention, reported among the errors.
 """
 
 from __future__ import annotations
@@ -101,6 +103,7 @@ def present(value: Any) -> Any:
 def operation_summary(group: pd.DataFrame, seconds: float) -> dict[str, Any]:
     counts = group["outcome"].value_counts()
     ok = int(counts.get(Outcome.OK.value, 0))
+    answered = ok + int(((group["outcome"] == Outcome.FAIL.value) & (group["status"] == 409)).sum())
     errors: dict[str, dict[str, Any]] = {}
     for _, row in group[group["outcome"] != Outcome.OK.value].iterrows():
         kind = error_kind(row)
@@ -112,7 +115,7 @@ def operation_summary(group: pd.DataFrame, seconds: float) -> dict[str, Any]:
         "ok": ok,
         "fail": int(counts.get(Outcome.FAIL.value, 0)),
         "unknown": int(counts.get(Outcome.UNKNOWN.value, 0)),
-        "throughput_per_s": round(len(group) / seconds, 3) if seconds > 0 else None,
+        "throughput_per_s": round(answered / seconds, 3) if seconds > 0 else None,
         "errors": errors,
     }
     for p in PERCENTILES:
@@ -135,11 +138,11 @@ def summarize(
     window = measured(frame, warmup_end, load_end)
     seconds = max(0.0, load_end - warmup_end)
     operations = {name: operation_summary(group, seconds) for name, group in window.groupby("name")}
-    holds = frame[frame["name"] == "hold"]
+    holds = window[window["name"] == "hold"]
     summary: dict[str, Any] = {
         "operations": operations,
         "holds_granted": int((holds["outcome"] == Outcome.OK.value).sum()),
-        "holds_refused": int((holds["outcome"] != Outcome.OK.value).sum()),
+        "holds_refused": int((holds["status"] == 409).sum()),
         "warmup_s": warmup_s,
         "duration_s": round(load_end - load_start, 3),
         "load_start": load_start,
