@@ -23,6 +23,7 @@ Web UI (``nox -s locust``), the same buyers, driven by hand on 127.0.0.1:8089::
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -119,8 +120,8 @@ def start_locust(
 ) -> subprocess.Popen[bytes]:
     """Start Locust with its stdout and stderr in ``log_path``; the caller waits and stops it.
 
-    It gets its own process group, so stopping it (SIGINT to the group) reaches the worker
-    processes of ``--processes`` too and never the caller.
+    It gets its own process group, so a last-resort kill (``stop_locust``) reaches the
+    worker processes of ``--processes`` too and never the caller.
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
@@ -133,3 +134,20 @@ def start_locust(
             env=locust_env(env),
             start_new_session=True,
         )
+
+
+def stop_locust(process: subprocess.Popen[bytes], timeout_s: float = 30.0) -> int:
+    """Stop Locust early, the way it wants: SIGTERM, then SIGKILL to its group if it hangs.
+
+    SIGTERM, not SIGINT: Locust handles SIGTERM itself (quit the workers, print the summary,
+    flush through the ``quitting`` event), while SIGINT may be ignored altogether in a child
+    started from a non-interactive shell, which passes SIG_IGN down. Returns the exit code.
+    """
+    if process.poll() is not None:
+        return process.returncode
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        return process.wait()
