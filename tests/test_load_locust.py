@@ -95,7 +95,6 @@ def test_buyers_sign_in_hold_reserve_and_meet_contention(
         service_url,
         concert_id,
         tmp_path,
-        pay=True,  # issue 3's endpoints: a 404 until they exist, recorded all the same
         shape={"kind": "constant", "users": 6, "spawn_rate": 6, "duration_s": 4},
     )
     history = run_locust(tmp_path, workload)
@@ -119,9 +118,7 @@ def test_buyers_sign_in_hold_reserve_and_meet_contention(
             assert op.hold_id and op.seat_ids
         if op.name == "reserve" and op.outcome is Outcome.OK:
             assert op.reservation_id and op.hold_id and op.order_id
-        if op.name == "payment":
-            assert op.reservation_id and op.order_id and op.status is not None
-    assert by_name[("reserve", Outcome.OK)] == len([op for op in ops if op.name == "payment"])
+    assert not [op for op in ops if op.name in ("payment", "checkout", "confirm")]
     assert all(
         op.outcome is not Outcome.UNKNOWN or op.error.startswith("stopped")
         for op in ops

@@ -13,13 +13,13 @@ Open model (shape kind ``arrival``): each iteration first takes the next slot of
 arrival schedule and sleeps until it; every operation records ``intended_start`` carrying
 the iteration's lag (``arrivals.Iteration``), so queueing behind a slow server shows.
 
-Payment (``pay``: true) follows issue 3 and is inactive until the service has those
-endpoints: ``POST /api/v1/reservations/{id}/payment`` → ``{order_id, amount, checkout}``,
-then the provider's checkout (``POST {psp}/_lab/checkout {orderId, orderName, amount}`` →
-``paymentKey``; the URL comes from ``checkout.url`` when it points at ``/_lab/checkout``,
-else from the workload's ``psp_url``), then ``POST /api/v1/payments/confirm
-{paymentKey, orderId, amount}``. Until then every ``payment`` operation records the
-service's 404 as ``fail``.
+Payment (``pay``: true) follows issue 3: ``POST /api/v1/reservations/{id}/payment`` →
+``{order_id, amount, checkout: {url, body}, confirm: {path}}``, then the provider's
+checkout (``POST {psp}/_lab/checkout`` with ``checkout.body``, i.e. ``{orderId, orderName,
+amount}`` → ``paymentKey``; the URL is ``checkout.url`` when it points at
+``/_lab/checkout``, else the workload's ``psp_url``), then ``POST /api/v1/payments/confirm
+{paymentKey, orderId, amount}`` (``confirm.path`` if given). The amount is always the one
+the service answered. A service without these endpoints records ``payment`` as a 404 ``fail``.
 
 Locust's statistics group requests by operation (``name=``); the history gets every
 operation with its outcome, times, ids and the request id the service echoed.
@@ -250,16 +250,16 @@ class Buyer(FastHttpUser):
         if url is None:
             self._record_local_failure("checkout", ids, "no checkout URL (set psp_url)")
             return False
+        checkout_body = checkout.get("body") if _is_map(checkout.get("body")) else None
         op, paid = self._call(
             "checkout",
             "POST",
             url,
             auth=False,
-            json={
+            json=checkout_body
+            or {
                 "orderId": order_id,
-                "orderName": checkout.get("orderName")
-                or checkout.get("order_name")
-                or f"ticketlab {order_id}",
+                "orderName": body.get("order_name") or f"ticketlab {order_id}",
                 "amount": amount,
             },
             ids=lambda b: ids,
@@ -267,10 +267,12 @@ class Buyer(FastHttpUser):
         payment_key = paid.get("paymentKey") if _is_map(paid) else None
         if op.outcome is not Outcome.OK or not payment_key:
             return False
+        confirm = body.get("confirm") if _is_map(body.get("confirm")) else {}
+        path = confirm.get("path") if isinstance(confirm.get("path"), str) else None
         op, _ = self._call(
             "confirm",
             "POST",
-            f"{API}/payments/confirm",
+            path or f"{API}/payments/confirm",
             json={"paymentKey": payment_key, "orderId": order_id, "amount": amount},
             ids=lambda b: ids,
         )
