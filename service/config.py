@@ -102,6 +102,13 @@ class Settings:
     oidc_client_secret: str = "ticketlab-secret"
     psp_url: str = "http://127.0.0.1:9100"
     psp_secret_key: str = "test_sk_ticketlab"
+    psp_webhook_secret: str = ""
+    psp_timeout_s: float = 5.0
+    psp_pool_size: int = 100
+    webhook_tolerance_s: float = 300.0
+    reconciler_enabled: bool = True
+    reconciler_interval_s: float = 5.0
+    reconciler_grace_s: float = 15.0
     max_body_bytes: int = 64 * 1024
 
     def __post_init__(self) -> None:
@@ -123,6 +130,10 @@ class Settings:
             )
         if self.hold_ttl_s <= 0:
             raise ConfigError(f"{_env('hold_ttl_s')} must be positive, got {self.hold_ttl_s}")
+        if self.psp_timeout_s <= 0:
+            raise ConfigError(f"{_env('psp_timeout_s')} must be positive")
+        if self.reconciler_interval_s <= 0:
+            raise ConfigError(f"{_env('reconciler_interval_s')} must be positive")
         if self.db_pool_size < 1:
             raise ConfigError(f"{_env('db_pool_size')} must be at least 1")
         if not self.key_prefix or ":" in self.key_prefix:
@@ -143,6 +154,11 @@ class Settings:
     @property
     def db_admin(self) -> DatabaseUrl:
         return DatabaseUrl.parse(self.db_admin_url).with_database(self.db.database)
+
+    @property
+    def webhook_signing_secret(self) -> str:
+        """Without a separate webhook secret the provider signs with the secret key."""
+        return self.psp_webhook_secret or self.psp_secret_key
 
     def has_defect(self, name: str) -> bool:
         return name in self.defects

@@ -37,3 +37,22 @@ holds_released = Counter("ticketlab_holds_released", "holds released", ["release
 event_loop_lag = Gauge(
     "ticketlab_event_loop_lag_seconds", "event-loop lag of the worker", multiprocess_mode="max"
 )
+payments = Counter("ticketlab_payments", "payment settlements by outcome", ["outcome", "source"])
+psp_call_seconds = Histogram(
+    "ticketlab_psp_call_seconds",
+    "payment provider call latency",
+    ["operation", "result"],
+    buckets=LATENCY_BUCKETS,
+)
+refunds_after_expiry = Counter(
+    "ticketlab_refunds_after_expiry",
+    "captures refunded because the reservation could not take them",
+    ["reason"],
+)
+webhooks_received = Counter("ticketlab_webhooks", "provider webhooks received", ["result"])
+webhook_duplicates = Counter(
+    "ticketlab_webhook_duplicates", "webhook deliveries of an event already applied", ["applied"]
+)
+reconciler_checks = Counter(
+    "ticketlab_reconciler_checks", "unsettled payments the reconciler asked about", ["result"]
+)

@@ -22,6 +22,7 @@ from service.clock import SystemClock
 from service.config import Settings
 from service.http.auth import setup_auth
 from service.http.keys import AMQP, BOOKING, DB, REDIS, SETTINGS
+from service.http.payments import setup_payments
 from service.http.problems import problem_middleware
 from service.http.routes import setup_routes
 from service.http.telemetry import sampler_ctx, telemetry_middleware
@@ -102,4 +103,5 @@ def init_app(settings: Settings) -> web.Application:
     )
     setup_auth(app)
     setup_routes(app)
+    setup_payments(app)
     return app

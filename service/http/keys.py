@@ -13,9 +13,11 @@ from service.config import Settings
 
 if TYPE_CHECKING:
     from service.usecases.holds import BookingDeps
+    from service.usecases.payments import PaymentDeps
 
 SETTINGS = web.AppKey("settings", Settings)
 DB = web.AppKey("db", Database)
 REDIS = web.AppKey("redis", aioredis.Redis)
 AMQP = web.AppKey("amqp", AbstractRobustConnection)
 BOOKING: web.AppKey[BookingDeps] = web.AppKey("booking")
+PAYMENTS: web.AppKey[PaymentDeps] = web.AppKey("payments")

@@ -35,6 +35,16 @@ HOLD_BODY = {
         "seat_ids": {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1}
     },
 }
+CONFIRM_BODY = {
+    "type": "object",
+    "required": ["paymentKey", "orderId", "amount"],
+    "additionalProperties": False,
+    "properties": {
+        "paymentKey": {"type": "string", "maxLength": 200},
+        "orderId": {"type": "string", "maxLength": 64},
+        "amount": {"type": "integer", "minimum": 1},
+    },
+}
 ID_PARAM = {"schema": {"type": "integer", "minimum": 1}, "required": True, "in": "path"}
 
 DOCUMENT: dict[str, Any] = {
@@ -85,6 +95,40 @@ DOCUMENT: dict[str, Any] = {
             )
         },
         "/api/v1/me/reservations": {"get": _op("My reservations", "200", secured=True)},
+        "/api/v1/reservations/{reservation_id}/payment": {
+            "post": _op(
+                "Start paying my reservation: order id, the server's amount, checkout details",
+                "200",
+                "404",
+                "409",
+                secured=True,
+            )
+        },
+        "/api/v1/payments/confirm": {
+            "post": _op(
+                "Confirm a payment (202 while its outcome is unknown; 409 if refunded)",
+                "200",
+                "202",
+                "400",
+                "402",
+                "404",
+                "409",
+                "422",
+                "502",
+                "503",
+                secured=True,
+                body=CONFIRM_BODY,
+            )
+        },
+        "/webhooks/psp": {
+            "post": _op(
+                "The provider's signed PAYMENT_STATUS_CHANGED webhook (duplicates: 200)",
+                "200",
+                "400",
+                "401",
+                "503",
+            )
+        },
     },
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
@@ -112,7 +156,11 @@ DOCUMENT: dict[str, Any] = {
 }
 
 for _path, _item in DOCUMENT["paths"].items():
-    params = [dict(ID_PARAM, name=n) for n in ("concert_id", "hold_id") if "{" + n + "}" in _path]
+    params = [
+        dict(ID_PARAM, name=n)
+        for n in ("concert_id", "hold_id", "reservation_id")
+        if "{" + n + "}" in _path
+    ]
     if "{zone}" in _path:
         params.append(
             {"name": "zone", "in": "path", "required": True, "schema": {"type": "string"}}

@@ -1,0 +1,190 @@
+"""Payment routes: start a payment, confirm it, and the provider's webhook.
+
+``setup_payments(app)`` adds the routes and one cleanup context that opens the pooled
+provider client and the reconciler (after the database, which earlier contexts open) and
+closes them in reverse. Payment problems are answered here with their own statuses —
+402 declined, 409 refunded or not payable, 502/503 provider trouble — because they are
+not booking errors; anything else passes on to ``problem_middleware``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from service import metrics
+from service.adapters.psp_client import (
+    SIGNATURE_HEADER,
+    TRANSMISSION_TIME_HEADER,
+    PspClient,
+    verify_webhook,
+)
+from service.adapters.reconciler import Reconciler
+from service.clock import SystemClock
+from service.domain.errors import InvalidRequest, MalformedInput
+from service.domain.payments import AmountMismatch, PaymentProblem, ProviderPayment
+from service.http.auth import current_member
+from service.http.keys import DB, PAYMENTS, SETTINGS
+from service.http.parsing import path_id, read_json_object, reject_unknown_fields
+from service.http.problems import problem
+from service.http.serialize import json_response
+from service.http.telemetry import request_id_var
+from service.usecases import payments as cases
+
+PSP_CLIENT = web.AppKey("psp_client", PspClient)
+RECONCILER = web.AppKey("reconciler", Reconciler)
+MAX_PAYMENT_KEY = 200
+MAX_ORDER_ID = 64
+MAX_AMOUNT = 10**10
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def setup_payments(app: web.Application) -> None:
+    app.router.add_post(
+        r"/api/v1/reservations/{reservation_id:\d{1,19}}/payment", _payment_errors(start)
+    )
+    app.router.add_post("/api/v1/payments/confirm", _payment_errors(confirm))
+    app.router.add_post("/webhooks/psp", _payment_errors(webhook))
+    app.cleanup_ctx.append(payments_ctx)
+
+
+async def payments_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    client = PspClient(settings)
+    await client.start()
+    deps = cases.PaymentDeps(settings=settings, db=app[DB], gateway=client, clock=SystemClock())
+    reconciler = Reconciler(deps)
+    app[PSP_CLIENT] = client
+    app[PAYMENTS] = deps
+    app[RECONCILER] = reconciler
+    await reconciler.start()
+    try:
+        yield
+    finally:
+        await reconciler.close()
+        await client.close()
+
+
+def _payment_errors(handler: Handler) -> Handler:
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except AmountMismatch as exc:
+            return problem(
+                400,
+                exc.code,
+                "Amount mismatch",
+                str(exc),
+                field_errors=exc.field_errors,
+                expected=exc.expected,
+            )
+        except PaymentProblem as exc:
+            extra = {k: v for k, v in exc.extra.items() if v is not None}
+            headers = {"Retry-After": "2"} if exc.status == 503 else None
+            title = type(exc).__name__
+            return problem(exc.status, exc.code, title, str(exc), headers=headers, **extra)
+
+    return wrapped
+
+
+async def start(request: web.Request) -> web.Response:
+    member_id = await current_member(request)
+    reservation_id = path_id(request, "reservation_id", "reservation")
+    return json_response(
+        await cases.start_payment(request.app[PAYMENTS], member_id, reservation_id)
+    )
+
+
+def _string(body: dict[str, Any], name: str, max_len: int, *, min_len: int = 1) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not min_len <= len(value) <= max_len:
+        raise InvalidRequest(
+            f"{name} must be a string of {min_len} to {max_len} characters",
+            {name: "required string"},
+        )
+    if not value.isascii() or not value.isprintable():
+        raise InvalidRequest(f"{name} must be printable ASCII", {name: "printable ASCII"})
+    return value
+
+
+def _amount(body: dict[str, Any]) -> int:
+    value = body.get("amount")
+    if type(value) is not int or not 0 < value <= MAX_AMOUNT:
+        raise InvalidRequest("amount must be a positive integer", {"amount": "positive integer"})
+    return value
+
+
+async def confirm(request: web.Request) -> web.Response:
+    member_id = await current_member(request)
+    body = await read_json_object(request)
+    reject_unknown_fields(body, {"paymentKey", "orderId", "amount"})
+    payment_key = _string(body, "paymentKey", MAX_PAYMENT_KEY)
+    order_id = _string(body, "orderId", MAX_ORDER_ID)
+    amount = _amount(body)
+    result = await cases.confirm_payment(
+        request.app[PAYMENTS], member_id, payment_key, order_id, amount, request_id_var.get()
+    )
+    return json_response(result, status=200 if result.status == "CONFIRMED" else 202)
+
+
+async def webhook(request: web.Request) -> web.Response:
+    """401 before anything is stored when the signature fails; 200 for duplicates."""
+    deps = request.app[PAYMENTS]
+    raw = await request.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedInput("the webhook body is not UTF-8") from None
+    refused = verify_webhook(
+        deps.settings.webhook_signing_secret,
+        text,
+        request.headers.get(TRANSMISSION_TIME_HEADER),
+        request.headers.get(SIGNATURE_HEADER),
+        deps.clock.now(),
+        deps.settings.webhook_tolerance_s,
+    )
+    if refused is not None:
+        _count_webhook("forged")
+        return problem(401, "invalid-webhook-signature", "Invalid webhook signature", refused)
+    event = _parse_event(text)
+    if event is None:
+        _count_webhook("ignored")
+        return web.json_response({"result": "ignored"})
+    applied = await cases.receive_webhook(deps, event, request_id_var.get())
+    result = "duplicate" if applied.duplicate else "applied"
+    _count_webhook(result)
+    return web.json_response({"result": result, "eventId": event.event_id})
+
+
+def _count_webhook(result: str) -> None:
+    metrics.webhooks_received.labels(result=result).inc()
+
+
+def _parse_event(text: str) -> cases.WebhookEvent | None:
+    """A PAYMENT_STATUS_CHANGED event, or None for event types the service does not use."""
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MalformedInput(f"the webhook body is not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise MalformedInput("the webhook body is not a JSON object")
+    if body.get("eventType") != "PAYMENT_STATUS_CHANGED":
+        return None
+    event_id, data = body.get("eventId"), body.get("data")
+    if not isinstance(event_id, str) or not 0 < len(event_id) <= 64 or not isinstance(data, dict):
+        raise InvalidRequest("eventId and data are required", {"eventId": "required"})
+    try:
+        reported = ProviderPayment.from_toss(data)
+    except ValueError as exc:
+        raise InvalidRequest(f"data is not a payment: {exc}") from None
+    return cases.WebhookEvent(
+        event_id=event_id,
+        event_type=body["eventType"],
+        payment_key=reported.payment_key,
+        order_id=reported.order_id,
+        reported=reported,
+    )
