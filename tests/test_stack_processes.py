@@ -5,8 +5,10 @@ except the one test that proves a MariaDB that cannot start is reported with its
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from scenarios.cli import main
 from scenarios.stack import LabPaths, MissingBinary, Stack, StackError, mariadb, processes, redis
 from scenarios.stack.binaries import find_binary
 from scenarios.stack.net import choose_port
-from scenarios.stack.rabbitmq import Broker
+from scenarios.stack.rabbitmq import Broker, dist_port
 from scenarios.stack.state import LabState, PartRecord, load_state, save_state
 
 
@@ -48,9 +50,24 @@ def test_down_stops_a_leftover_from_a_killed_run(
     assert not paths.pid_file("orphan").exists()
 
 
+def wait_until_ignoring_sigterm(pid: int) -> None:
+    """SIGTERM's bit in SigIgn is set once the shell has run its trap, not before."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        status = Path(f"/proc/{pid}/status").read_text()
+        ignored = int(
+            next(line for line in status.splitlines() if line.startswith("SigIgn:"))[7:], 16
+        )
+        if ignored & (1 << (signal.SIGTERM - 1)):
+            return
+        time.sleep(0.01)
+    raise AssertionError("the shell never ignored SIGTERM")
+
+
 def test_stop_escalates_to_sigkill_when_sigterm_is_ignored(paths: LabPaths) -> None:
     stubborn = subprocess.Popen(["sh", "-c", "trap '' TERM; exec sleep 300"])
     try:
+        wait_until_ignoring_sigterm(stubborn.pid)
         record = processes.adopt(paths, "stubborn", stubborn.pid)
         assert processes.stop(record, term_timeout=0.3) is True
         assert stubborn.wait(timeout=5) == -9
@@ -167,6 +184,7 @@ def test_broker_url_carries_the_lab_vhost() -> None:
     broker = Broker.parse("amqp://guest:guest@127.0.0.1:5672/")
     assert broker.url_for("tl lab/1") == "amqp://guest:guest@127.0.0.1:5672/tl%20lab%2F1"
     assert broker.is_local and not Broker.parse("amqp://u:p@mq.example:5672/").is_local
+    assert 0 < dist_port(60000) <= 65535  # RabbitMQ's own rule (+20000) would overflow
 
 
 def test_state_round_trips_and_survives_garbage(paths: LabPaths) -> None:

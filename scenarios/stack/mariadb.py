@@ -56,6 +56,7 @@ def common_args(paths: LabPaths, part: str, port: int) -> list[str]:
         f"--pid-file={data / 'mariadbd.pid'}",
         f"--log-error={paths.log_file(part)}",
         f"--server-id={SERVER_IDS[part]}",
+        f"--tmpdir={tmp_dir(paths, part)}",
         "--skip-name-resolve",
         "--max-connections=1000",
         "--innodb-buffer-pool-size=256M",
@@ -90,8 +91,13 @@ def server_args(paths: LabPaths, part: str, port: int) -> list[str]:
     return primary_args(paths, port) if part == PRIMARY else replica_args(paths, port)
 
 
-def install_args(binaries: Binaries, data: Path) -> list[str]:
-    args = [binaries.install_db, "--no-defaults", f"--datadir={data}"]
+def tmp_dir(paths: LabPaths, part: str) -> Path:
+    """A private tmpdir: bootstraps sharing /tmp were seen to lose their temporary tables."""
+    return paths.root / "tmp" / part
+
+
+def install_args(binaries: Binaries, data: Path, tmp: Path) -> list[str]:
+    args = [binaries.install_db, "--no-defaults", f"--datadir={data}", f"--tmpdir={tmp}"]
     if running_as_root():
         args.append("--user=root")
     return [
@@ -104,25 +110,36 @@ def install_args(binaries: Binaries, data: Path) -> list[str]:
 
 
 def ensure_data_dir(paths: LabPaths, part: str, binaries: Binaries) -> bool:
-    """Initialise the data directory once; a half-initialised one (killed run) is redone."""
+    """Initialise the data directory once; a half-initialised one (killed run) is redone.
+
+    One retry: the bootstrap was seen to fail now and then ("Unknown table
+    'mysql.tmp_user_sys'") while other servers were being set up on the machine.
+    """
     data = paths.data_dir(part)
     if (data / INIT_MARKER).exists():
         return False
-    shutil.rmtree(data, ignore_errors=True)
-    data.parent.mkdir(parents=True, exist_ok=True)
     log = paths.log_file(f"{part}-install")
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as out:
-        done = subprocess.run(
-            install_args(binaries, data), stdout=out, stderr=subprocess.STDOUT, timeout=120
-        )
-    if done.returncode != 0:
-        raise StackError(
-            f"mariadb-install-db failed for the {part} (exit {done.returncode}); "
-            f"{log}:\n{processes.log_tail(log)}"
-        )
-    (data / INIT_MARKER).write_text("")
-    return True
+    tmp_dir(paths, part).mkdir(parents=True, exist_ok=True)
+    for attempt in (1, 2):
+        shutil.rmtree(data, ignore_errors=True)
+        data.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("ab") as out:
+            out.write(f"-- mariadb-install-db, attempt {attempt}\n".encode())
+            out.flush()
+            done = subprocess.run(
+                install_args(binaries, data, tmp_dir(paths, part)),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=120,
+            )
+        if done.returncode == 0:
+            (data / INIT_MARKER).write_text("")
+            return True
+    raise StackError(
+        f"mariadb-install-db failed for the {part} (exit {done.returncode}); "
+        f"{log}:\n{processes.log_tail(log)}"
+    )
 
 
 def connect(port: int, *, timeout: float = 2.0, **kwargs: Any) -> pymysql.connections.Connection:
@@ -154,6 +171,7 @@ def answers(port: int) -> bool:
 
 def start(paths: LabPaths, part: str, port: int, binaries: Binaries) -> processes.PidRecord:
     paths.make()
+    tmp_dir(paths, part).mkdir(parents=True, exist_ok=True)
     return processes.spawn(paths, part, [binaries.mariadbd, *server_args(paths, part, port)])
 
 

@@ -58,11 +58,17 @@ class LabPaths:
         return self.log_dir / f"{part}.log"
 
     @property
+    def shared_dir(self) -> Path:
+        """A short /tmp folder named after the lab: for sockets of a deep lab directory, and
+        files a server running as another user must read (the lab may sit in a private dir)."""
+        digest = hashlib.sha1(str(self.root).encode()).hexdigest()[:12]
+        return Path("/tmp") / f"ticketlab-{digest}"
+
+    @property
     def socket_dir(self) -> Path:
         if len(str(self.run_dir / "replica.sock")) <= SOCKET_PATH_LIMIT:
             return self.run_dir
-        digest = hashlib.sha1(str(self.root).encode()).hexdigest()[:12]
-        return Path("/tmp") / f"ticketlab-{digest}"
+        return self.shared_dir
 
     def socket(self, part: str) -> Path:
         return self.socket_dir / f"{part}.sock"

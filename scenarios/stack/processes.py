@@ -174,9 +174,17 @@ def stop_part(paths: LabPaths, part: str, *, term_timeout: float = TERM_TIMEOUT_
 
 
 def log_tail(path: Path, lines: int = 15) -> str:
+    """The log's last lines, preceded by any earlier error lines (the cause is rarely last)."""
     try:
         text = path.read_text(errors="replace")
     except OSError:
         return "(no log)"
-    tail = text.splitlines()[-lines:]
-    return "\n".join("    " + line for line in tail) or "(log is empty)"
+    all_lines = text.splitlines()
+    tail = all_lines[-lines:]
+    errors = [
+        line
+        for line in all_lines[:-lines]
+        if "ERROR" in line or "[error]" in line.lower() or "failed" in line.lower()
+    ][-5:]
+    shown = [*errors, *(["..."] if errors else []), *tail]
+    return "\n".join("    " + line for line in shown) or "(log is empty)"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -252,26 +253,31 @@ class Stack:
     def _ensure_broker(self, state: LabState, plan: dict[str, Any], started: list[str]) -> None:
         broker: rabbitmq.Broker = plan["broker"]
         previous = state.parts.get(RABBITMQ)
-        owned = bool(previous and previous.owned and previous.pid)
+        node = str(previous.extra.get("node", "")) if previous and previous.owned else ""
         if "rabbitmq-server" in plan:
-            pid = rabbitmq.start_server(plan["rabbitmq-server"], plan["rabbitmqctl"], broker)
+            pid = rabbitmq.start_server(
+                plan["rabbitmq-server"],
+                plan["rabbitmqctl"],
+                broker,
+                self.paths.shared_dir / RABBITMQ,
+            )
             processes.adopt(self.paths, RABBITMQ, pid)
             started.append(RABBITMQ)
-            owned = True
+            node = rabbitmq.node_name(broker)
         ctl = plan["rabbitmqctl"]
         if ctl:
-            rabbitmq.ensure_vhost(ctl, broker, self.vhost)
+            rabbitmq.ensure_vhost(ctl, broker, self.vhost, node or None)
             url = broker.url_for(self.vhost)
         else:  # a remote broker: the lab cannot create vhosts there, so use the URL as given
             url = self.environ.get("TICKETLAB_AMQP_URL") or rabbitmq.DEFAULT_URL
-        running = processes.running(self.paths, RABBITMQ)
+        running = processes.running(self.paths, RABBITMQ) if node else None
         state.parts[RABBITMQ] = PartRecord(
             RABBITMQ,
             url,
             broker.port,
-            running.pid if running and owned else None,
-            owned=owned,
-            extra={"vhost": self.vhost if ctl else ""},
+            running.pid if running else None,
+            owned=bool(node),
+            extra={"vhost": self.vhost if ctl else "", "node": node},
         )
 
     def _info(self, state: LabState, started: tuple[str, ...], seconds: float) -> StackInfo:
@@ -345,12 +351,14 @@ class Stack:
         return stopped
 
     def _stop_part(self, state: LabState, part: str) -> bool:
+        """Stop one part; a broker the lab started is asked to stop before it is signalled."""
         record = state.parts.get(part)
-        if part == RABBITMQ and record and record.owned and processes.running(self.paths, part):
+        node = str(record.extra.get("node", "")) if record else ""
+        if part == RABBITMQ and node and processes.running(self.paths, part):
             ctl = find_binary("rabbitmqctl", self.search_path)
             if ctl:
-                with contextlib.suppress(StackError, OSError):
-                    rabbitmq.stop_server(ctl)
+                with contextlib.suppress(StackError, OSError, subprocess.TimeoutExpired):
+                    rabbitmq.stop_server(ctl, node)
         return processes.stop_part(self.paths, part)
 
     def _purge(self, state: LabState) -> None:
@@ -359,10 +367,10 @@ class Stack:
         ctl = find_binary("rabbitmqctl", self.search_path)
         reachable = rabbit is not None and rabbitmq.Broker.parse(rabbit.url).answers()
         if vhost not in ("", "/") and ctl and reachable:
-            with contextlib.suppress(StackError, OSError):
-                rabbitmq.delete_vhost(ctl, vhost)
-        if self.paths.socket_dir != self.paths.run_dir:
-            shutil.rmtree(self.paths.socket_dir, ignore_errors=True)
+            node = str(rabbit.extra.get("node", "")) if rabbit else ""
+            with contextlib.suppress(StackError, OSError, subprocess.TimeoutExpired):
+                rabbitmq.delete_vhost(ctl, vhost, node or None)
+        shutil.rmtree(self.paths.shared_dir, ignore_errors=True)
         shutil.rmtree(self.paths.root, ignore_errors=True)
 
 
