@@ -93,6 +93,7 @@ def hold_row(r: dict[str, Any]) -> HoldRow:
         expires_at=epoch(r["expires_at"]) or 0.0,
         released_at=epoch(r["released_at"]),
         released_by=r["released_by"],
+        claimed_at=epoch(r.get("claimed_at")),
     )
 
 

@@ -343,17 +343,16 @@ def run_variant(
         )
     rundir.write_json(out / "checks.json", report.to_dict())
     bottleneck = generator_bottleneck(sampler.samples)
-    oversold = next(
-        (r.metrics.get("oversold_seats") for r in report.results if r.name == "no-double-booking"),
-        None,
-    )
+    booking = report.by_name().get("no-double-booking")
+    metrics = booking.metrics if booking is not None else {}
     stats, summary = summarize(
         history,
         load_start=load_start,
         load_end=load_end,
         warmup_s=workload.warmup_s,
         extra={
-            "seats_oversold": oversold,
+            "seats_oversold": metrics.get("double_booked_seats"),
+            "seats_sold_twice": metrics.get("oversold_seats"),
             "generator_bottleneck": bottleneck.saturated,
             "generator_evidence": bottleneck.evidence,
             "quiesce_s": round(settled.seconds, 3),

@@ -44,10 +44,11 @@ class World:
         released_by: str | None = None,
         seats_released_at: float | None = None,
         set_seats: bool = True,
+        claimed: float | None = None,
     ) -> World:
         self.holds.append(
             HoldRow(hold_id, 1, hold_id, status, 100 * len(seat_ids), created, created + 900,
-                    released_at, released_by)
+                    released_at, released_by, claimed)
         )
         for seat_id in seat_ids:
             self.hold_seats.append(
@@ -150,6 +151,31 @@ def test_an_overlap_within_the_slack_is_clock_noise_not_a_double_booking() -> No
 
     assert no_double_booking(db, slack_s=5).verdict is Verdict.PASS
     assert no_double_booking(db, slack_s=1).verdict is Verdict.FAIL
+
+
+def test_a_short_double_hold_is_caught_when_both_holds_know_when_they_claimed() -> None:
+    db = (
+        World()
+        .hold(1, [1], created=100, claimed=100.01, status="RELEASED", released_at=103,
+              released_by="consumer", seats_released_at=103)
+        .hold(2, [1], created=100, claimed=100.02, status="RELEASED", released_at=103,
+              released_by="consumer", seats_released_at=103)
+        .db()
+    )
+
+    assert no_double_booking(db, slack_s=10).verdict is Verdict.FAIL
+
+
+def test_a_claim_that_waited_for_the_previous_release_is_not_an_overlap() -> None:
+    db = (
+        World()
+        .hold(1, [1], created=100, claimed=100.01, status="RELEASED", released_at=103,
+              released_by="consumer", seats_released_at=103)
+        .hold(2, [1], created=102, claimed=103.001)
+        .db()
+    )
+
+    assert no_double_booking(db, slack_s=10).verdict is Verdict.PASS
 
 
 def test_a_seat_confirmed_in_two_reservations_is_oversold() -> None:

@@ -42,3 +42,32 @@ def test_a_seat_in_two_live_holds_reads_back_as_double_booked(
     result = no_double_booking(state)
     assert result.verdict is Verdict.FAIL
     assert result.metrics["double_booked_seats"] == 1
+
+
+async def test_a_granted_hold_records_when_it_claimed_its_seats(
+    settings: Settings, concert_id: int
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from service.adapters.claims import build_claimer
+    from service.adapters.db import Database, create_pool
+    from service.ports import ClaimRequest
+
+    run_sql(
+        settings,
+        (
+            "INSERT INTO members (id, issuer, subject, created_at, last_login_at) VALUES"
+            " (77, 'test', 'm77', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
+            (),
+        ),
+    )
+    db = Database(await create_pool(settings.db, settings), 2.0)
+    try:
+        now = datetime.now(UTC)
+        hold = await build_claimer("conditional", settings, db, None).claim(
+            ClaimRequest(concert_id, 77, (20,), now, now + timedelta(seconds=60))
+        )
+    finally:
+        await db.close()
+    row = next(h for h in read_db_state(settings).holds if h.id == hold.id)
+    assert row.claimed_at is not None and row.claimed_at >= row.created_at

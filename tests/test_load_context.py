@@ -91,3 +91,11 @@ def test_the_pure_modules_never_import_locust_or_gevent() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_sale_opens_on_sale_at_s_after_the_process_started(tmp_path: Path) -> None:
+    workload = parse_workload(
+        {"service_url": "http://x", "operations_path": str(tmp_path / "o.jsonl"), "on_sale_at_s": 4}
+    )
+    ctx = LoadContext.for_process(workload, processes=1)
+    assert ctx.sale_opens_at == ctx.started + 4

@@ -117,6 +117,7 @@ def test_each_shape_kind_is_read(shape: dict[str, Any], expected: object) -> Non
         ({"abandon": {"expire": 0.1}}, "abandon.expire"),
         ({"pay": "yes"}, "pay"),
         ({"warmup_s": -5}, "warmup_s"),
+        ({"on_sale_at_s": -1}, "on_sale_at_s"),
         ({"request_timeout_s": 0}, "request_timeout_s"),
         ({"seed": 1.5}, "seed"),
         ({"shape": {"kind": "wave"}}, "shape.kind"),

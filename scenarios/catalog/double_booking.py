@@ -1,6 +1,6 @@
 """double-booking: the six claim strategies on one hot-spot workload.
 
-Everyone wants the same twelve seats. ``naive`` reads then writes and must oversell —
+Everyone wants the same twelve seats, and the sale opens for all of them at one instant. ``naive`` reads then writes and must oversell —
 its variant passes only when the overselling is observed; every other strategy must sell
 each seat at most once.
 """
@@ -23,6 +23,7 @@ SCENARIO = Scenario(
         "think_time_s": [0.05, 0.3],
         "abandon": {"hold": 0.6, "reservation": 1.0},
         "warmup_s": 0,
+        "on_sale_at_s": 3,
         "shape": {"kind": "constant", "users": 40, "spawn_rate": 40, "duration_s": 15},
     },
     variants=tuple(

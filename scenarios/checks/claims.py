@@ -32,6 +32,8 @@ CONFIRMED = "CONFIRMED"
 AWAITING_PAYMENT = "AWAITING_PAYMENT"
 RELEASED_RESERVATION = frozenset({"EXPIRED", "CANCELED"})
 
+PRECISE_SLACK_S = 0.05
+
 # What a live claim says its seat's status should be.
 HELD, RESERVED, SOLD, STALE = "HELD", "RESERVED", "SOLD", "STALE"
 
@@ -45,6 +47,7 @@ class Claim:
     state: str  # HELD | RESERVED | SOLD | STALE (unreleased after its hold/reservation ended)
     reservation_id: int | None = None
     released: bool = False  # ended: the seat went back on sale
+    precise: bool = False  # start is when the seats were really taken (holds.claimed_at)
 
     @property
     def live(self) -> bool:
@@ -57,14 +60,15 @@ class Claim:
         return max(self.start, other.start) + slack_s < min(self_end, other_end)
 
 
-def claim_of(
-    row: HoldSeatRow, hold: HoldRow, reservation: ReservationRow | None
-) -> Claim:
+def claim_of(row: HoldSeatRow, hold: HoldRow, reservation: ReservationRow | None) -> Claim:
     res_id = None if reservation is None else reservation.id
     res_status = None if reservation is None else reservation.status
 
+    start = hold.created_at if hold.claimed_at is None else hold.claimed_at
+    precise = hold.claimed_at is not None
+
     def claim(end: float | None, state: str, released: bool) -> Claim:
-        return Claim(row.seat_id, row.hold_id, hold.created_at, end, state, res_id, released)
+        return Claim(row.seat_id, row.hold_id, start, end, state, res_id, released, precise)
 
     if res_status == CONFIRMED:
         return claim(None, SOLD, False)
@@ -121,11 +125,16 @@ def overlapping(claims: list[Claim], slack_s: float = 0.0) -> list[Claim]:
     by at most the time B's request spent in the service before claiming (pool wait plus
     lock waits). A real double booking lasts until one claim ends (an expiry, a release)
     or forever (two sales), far longer.
+
+    When both holds carry ``claimed_at`` (stamped by the database after the seat writes),
+    their starts are exact and only ``PRECISE_SLACK_S`` of clock rounding is allowed: a
+    short-TTL double booking (seconds) is then caught too.
     """
     involved: dict[int, Claim] = {}
     for i, a in enumerate(claims):
         for b in claims[i + 1 :]:
-            if a.overlaps(b, slack_s):
+            slack = PRECISE_SLACK_S if a.precise and b.precise else slack_s
+            if a.overlaps(b, slack):
                 involved[id(a)] = a
                 involved[id(b)] = b
     return sorted(involved.values(), key=lambda c: (c.start, c.hold_id))

@@ -57,8 +57,14 @@ def webhooks_applied_once(
             problem = "applied but never sent by the provider"
         else:
             continue
-        found.append({"event_id": event_id, "problem": problem, "times_applied": n,
-                      "deliveries": attempts.get(event_id, 0)})
+        found.append(
+            {
+                "event_id": event_id,
+                "problem": problem,
+                "times_applied": n,
+                "deliveries": attempts.get(event_id, 0),
+            }
+        )
 
     metrics = {
         "events_sent": len(sent),
@@ -71,8 +77,13 @@ def webhooks_applied_once(
     unsettled = settlement.among(WEBHOOKS)
     if ledger.pending_deliveries and WEBHOOKS not in unsettled:
         unsettled[WEBHOOKS] = f"{ledger.pending_deliveries} delivery chains still retrying"
-    return judge(WEBHOOKS_APPLIED_ONCE, definite=found, unsettled=unsettled,
-                 what="webhook events not applied exactly once", metrics=metrics)
+    return judge(
+        WEBHOOKS_APPLIED_ONCE,
+        definite=found,
+        unsettled=unsettled,
+        what="webhook events not applied exactly once",
+        metrics=metrics,
+    )
 
 
 def no_event_lost(
@@ -98,12 +109,21 @@ def no_event_lost(
         elif n == 0 and e.published_at is None:
             possible.append({"event_id": e.id, "type": e.type, "problem": "never published"})
         elif n == 0:
-            entry = {"event_id": e.id, "type": e.type, "problem": "published, never received",
-                     "published_at": e.published_at}
+            entry = {
+                "event_id": e.id,
+                "type": e.type,
+                "problem": "published, never received",
+                "published_at": e.published_at,
+            }
             (possible if unsettled else definite).append(entry)
     for event_id in sorted(set(counts) - outbox_ids):
-        definite.append({"event_id": event_id, "problem": "received, not in the outbox",
-                         "times_received": counts[event_id]})
+        definite.append(
+            {
+                "event_id": event_id,
+                "problem": "received, not in the outbox",
+                "times_received": counts[event_id],
+            }
+        )
 
     unpublished = sum(1 for e in outbox if e.published_at is None)
     if unpublished and OUTBOX not in unsettled:
@@ -114,5 +134,11 @@ def no_event_lost(
         "received_rows": len(received.rows),
         "received_distinct": len(counts),
     }
-    return judge(NO_EVENT_LOST, definite=definite, possible=possible, unsettled=unsettled,
-                 what="events not received exactly once", metrics=metrics)
+    return judge(
+        NO_EVENT_LOST,
+        definite=definite,
+        possible=possible,
+        unsettled=unsettled,
+        what="events not received exactly once",
+        metrics=metrics,
+    )

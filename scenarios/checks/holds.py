@@ -38,32 +38,57 @@ def no_hold_past_ttl(
 
     for h in sorted(db.holds, key=lambda h: h.id):
         if h.status == "ACTIVE" and overdue(h.expires_at, now) > 0:
-            found.append(_late("hold alive past TTL", hold_id=h.id, expires_at=h.expires_at,
-                               overdue_s=overdue(h.expires_at, now)))
+            found.append(
+                _late(
+                    "hold alive past TTL",
+                    hold_id=h.id,
+                    expires_at=h.expires_at,
+                    overdue_s=overdue(h.expires_at, now),
+                )
+            )
         elif (
             h.status == "RELEASED"
             and h.released_by in EXPIRY_RELEASERS
             and h.released_at is not None
             and overdue(h.expires_at, h.released_at) > 0
         ):
-            found.append(_late("hold released late", hold_id=h.id, expires_at=h.expires_at,
-                               released_at=h.released_at, released_by=h.released_by,
-                               overdue_s=overdue(h.expires_at, h.released_at)))
+            found.append(
+                _late(
+                    "hold released late",
+                    hold_id=h.id,
+                    expires_at=h.expires_at,
+                    released_at=h.released_at,
+                    released_by=h.released_by,
+                    overdue_s=overdue(h.expires_at, h.released_at),
+                )
+            )
 
     for r in sorted(db.reservations, key=lambda r: r.id):
         if r.status == "AWAITING_PAYMENT" and overdue(r.expires_at, now) > 0:
-            found.append(_late("unpaid reservation alive past TTL", reservation_id=r.id,
-                               hold_id=r.hold_id, expires_at=r.expires_at,
-                               overdue_s=overdue(r.expires_at, now)))
+            found.append(
+                _late(
+                    "unpaid reservation alive past TTL",
+                    reservation_id=r.id,
+                    hold_id=r.hold_id,
+                    expires_at=r.expires_at,
+                    overdue_s=overdue(r.expires_at, now),
+                )
+            )
         elif (
             r.status == "EXPIRED"
             and r.released_at is not None
             and overdue(r.expires_at, r.released_at) > 0
         ):
-            found.append(_late("reservation released late", reservation_id=r.id,
-                               hold_id=r.hold_id, expires_at=r.expires_at,
-                               released_at=r.released_at,
-                               overdue_s=overdue(r.expires_at, r.released_at)))
+            found.append(
+                _late(
+                    "reservation released late",
+                    reservation_id=r.id,
+                    hold_id=r.hold_id,
+                    expires_at=r.expires_at,
+                    released_at=r.released_at,
+                    overdue_s=overdue(r.expires_at, r.released_at),
+                )
+            )
 
     for hs in sorted(db.hold_seats, key=lambda hs: hs.id):
         hold = holds.get(hs.hold_id)
@@ -77,20 +102,31 @@ def no_hold_past_ttl(
         at = now if hs.released_at is None else hs.released_at
         if overdue(expires_at, at) > 0:
             problem = "seat still held past TTL" if hs.released_at is None else "seat freed late"
-            found.append(_late(problem, seat_id=hs.seat_id, hold_id=hs.hold_id,
-                               reservation_id=None if res is None else res.id,
-                               expires_at=expires_at, released_at=hs.released_at,
-                               overdue_s=overdue(expires_at, at)))
+            found.append(
+                _late(
+                    problem,
+                    seat_id=hs.seat_id,
+                    hold_id=hs.hold_id,
+                    reservation_id=None if res is None else res.id,
+                    expires_at=expires_at,
+                    released_at=hs.released_at,
+                    overdue_s=overdue(expires_at, at),
+                )
+            )
 
     metrics = {
         "active_holds": sum(1 for h in db.holds if h.status == "ACTIVE"),
-        "awaiting_reservations": sum(1 for r in db.reservations
-                                     if r.status == "AWAITING_PAYMENT"),
+        "awaiting_reservations": sum(1 for r in db.reservations if r.status == "AWAITING_PAYMENT"),
         "grace_s": grace_s,
         "max_overdue_s": max((f["overdue_s"] for f in found), default=None),
     }
-    return judge(NO_HOLD_PAST_TTL, definite=found, unsettled=settlement.among(EXPIRIES),
-                 what="holds or seats alive past TTL + grace", metrics=metrics)
+    return judge(
+        NO_HOLD_PAST_TTL,
+        definite=found,
+        unsettled=settlement.among(EXPIRIES),
+        what="holds or seats alive past TTL + grace",
+        metrics=metrics,
+    )
 
 
 def _late(problem: str, **fields: Any) -> dict[str, Any]:

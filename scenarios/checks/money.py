@@ -105,8 +105,14 @@ def money_conservation(
         "in_flight_payments": len(in_flight),
     }
     if unsettled:
-        return judge(MONEY_CONSERVED, definite=(), possible=found, unsettled=unsettled,
-                     what="money discrepancies", metrics=metrics)
+        return judge(
+            MONEY_CONSERVED,
+            definite=(),
+            possible=found,
+            unsettled=unsettled,
+            what="money discrepancies",
+            metrics=metrics,
+        )
     return judge(MONEY_CONSERVED, definite=found, what="money discrepancies", metrics=metrics)
 
 

@@ -95,16 +95,32 @@ def seat_counts_conserved(
     claims = claims_of(db)
     seat_ids = {s.id for s in db.seats}
     for row in claims.orphan_hold_seats:
-        found.append({"seat_id": row.seat_id, "problem": "claim of a missing hold",
-                      "hold_id": row.hold_id, "hold_seat_id": row.id})
+        found.append(
+            {
+                "seat_id": row.seat_id,
+                "problem": "claim of a missing hold",
+                "hold_id": row.hold_id,
+                "hold_seat_id": row.id,
+            }
+        )
     hold_ids = {h.id for h in db.holds}
     for res in db.reservations:
         if res.hold_id not in hold_ids:
-            found.append({"reservation_id": res.id, "problem": "reservation of a missing hold",
-                          "hold_id": res.hold_id})
+            found.append(
+                {
+                    "reservation_id": res.id,
+                    "problem": "reservation of a missing hold",
+                    "hold_id": res.hold_id,
+                }
+            )
     for seat_id in sorted(set(claims.by_seat) - seat_ids):
-        found.append({"seat_id": seat_id, "problem": "claim of a missing seat",
-                      "holds": [c.hold_id for c in claims.by_seat[seat_id]]})
+        found.append(
+            {
+                "seat_id": seat_id,
+                "problem": "claim of a missing seat",
+                "holds": [c.hold_id for c in claims.by_seat[seat_id]],
+            }
+        )
 
     contested = 0
     live_by_state: Counter[str] = Counter()
@@ -145,8 +161,12 @@ def seat_counts_conserved(
     by_status = Counter(s.status for s in db.seats)
     metrics: dict[str, int] = {"seats": len(db.seats), "contested_seats": contested}
     metrics.update({status.lower(): by_status.get(status, 0) for status in SEAT_STATUSES})
-    metrics.update({f"live_{state.lower()}_claims": live_by_state.get(state, 0)
-                    for state in ("HELD", "RESERVED", "SOLD")})
+    metrics.update(
+        {
+            f"live_{state.lower()}_claims": live_by_state.get(state, 0)
+            for state in ("HELD", "RESERVED", "SOLD")
+        }
+    )
     return judge(SEAT_COUNTS, definite=found, what="seat count discrepancies", metrics=metrics)
 
 

@@ -113,9 +113,7 @@ def measure(
     ops = measured(history.operations, operation, window)
     expected_set = frozenset(expected_statuses)
     ok = sum(1 for op in ops if op.outcome is Outcome.OK)
-    expected = sum(
-        1 for op in ops if op.outcome is Outcome.FAIL and op.status in expected_set
-    )
+    expected = sum(1 for op in ops if op.outcome is Outcome.FAIL and op.status in expected_set)
     unknown = sum(1 for op in ops if op.outcome is Outcome.UNKNOWN)
     errors = len(ops) - ok - expected
     latencies = [op.latency_s * 1000 for op in ops]
@@ -181,8 +179,12 @@ def slo_check(history: History, slo: Slo, window: MeasuredWindow | None = None) 
             unmeasured.append(key)
         elif (value > limit) if is_max else (value < limit):
             breaches.append(
-                {"threshold": key, "limit": limit, "measured": value,
-                 "rule": "at most" if is_max else "at least"}
+                {
+                    "threshold": key,
+                    "limit": limit,
+                    "measured": value,
+                    "rule": "at most" if is_max else "at least",
+                }
             )
     if breaches:
         summary = "; ".join(
@@ -192,7 +194,9 @@ def slo_check(history: History, slo: Slo, window: MeasuredWindow | None = None) 
         return CheckResult.make(slo.name, Verdict.FAIL, summary, breaches, metrics)
     if unmeasured:
         return CheckResult.make(
-            slo.name, Verdict.UNKNOWN, f"could not measure {', '.join(unmeasured)}",
+            slo.name,
+            Verdict.UNKNOWN,
+            f"could not measure {', '.join(unmeasured)}",
             metrics=metrics,
         )
     return CheckResult.make(

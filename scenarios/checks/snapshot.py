@@ -45,6 +45,7 @@ class HoldRow:
     expires_at: float
     released_at: float | None = None
     released_by: str | None = None  # consumer | sweeper | member | conversion
+    claimed_at: float | None = None  # when the seats were really taken (after lock waits)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,12 @@ class LoadContext:
     _users: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _schedule: ArrivalSchedule | None = None
     _hot_sets: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    started: float = field(default_factory=time.time)
+
+    @property
+    def sale_opens_at(self) -> float:
+        """Epoch seconds when buyers may first ask for seats (``on_sale_at_s`` after start)."""
+        return self.started + self.workload.on_sale_at_s
 
     @classmethod
     def for_process(cls, workload: Workload, *, processes: int | None) -> LoadContext:

@@ -115,7 +115,8 @@ class Buyer(FastHttpUser):
         seat_ids = self.choose_seats(concert_id, count)
         if not seat_ids:
             return
-        self._think()
+        if not self._await_sale():
+            self._think()
         hold = self.hold(concert_id, seat_ids)
         if hold is None or self.rng.random() < self.workload.abandon.hold:
             return
@@ -305,6 +306,14 @@ class Buyer(FastHttpUser):
     def _think_s(self) -> float:
         low, high = self.workload.think_time_s
         return self.rng.uniform(low, high)
+
+    def _await_sale(self) -> bool:
+        """Before the sale opens, wait for it: every buyer then asks at the same instant."""
+        wait = self.ctx.sale_opens_at - self.ctx.clock()
+        if wait <= 0:
+            return False
+        gevent.sleep(wait)
+        return True
 
     def _think(self) -> None:
         pause = self._think_s()

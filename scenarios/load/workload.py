@@ -23,6 +23,9 @@ Fields (JSON keys; defaults in brackets)::
     pay                pay for reservations (issue 3's endpoints; see users.py)        [false]
     psp_url            the payment provider, for checkout when the service gives no URL [null]
     warmup_s           seconds at the start left out of statistics                          [0]
+    on_sale_at_s       seconds after Locust starts when the sale opens: buyers sign in and
+                       browse, then all ask for seats at that instant, as at a real on-sale
+                       moment (a thundering herd on the hot seats); 0 = open all along      [0]
     request_timeout_s  per request; a timeout is an ``unknown`` outcome                    [10]
     seed               random seed; each buyer's generator derives from it                  [1]
     shape              the load (null: set by hand or by -u/-r/-t):                        [null]
@@ -93,6 +96,7 @@ class Workload:
     pay: bool = False
     psp_url: str | None = None
     warmup_s: float = 0.0
+    on_sale_at_s: float = 0.0
     request_timeout_s: float = 10.0
     seed: int = 1
     shape: Shape | None = None
@@ -123,6 +127,7 @@ def parse_workload(data: Any) -> Workload:
         pay=r.boolean("pay", False),
         psp_url=r.optional_url("psp_url"),
         warmup_s=r.number("warmup_s", 0.0, low=0.0),
+        on_sale_at_s=r.number("on_sale_at_s", 0.0, low=0.0),
         request_timeout_s=r.number("request_timeout_s", 10.0, low=0.0, low_open=True),
         seed=r.integer("seed", 1),
         shape=_parse_shape(r.optional_section("shape")),

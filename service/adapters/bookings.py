@@ -181,6 +181,11 @@ async def insert_hold(
     )
 
 
+async def stamp_claimed(cur: Cursor, hold_id: int) -> None:
+    """Record when the hold really got its seats: now, after the seat writes and lock waits."""
+    await cur.execute("UPDATE holds SET claimed_at = UTC_TIMESTAMP(6) WHERE id = %s", (hold_id,))
+
+
 async def mark_seats_held(cur: Cursor, hold_id: int, seat_ids: Sequence[int]) -> int:
     """The guarded claim: only AVAILABLE seats change; returns how many did."""
     await cur.execute(

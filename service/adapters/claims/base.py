@@ -64,6 +64,7 @@ class BaseClaimer(SeatClaimer):
             taken = await bookings.seats_not_held_by(cur, hold.id, request.seat_ids)
             self.count_wait("lost-race")
             raise SeatsTaken(taken)
+        await bookings.stamp_claimed(cur, hold.id)
         return hold
 
     def count_wait(self, kind: str) -> None:

@@ -7,6 +7,7 @@ overwrites it. Both holds commit, and the seat has two unreleased ``hold_seats``
 
 from __future__ import annotations
 
+from service.adapters import bookings
 from service.adapters.bookings import placeholders
 from service.adapters.claims.base import BaseClaimer, taken_seats
 from service.domain.errors import SeatsTaken
@@ -29,4 +30,5 @@ class NaiveClaimer(BaseClaimer):
                 f" WHERE id IN ({placeholders(request.seat_ids)})",
                 (hold.id, *request.seat_ids),
             )
+            await bookings.stamp_claimed(cur, hold.id)
             return hold

@@ -9,6 +9,7 @@ a hot seat cannot spin a request forever: past the bound it is Contention (503, 
 
 from __future__ import annotations
 
+from service.adapters import bookings
 from service.adapters.claims.base import BaseClaimer, taken_seats
 from service.domain.errors import Contention, SeatsTaken
 from service.domain.holds import Hold
@@ -45,4 +46,5 @@ class OptimisticClaimer(BaseClaimer):
                 )
                 if cur.rowcount != 1:
                     raise _VersionConflict
+            await bookings.stamp_claimed(cur, hold.id)
             return hold

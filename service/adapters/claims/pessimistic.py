@@ -36,6 +36,7 @@ class PessimisticClaimer(BaseClaimer):
                 f" WHERE id IN ({bookings.placeholders(request.seat_ids)})",
                 (hold.id, *request.seat_ids),
             )
+            await bookings.stamp_claimed(cur, hold.id)
             return hold
 
     async def _lock_seats(self, cur: Any, request: ClaimRequest) -> list[SeatState]:
