@@ -1,8 +1,12 @@
-"""``ticketlab``: the lab's command line (``python -m scenarios.cli`` until it is installed).
+"""``ticketlab``: the lab's command line (also ``python -m scenarios.cli``).
+
+    ticketlab list                      the scenario catalog
+    ticketlab validate NAME|FILE        check a scenario without running it
+    ticketlab run NAME|FILE [options]   run it end to end; prints where its report is
+    ticketlab up [--app] | status | down [--purge]
 
 ``up`` prints ``export`` lines on stdout and everything else on stderr, so
-``eval "$(ticketlab up)"`` points a shell at the stack. Subcommands live in ``COMMANDS``;
-``list``, ``run`` and ``validate`` join them with the scenario runner.
+``eval "$(ticketlab up)"`` points a shell at the stack.
 """
 
 from __future__ import annotations
@@ -20,13 +24,88 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    # ``--app`` (service workers and providers as children, for ``nox -s locust``) belongs
-    # here once the runner can start them: Stack.up() gains the app parts, this a flag.
     info = stack_of(args).up()
     report_up(info)
-    for variable, value in info.env().items():
+    env = info.env()
+    if args.app:
+        from scenarios.interactive import start_apps
+
+        apps = start_apps(info, args.workers)
+        note(
+            f"service {apps.ports.service_url}, identity provider {apps.ports.idp_url}, "
+            f"payment provider {apps.ports.psp_url}; `ticketlab down` stops everything"
+        )
+        env |= {
+            "TICKETLAB_SERVICE_URL": apps.ports.service_url,
+            "TICKETLAB_PSP_URL": apps.ports.psp_url,
+            "TICKETLAB_OIDC_ISSUER": apps.ports.idp_url,
+        }
+    for variable, value in env.items():
         print(f"export {variable}={shlex.quote(value)}")
     return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from scenarios.catalog import catalog_names, load_scenario
+
+    for name in catalog_names():
+        scenario = load_scenario(name)
+        variants = ", ".join(v.name for v in scenario.matrix())
+        print(f"{name:<16} {scenario.description}")
+        print(f"{'':<16} variants: {variants}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from scenarios.catalog import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    problems = scenario.problems()
+    if problems:
+        print(f"{args.scenario}: {len(problems)} problem(s)", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 2
+    print(f"{args.scenario}: ok ({len(scenario.matrix())} variant(s))")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from scenarios.catalog import load_scenario
+    from scenarios.overrides import Overrides, apply_overrides
+    from scenarios.runner import RunOptions, run_scenario
+
+    overrides = Overrides(
+        duration_s=args.duration,
+        users=args.users,
+        time_scale=args.time_scale,
+        variants=tuple(v for v in (args.variants or "").split(",") if v),
+    )
+    scenario = apply_overrides(load_scenario(args.scenario), overrides)
+    scenario.validate()
+    options = RunOptions(
+        command=" ".join(["ticketlab", *(args.argv or [])]),
+        runs_dir=Path(args.runs_dir),
+        lab_dir=Path(args.lab_dir) if args.lab_dir else None,
+        locust_processes=args.processes,
+        seed=args.seed,
+        keep_stack=args.keep_stack,
+        report=not args.no_report,
+    )
+    result = run_scenario(scenario, options)
+    for variant in result.variants:
+        print(
+            f"{variant.name:<14} {variant.verdict.value:<8} "
+            + "; ".join(f"{r.name}: {r.verdict.value}" for r in variant.report.results)
+        )
+    if result.error:
+        print(f"run failed: {result.error}", file=sys.stderr)
+    report = result.run_dir / "report.html"
+    print(f"verdict: {result.verdict.value} ({result.status})")
+    print(f"report: {report if report.exists() else result.run_dir}")
+    return result.exit_code
 
 
 def report_up(info: StackInfo) -> None:
@@ -91,7 +170,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    listing = sub.add_parser("list", help="the scenario catalog")
+    listing.set_defaults(handler=cmd_list)
+
+    validate = sub.add_parser("validate", help="check a scenario (name or file) without running")
+    validate.add_argument("scenario", help="a catalog name or a path to a scenario file")
+    validate.set_defaults(handler=cmd_validate)
+
+    run = sub.add_parser("run", help="run a scenario end to end and write its report")
+    run.add_argument("scenario", help="a catalog name (ticketlab list) or ./my_scenario.py")
+    run.add_argument("--duration", type=positive_float, help="seconds of load (constant shapes)")
+    run.add_argument("--users", type=positive_int, help="peak number of users")
+    run.add_argument("--time-scale", type=positive_float, help="stretch or shrink the shape")
+    run.add_argument("--variants", help="comma-separated variants to run, in order")
+    run.add_argument("--processes", type=positive_int, help="Locust processes (default 1)")
+    run.add_argument("--seed", type=int, default=1, help="random seed of the load (default 1)")
+    run.add_argument("--runs-dir", default="runs", help="where run directories go")
+    run.add_argument(
+        "--keep-stack",
+        action="store_true",
+        help="leave servers this run started running afterwards",
+    )
+    run.add_argument("--no-report", action="store_true", help="skip report.html")
+    run.set_defaults(handler=cmd_run)
+
     up = sub.add_parser("up", help="start MariaDB primary+replica, Redis, RabbitMQ vhost")
+    up.add_argument(
+        "--app",
+        action="store_true",
+        help="also start the service and both providers, for interactive use",
+    )
+    up.add_argument("--workers", type=positive_int, default=1, help="service workers (--app)")
     up.set_defaults(handler=cmd_up)
 
     status = sub.add_parser("status", help="show each part: pid, port, replica lag")
@@ -106,11 +215,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from scenarios.catalog import UnknownScenario
+    from scenarios.spec import ScenarioError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     handler: Handler = args.handler
     try:
         return handler(args)
+    except (UnknownScenario, ScenarioError) as exc:
+        print(f"ticketlab {args.command}: {exc}", file=sys.stderr)
+        return 2
     except StackError as exc:
         print(f"ticketlab {args.command}: {exc}", file=sys.stderr)
         return 1

@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from scenarios.checks.slo import Slo
+from scenarios.load.workload import WorkloadError, parse_workload
 from scenarios.rundir import safe_name
 from service.config import ConfigError, Settings
 from service.domain.venue import venue_layout
@@ -44,6 +45,21 @@ RUNNER_OWNED_SETTINGS = frozenset(
         "psp_url",
     }
 )
+
+
+RUNNER_OWNED_WORKLOAD = frozenset({"service_url", "operations_path", "psp_url"})
+
+
+def workload_problems(where: str, workload: Mapping[str, Any]) -> list[str]:
+    """The workload as Locust will read it, with the runner's own fields filled in."""
+    owned = sorted(set(workload) & RUNNER_OWNED_WORKLOAD)
+    if owned:
+        return [f"{where}: workload {', '.join(owned)} are set by the runner, not the scenario"]
+    try:
+        parse_workload({**workload, "service_url": "http://127.0.0.1", "operations_path": "-"})
+    except WorkloadError as exc:
+        return [f"{where}: workload.{exc}"]
+    return []
 
 
 class ScenarioError(ValueError):
@@ -202,6 +218,7 @@ class Scenario:
                 Settings(**settings)
             except (ConfigError, TypeError) as exc:
                 found.append(f"{where}: {exc}")
+        found += workload_problems(where, self.variant_workload(variant))
         found += [
             f"{where}: expect_violations names unknown invariant {name!r}"
             for name in variant.expect_violations

@@ -40,6 +40,8 @@ def test_a_valid_scenario_has_no_problems() -> None:
         ({"variants": (Variant("a"), Variant("a"))}, "'a' appears twice"),
         ({"variants": (Variant("a", expect_violations=("oversell",)),)}, "unknown invariant"),
         ({"name": "///"}, "no characters usable"),
+        ({"workload": {"seats_per_hold": [3, 1]}}, "workload.seats_per_hold"),
+        ({"workload": {"service_url": "http://x"}}, "set by the runner"),
     ],
 )
 def test_each_problem_is_named(changes: dict, named: str) -> None:
