@@ -1,8 +1,8 @@
 """double-booking: the six claim strategies on one hot-spot workload.
 
-Everyone wants the same twelve seats, and the sale opens for all of them at one instant. ``naive`` reads then writes and must oversell —
-its variant passes only when the overselling is observed; every other strategy must sell
-each seat at most once.
+Everyone wants the same twelve seats, and the sale opens for all of them at one instant.
+``naive`` reads then writes and must oversell — its variant passes only when the
+overselling is observed; every other strategy must sell each seat at most once.
 """
 
 from scenarios.spec import Scenario, Variant, Venue
