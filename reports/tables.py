@@ -160,7 +160,8 @@ def error_kinds(ops: pd.DataFrame) -> pd.Series:
     else the client's reason (``timeout``), else ``no answer``."""
     status = ops["status"].astype("Int64").astype(str).where(ops["status"].notna())
     problem = ops["problem_type"].where(ops["problem_type"].notna())
-    problem_kind = status.fillna("-") + " " + problem.astype(str).str.rsplit("/", n=1).str[-1]
+    last_segment = problem.map(lambda p: str(p).rsplit("/", 1)[-1], na_action="ignore")
+    problem_kind = status.fillna("-") + " " + last_segment.fillna("").astype(str)
     fallback = status.fillna(ops["error"].where(ops["error"].notna())).fillna("no answer")
     return problem_kind.where(problem.notna(), fallback).astype(str)
 

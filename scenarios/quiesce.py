@@ -1,9 +1,10 @@
 """After the load: wait, with a bound, until the system has settled.
 
-Settled means: every hold and unpaid reservation has expired and been released, the
-payment provider has no webhook delivery pending, the outbox is drained and the consumer
-has caught up. Whatever has not settled when the bound runs out is named with a reason,
-and the checks that depend on it answer ``unknown`` instead of guessing.
+Settled means: every hold and unpaid reservation has expired and been released, no
+payment still owes a confirm or a refund, the payment provider has no webhook delivery
+pending, the outbox is drained and the consumer has caught up. Whatever has not settled
+when the bound runs out is named with a reason, and the checks that depend on it answer
+``unknown`` instead of guessing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from scenarios.checks.snapshot import CONSUMER, EXPIRIES, OUTBOX, WEBHOOKS, Settlement
+from scenarios.checks.snapshot import CONSUMER, EXPIRIES, OUTBOX, PAYMENTS, WEBHOOKS, Settlement
 from service import schema
 from service.config import Settings
 
@@ -88,10 +89,20 @@ def consumer_probe(settings: Settings) -> Probe:
     return probe
 
 
+def payments_probe(settings: Settings) -> Probe:
+    def probe() -> str | None:
+        owed = scalar(settings, "SELECT COUNT(*) FROM payments WHERE settled = 0")
+        return None if owed == 0 else f"{owed} payments still owe a confirm or a refund"
+
+    return probe
+
+
 def probes(settings: Settings, psp_url: str | None) -> dict[str, Probe]:
     found: dict[str, Probe] = {EXPIRIES: expiries_probe(settings)}
     if psp_url:
         found[WEBHOOKS] = webhooks_probe(psp_url)
+    if table_exists(settings, "payments"):
+        found[PAYMENTS] = payments_probe(settings)
     if table_exists(settings, "outbox"):
         found[OUTBOX] = outbox_probe(settings)
         if table_exists(settings, "received_events"):

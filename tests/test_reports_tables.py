@@ -171,3 +171,15 @@ def test_agrees_with_the_runners_summary(tmp_path: Path) -> None:
     errors = tables.error_table(variant)
     written = {(op, kind) for op, e in summary["operations"].items() for kind in e["errors"]}
     assert set(zip(errors["operation"], errors["kind"], strict=True)) <= written
+
+
+def test_error_kinds_work_when_no_operation_has_a_problem_type() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from reports.tables import error_kinds
+
+    ops = pd.DataFrame(
+        {"status": [np.nan, 500.0], "problem_type": [np.nan, np.nan], "error": ["timeout", None]}
+    )
+    assert list(error_kinds(ops)) == ["timeout", "500"]
