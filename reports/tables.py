@@ -159,9 +159,9 @@ def error_kinds(ops: pd.DataFrame) -> pd.Series:
     overloaded`` (status and the problem type's last segment), else the status (``500``),
     else the client's reason (``timeout``), else ``no answer``."""
     status = ops["status"].astype("Int64").astype(str).where(ops["status"].notna())
-    problem = ops["problem_type"].where(ops["problem_type"].notna())
+    problem = ops["problem_type"].astype(object).where(ops["problem_type"].notna())
     last_segment = problem.map(lambda p: str(p).rsplit("/", 1)[-1], na_action="ignore")
-    problem_kind = status.fillna("-") + " " + last_segment.fillna("").astype(str)
+    problem_kind = status.fillna("-") + " " + last_segment.astype(object).fillna("").astype(str)
     fallback = status.fillna(ops["error"].where(ops["error"].notna())).fillna("no answer")
     return problem_kind.where(problem.notna(), fallback).astype(str)
 
