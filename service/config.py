@@ -109,6 +109,11 @@ class Settings:
     reconciler_enabled: bool = True
     reconciler_interval_s: float = 5.0
     reconciler_grace_s: float = 15.0
+    outbox_relay_enabled: bool = True
+    outbox_relay_interval_s: float = 0.5
+    outbox_relay_batch: int = 50
+    outbox_relay_max_backoff_s: float = 5.0
+    event_consumer_enabled: bool = True
     max_body_bytes: int = 64 * 1024
 
     def __post_init__(self) -> None:
@@ -136,6 +141,13 @@ class Settings:
             raise ConfigError(f"{_env('reconciler_interval_s')} must be positive")
         if self.db_pool_size < 1:
             raise ConfigError(f"{_env('db_pool_size')} must be at least 1")
+        if self.outbox_relay_interval_s <= 0 or self.outbox_relay_max_backoff_s <= 0:
+            raise ConfigError(
+                f"{_env('outbox_relay_interval_s')} and {_env('outbox_relay_max_backoff_s')}"
+                " must be positive"
+            )
+        if self.outbox_relay_batch < 1:
+            raise ConfigError(f"{_env('outbox_relay_batch')} must be at least 1")
         if not self.key_prefix or ":" in self.key_prefix:
             raise ConfigError(f"{_env('key_prefix')} must be non-empty and contain no ':'")
         DatabaseUrl.parse(self.db_url, _env("db_url"))

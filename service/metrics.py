@@ -56,3 +56,19 @@ webhook_duplicates = Counter(
 reconciler_checks = Counter(
     "ticketlab_reconciler_checks", "unsettled payments the reconciler asked about", ["result"]
 )
+outbox_backlog = Gauge(
+    "ticketlab_outbox_backlog",
+    "outbox events committed but not yet confirmed by the broker",
+    multiprocess_mode="max",
+)
+outbox_published = Counter(
+    "ticketlab_outbox_published", "outbox events the broker confirmed", ["type"]
+)
+outbox_publish_failures = Counter(
+    "ticketlab_outbox_publish_failures", "outbox publishes that failed and will be retried"
+)
+events_received = Counter(
+    "ticketlab_events_received",
+    "messages of the event consumer (recorded, duplicate, rejected, requeued, unsettled)",
+    ["outcome"],
+)
