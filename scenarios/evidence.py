@@ -25,6 +25,8 @@ from scenarios.checks.snapshot import (
     HoldSeatRow,
     Ledger,
     OutboxEvent,
+    ReceivedEvent,
+    ReceivedEvents,
     ReservationRow,
     SeatRow,
 )
@@ -130,6 +132,22 @@ def outbox_row(r: dict[str, Any]) -> OutboxEvent:
 
 def applied_webhook_row(r: dict[str, Any]) -> AppliedWebhook:
     return AppliedWebhook(str(r["event_id"]), int(r["times_applied"]), r.get("payment_key"))
+
+
+def read_received_events(settings: Settings) -> ReceivedEvents | None:
+    """The consumer's record: one row per event it applied (redeliveries are counted in the
+    row, not repeated), or None when this service version has no consumer table."""
+    with schema.connect(settings.db_admin) as conn, conn.cursor(pymysql.cursors.DictCursor) as cur:
+        cur.execute("SHOW TABLES LIKE 'received_events'")
+        if cur.fetchone() is None:
+            return None
+        cur.execute("SELECT event_id, type, first_received_at FROM received_events")
+        rows = tuple(
+            ReceivedEvent(str(r["event_id"]), r["type"], epoch(r["first_received_at"]))
+            for r in cur.fetchall()
+        )
+        conn.rollback()
+    return ReceivedEvents(rows)
 
 
 def read_ledger(psp_url: str) -> Ledger:

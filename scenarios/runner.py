@@ -32,7 +32,7 @@ from scenarios.checks.catalog import check_slo, invariant_checks
 from scenarios.checks.result import CheckReport, Verdict, combine
 from scenarios.checks.run import Check, run_checks
 from scenarios.checks.snapshot import Evidence, MeasuredWindow
-from scenarios.evidence import read_db_state, read_ledger
+from scenarios.evidence import read_db_state, read_ledger, read_received_events
 from scenarios.history import History
 from scenarios.load.merge import merge_parts
 from scenarios.load.process import headless_argv, start_locust
@@ -283,6 +283,7 @@ def gather_evidence(
         history=history,
         db=read_db_state(settings),
         ledger=ledger,
+        events=read_received_events(settings),
         settlement=settlement,
         window=window,
     )

@@ -71,3 +71,18 @@ async def test_a_granted_hold_records_when_it_claimed_its_seats(
         await db.close()
     row = next(h for h in read_db_state(settings).holds if h.id == hold.id)
     assert row.claimed_at is not None and row.claimed_at >= row.created_at
+
+
+def test_received_events_read_back_once_each_however_often_delivered(settings: Settings) -> None:
+    from scenarios.evidence import read_received_events
+
+    insert = (
+        "INSERT INTO received_events (event_id, type, aggregate_id, occurred_at,"
+        " first_received_at, last_received_at, deliveries)"
+        " VALUES (%s, 'hold.created', '1', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6),"
+        " UTC_TIMESTAMP(6), %s)"
+    )
+    run_sql(settings, (insert, ("e-1", 1)), (insert, ("e-2", 3)))
+    events = read_received_events(settings)
+    assert events is not None
+    assert sorted(r.event_id for r in events.rows) == ["e-1", "e-2"]
