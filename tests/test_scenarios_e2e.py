@@ -77,3 +77,30 @@ def test_naive_oversells_and_every_other_strategy_sells_each_seat_once(
     assert oversold.pop("naive") > 0
     assert set(oversold.values()) == {0}
     assert result.verdict is Verdict.PASS
+
+
+def test_a_failing_run_stops_every_child_and_says_so(
+    lab_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scenarios import runner
+    from scenarios.apps import APP_PARTS
+    from scenarios.stack import processes
+    from scenarios.stack.paths import LabPaths
+
+    seen: dict[str, int] = {}
+
+    async def broken_load(
+        workload: object, path: object, out: object, apps: object, *args: object
+    ) -> None:
+        seen.update(apps.pids())  # type: ignore[attr-defined]
+        raise RuntimeError("the load generator fell over")
+
+    monkeypatch.setattr(runner, "drive_load", broken_load)
+    result = run("smoke", lab_dir, tmp_path)
+    assert result.status == "failed" and "fell over" in (result.error or "")
+    assert result.exit_code == 2
+    manifest = json.loads((result.run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "failed"
+    assert set(seen) == {"idp", "psp", "service"}
+    assert not [pid for pid in seen.values() if processes.is_alive(pid)]
+    assert not [p for p in APP_PARTS if LabPaths.at(lab_dir).pid_file(p).exists()]
