@@ -61,16 +61,3 @@ def running(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-
-
-def settings_env(settings: object) -> dict[str, str]:
-    """The TICKETLAB_* environment that reproduces a Settings object in a child process."""
-    import dataclasses
-
-    env = {}
-    for field in dataclasses.fields(settings):  # type: ignore[arg-type]
-        value = getattr(settings, field.name)
-        if isinstance(value, frozenset):
-            value = ",".join(sorted(value))
-        env["TICKETLAB_" + field.name.upper()] = str(value)
-    return env

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from scenarios.apps import settings_env
 from scenarios.history import History, Operation, Outcome
 from scenarios.load.merge import merge_parts, part_files
 from scenarios.load.process import headless_argv, start_locust, stop_locust, web_ui_argv
@@ -24,7 +25,7 @@ from scenarios.load.records import PROBLEM_BASE, is_expected_failure
 from scenarios.load.workload import Workload, parse_workload, write_workload
 from service.config import Settings
 from tests.api_server import identity_provider
-from tests.processes import free_port, running, settings_env, wait_ready
+from tests.processes import free_port, running, wait_ready
 
 pytestmark = pytest.mark.slow
 LOCUST_TIMEOUT_S = 120

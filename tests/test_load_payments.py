@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from scenarios.apps import settings_env
 from scenarios.history import History, Outcome
 from scenarios.load.process import headless_argv, start_locust
 from scenarios.load.workload import parse_workload, write_workload
 from service.config import Settings
 from tests.api_server import identity_provider
-from tests.processes import free_port, running, settings_env
+from tests.processes import free_port, running
 
 pytestmark = pytest.mark.slow
 LOCUST_TIMEOUT_S = 120

@@ -12,9 +12,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from scenarios.apps import settings_env
 from service.config import Settings
 from tests.api_server import identity_provider
-from tests.processes import free_port, running, settings_env
+from tests.processes import free_port, running
 from tests.signin import authorize, bearer, finish_sign_in, start_sign_in
 
 FIND_OTHER_WORKER_ATTEMPTS = 200
