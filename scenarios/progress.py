@@ -77,8 +77,9 @@ class Progress:
             planned_s,
             note,
         )
-        if variant is not None:
+        if variant is not None and variant != self.variant:
             self.variant = variant
+            self.rates = Rates()  # each variant has its own service and counters
         self.log(f"{self.variant}: {phase}" + (f" ({note})" if note else ""))
         self.refresh()
 
