@@ -17,7 +17,15 @@ import pymysql
 from service.config import DatabaseUrl, Settings
 from service.domain.venue import DEFAULT_TICKET_LIMIT, ZoneSpec, capacity, venue_layout
 
-BOOKING_TABLES = ("hold_seats", "holds", "reservations", "payments", "webhook_events")
+BOOKING_TABLES = (
+    "hold_seats",
+    "holds",
+    "reservations",
+    "payments",
+    "webhook_events",
+    "outbox",
+    "received_events",
+)
 INSERT_BATCH = 2000
 
 

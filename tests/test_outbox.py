@@ -7,16 +7,23 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 import pytest
 
+from service import schema
+from service.adapters import bookings
+from service.adapters.claims import build_claimer
 from service.adapters.db import Database
 from service.adapters.outbox import record_event, unpublished_count
+from service.config import Settings
 from service.domain import events
+from service.domain.errors import SeatsTaken
 from service.domain.events import EventEnvelope, MalformedEvent
+from service.domain.holds import ReleasedBy
 from service.http.telemetry import request_id_var
+from service.ports import ClaimRequest
 
 
 class Colour(StrEnum):
@@ -123,3 +130,112 @@ def test_a_malformed_envelope_is_named_as_such(body: bytes) -> None:
 def test_every_named_event_type_is_a_valid_routing_key() -> None:
     for name in events.EVENT_TYPES:
         assert events.check_event_type(name) == name
+
+
+# ---- events of the booking flow -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def member_id(settings: Settings) -> int:
+    with schema.connect(settings.db_admin) as conn, conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO members (issuer, subject, created_at, last_login_at)"
+            " VALUES ('test', 'outbox', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))"
+        )
+        conn.commit()
+        return int(cur.lastrowid)
+
+
+async def last_seq(db: Database) -> int:
+    row = await db.fetch_one("SELECT COALESCE(MAX(seq), 0) AS seq FROM outbox")
+    assert row is not None
+    return int(row["seq"])
+
+
+async def events_of(db: Database, aggregate_id: object, since: int) -> list[tuple[str, dict]]:
+    """Hold events of one hold written after ``since`` (other tests reuse small ids)."""
+    rows = await db.fetch_all(
+        "SELECT type, payload FROM outbox WHERE aggregate_id = %s AND seq > %s"
+        " AND type IN ('hold.created', 'hold.released') ORDER BY seq",
+        (str(aggregate_id), since),
+    )
+    return [(r["type"], json.loads(r["payload"])) for r in rows]
+
+
+async def free_seat(db: Database, concert_id: int) -> int:
+    row = await db.fetch_one(
+        "SELECT id FROM seats WHERE concert_id = %s AND status = 'AVAILABLE' ORDER BY id LIMIT 1",
+        (concert_id,),
+    )
+    assert row is not None
+    return int(row["id"])
+
+
+def claim_request(concert_id: int, member: int, seat_id: int, ttl_s: float = 300) -> ClaimRequest:
+    now = datetime.now(UTC)
+    return ClaimRequest(concert_id, member, (seat_id,), now, now + timedelta(seconds=ttl_s))
+
+
+async def test_a_granted_hold_and_its_release_by_the_member_are_events(
+    settings: Settings, db: Database, concert_id: int, member_id: int
+) -> None:
+    claimer = build_claimer("conditional", settings, db, None)
+    seat_id = await free_seat(db, concert_id)
+    since = await last_seq(db)
+    hold = await claimer.claim(claim_request(concert_id, member_id, seat_id))
+    async with db.transaction() as cur:
+        await bookings.release_by_member(cur, hold.id, member_id, datetime.now(UTC))
+    found = await events_of(db, hold.id, since)
+    assert [t for t, _ in found] == ["hold.created", "hold.released"]
+    created = found[0][1]
+    assert created["seat_ids"] == [seat_id]
+    assert created["member_id"] == member_id
+    assert created["amount"] == hold.amount
+    assert found[1][1] == {"released_by": "member"}
+
+
+async def test_a_refused_hold_leaves_no_event(
+    settings: Settings, db: Database, concert_id: int, member_id: int
+) -> None:
+    claimer = build_claimer("conditional", settings, db, None)
+    seat_id = await free_seat(db, concert_id)
+    await claimer.claim(claim_request(concert_id, member_id, seat_id))
+    before = await db.fetch_one("SELECT COUNT(*) AS n FROM outbox")
+    with pytest.raises(SeatsTaken):
+        await claimer.claim(claim_request(concert_id, member_id, seat_id))
+    after = await db.fetch_one("SELECT COUNT(*) AS n FROM outbox")
+    assert before == after
+
+
+async def test_expiry_releases_are_events_for_holds_and_unpaid_reservations(
+    settings: Settings, db: Database, concert_id: int, member_id: int
+) -> None:
+    claimer = build_claimer("conditional", settings, db, None)
+    since = await last_seq(db)
+    expired_hold = await claimer.claim(
+        claim_request(concert_id, member_id, await free_seat(db, concert_id), ttl_s=0.2)
+    )
+    reserved_hold = await claimer.claim(
+        claim_request(concert_id, member_id, await free_seat(db, concert_id), ttl_s=0.4)
+    )
+    async with db.transaction() as cur:
+        reservation = await bookings.convert_hold(
+            cur, reserved_hold.id, member_id, datetime.now(UTC)
+        )
+    later = datetime.now(UTC) + timedelta(seconds=1)
+    async with db.transaction() as cur:
+        assert await bookings.release_expired_hold(cur, expired_hold.id, ReleasedBy.SWEEPER, later)
+        assert await bookings.release_expired_hold(
+            cur, reserved_hold.id, ReleasedBy.CONSUMER, later
+        )
+    assert (await events_of(db, expired_hold.id, since))[-1] == (
+        "hold.released",
+        {"released_by": "sweeper"},
+    )
+    row = await db.fetch_one(
+        "SELECT payload FROM outbox WHERE type = 'reservation.expired' AND aggregate_id = %s"
+        " AND seq > %s",
+        (str(reservation.id), since),
+    )
+    assert row is not None
+    assert json.loads(row["payload"]) == {"hold_id": reserved_hold.id, "released_by": "consumer"}

@@ -16,6 +16,7 @@ from typing import Any
 import aio_pika
 import pytest
 from aio_pika.abc import AbstractExchange, AbstractIncomingMessage, AbstractRobustConnection
+from aiohttp import web
 
 from service.adapters.db import Database
 from service.adapters.event_consumer import EventConsumer
@@ -30,6 +31,7 @@ from service.adapters.relay import (
 from service.config import Settings
 from service.domain import events
 from service.domain.events import EventEnvelope
+from service.http.app import init_app
 from tests.test_expiry import wait_until
 
 RECONNECT_INTERVAL_S = 0.5
@@ -316,3 +318,18 @@ def test_the_envelope_body_is_json_with_the_documented_fields() -> None:
         "correlation_id",
         "payload",
     }
+
+
+async def test_the_app_runs_the_relay_and_the_consumer(settings: Settings, db: Database) -> None:
+    """Started by ``outbox_ctx`` with the app; an event committed meanwhile is recorded."""
+    runner = web.AppRunner(init_app(settings))
+    await runner.setup()
+    try:
+        ids = await write_events(db, 3, events.PAYMENT_CAPTURED)
+
+        async def all_received() -> bool:
+            return len(await received(db, ids)) == len(ids)
+
+        await wait_until(all_received, what="events recorded by the app's jobs")
+    finally:
+        await runner.cleanup()

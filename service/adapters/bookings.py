@@ -16,6 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from service.adapters.db import from_db, to_db
+from service.adapters.outbox import record_event
+from service.domain import events
 from service.domain.errors import NotFound
 from service.domain.holds import Hold, HoldStatus, ReleasedBy, SeatRef, hold_amount
 from service.domain.reservations import Reservation, ReservationStatus, new_order_id
@@ -168,6 +170,19 @@ async def insert_hold(
         "INSERT INTO hold_seats (hold_id, seat_id, concert_id, price) VALUES (%s, %s, %s, %s)",
         [(hold_id, seat.id, concert_id, seat.price) for seat in seats],
     )
+    await record_event(
+        cur,
+        events.HOLD_CREATED,
+        str(hold_id),
+        {
+            "concert_id": concert_id,
+            "member_id": member_id,
+            "seat_ids": [seat.id for seat in seats],
+            "amount": amount,
+            "strategy": strategy,
+            "expires_at": expires_at,
+        },
+    )
     return Hold(
         id=hold_id,
         concert_id=concert_id,
@@ -278,6 +293,7 @@ async def _release_active(cur: Cursor, hold_id: int, by: ReleasedBy, now: dateti
         "UPDATE holds SET status = 'RELEASED', released_at = %s, released_by = %s WHERE id = %s",
         (to_db(now), by.value, hold_id),
     )
+    await record_event(cur, events.HOLD_RELEASED, str(hold_id), {"released_by": by.value})
 
 
 async def release_expired_hold(cur: Cursor, hold_id: int, by: ReleasedBy, now: datetime) -> bool:
@@ -316,6 +332,12 @@ async def release_expired_hold(cur: Cursor, hold_id: int, by: ReleasedBy, now: d
         (moment, reservation["id"]),
     )
     await _release_seats(cur, hold_id, now)
+    await record_event(
+        cur,
+        events.RESERVATION_EXPIRED,
+        str(reservation["id"]),
+        {"hold_id": hold_id, "released_by": by.value},
+    )
     return True
 
 

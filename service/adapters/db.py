@@ -17,7 +17,7 @@ import aiomysql
 import pymysql
 
 from service.config import DatabaseUrl, Settings
-from service.domain.errors import Contention
+from service.domain.errors import Contention, DomainError
 
 LOCK_WAIT_TIMEOUT = 1205
 DEADLOCK = 1213
@@ -63,13 +63,34 @@ async def create_pool(
     )
 
 
-class Database:
-    """A pool with bounded acquisition; counts waiters so /metrics can show the cliff."""
+def is_refusal(exc: BaseException) -> bool:
+    """A request the domain said no to (seats taken, limit, not found), not an overload."""
+    return isinstance(exc, DomainError) and not isinstance(exc, Contention)
 
-    def __init__(self, pool: aiomysql.Pool, acquire_timeout_s: float) -> None:
+
+class Database:
+    """A pool with bounded acquisition; counts waiters so /metrics can show the cliff.
+
+    ``leak_on_refusal`` is the ``pool-leak`` defect (off by default): a transaction that
+    ends in a refusal is rolled back but its connection is never handed back to the pool,
+    as when an early-return error path skips the release. Each refused hold then costs one
+    pooled connection for good, until every request waits out ``db_pool_timeout_s`` and
+    gets a 503: the "more users, fewer requests per second" cliff. ``leaked`` counts them.
+    """
+
+    def __init__(
+        self, pool: aiomysql.Pool, acquire_timeout_s: float, *, leak_on_refusal: bool = False
+    ) -> None:
         self.pool = pool
         self.acquire_timeout_s = acquire_timeout_s
         self.waiting = 0
+        self.leak_on_refusal = leak_on_refusal
+        self._leaked: list[aiomysql.Connection] = []
+
+    @property
+    def leaked(self) -> int:
+        """Connections lost to the ``pool-leak`` defect; always 0 with it off."""
+        return len(self._leaked)
 
     @property
     def size(self) -> int:
@@ -110,23 +131,30 @@ class Database:
         """
         if isolation is not None and isolation not in ISOLATION_LEVELS:
             raise ValueError(f"unknown isolation level {isolation!r}")
-        async with self.connection() as conn:
+        conn = await self._acquire()
+        leak = False
+        try:
+            async with conn.cursor(Cursor) as cur:
+                if isolation is not None:
+                    await cur.execute(f"SET TRANSACTION ISOLATION LEVEL {isolation}")
+                await conn.begin()
+                yield cur
+            await conn.commit()
+        except BaseException as exc:
             try:
-                async with conn.cursor(Cursor) as cur:
-                    if isolation is not None:
-                        await cur.execute(f"SET TRANSACTION ISOLATION LEVEL {isolation}")
-                    await conn.begin()
-                    yield cur
-                await conn.commit()
-            except BaseException as exc:
-                try:
-                    await conn.rollback()
-                except Exception:
-                    conn.close()
-                reason = contention_reason(exc)
-                if reason is not None:
-                    raise Contention(reason) from exc
-                raise
+                await conn.rollback()
+            except Exception:
+                conn.close()
+            leak = self.leak_on_refusal and is_refusal(exc)  # the pool-leak defect
+            reason = contention_reason(exc)
+            if reason is not None:
+                raise Contention(reason) from exc
+            raise
+        finally:
+            if leak:
+                self._leaked.append(conn)
+            else:
+                self.pool.release(conn)
 
     async def fetch_all(self, sql: str, args: Any = None) -> list[dict[str, Any]]:
         async with self.transaction() as cur:
@@ -139,6 +167,11 @@ class Database:
             return await cur.fetchone()
 
     async def close(self) -> None:
+        # Leaked connections are still "in use" and wait_closed would wait for them forever.
+        for conn in self._leaked:
+            conn.close()
+            self.pool.release(conn)
+        self._leaked.clear()
         self.pool.close()
         await self.pool.wait_closed()
 

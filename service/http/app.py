@@ -21,7 +21,9 @@ from service.adapters.sweeper import Sweeper
 from service.clock import SystemClock
 from service.config import Settings
 from service.http.auth import setup_auth
+from service.http.defects import defect_middlewares
 from service.http.keys import AMQP, BOOKING, DB, REDIS, SETTINGS
+from service.http.outbox_jobs import outbox_ctx
 from service.http.payments import setup_payments
 from service.http.problems import problem_middleware
 from service.http.routes import setup_routes
@@ -33,7 +35,9 @@ AMQP_CONNECT_TIMEOUT_S = 10.0
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    app[DB] = Database(await create_pool(settings.db, settings), settings.db_pool_timeout_s)
+    pool = await create_pool(settings.db, settings)
+    leak = settings.has_defect("pool-leak")
+    app[DB] = Database(pool, settings.db_pool_timeout_s, leak_on_refusal=leak)
     yield
     await app[DB].close()
 
@@ -94,13 +98,14 @@ async def background_jobs_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def init_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[telemetry_middleware, problem_middleware],
+        middlewares=[telemetry_middleware, problem_middleware, *defect_middlewares(settings)],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
     app.cleanup_ctx.extend(
         [database_ctx, redis_ctx, amqp_ctx, booking_ctx, background_jobs_ctx, sampler_ctx]
     )
+    app.cleanup_ctx.append(outbox_ctx)
     setup_auth(app)
     setup_routes(app)
     setup_payments(app)
