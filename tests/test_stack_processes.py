@@ -202,3 +202,19 @@ def test_pid_files_accept_a_bare_pid(paths: LabPaths) -> None:
     paths.pid_file("old").write_text("123\n")
     record = processes.read_pid_file(paths.pid_file("old"))
     assert record == processes.PidRecord("old", 123, None)
+
+
+def test_an_app_process_is_reported_by_the_port_in_its_command_line() -> None:
+    from scenarios.stack.stack import process_status
+
+    record = processes.PidRecord("app-service", os.getpid(), None, ("python", "--port", "1"))
+    status = process_status("app-service", record)
+    assert (status.url, status.port, status.pid_alive) == ("http://127.0.0.1:1", 1, True)
+    assert not status.answering
+
+
+def test_a_process_without_a_port_is_a_leftover() -> None:
+    from scenarios.stack.stack import process_status
+
+    status = process_status("stray", processes.PidRecord("stray", os.getpid(), None, ("sleep",)))
+    assert status.url == "(leftover)"

@@ -101,6 +101,30 @@ class PartStatus:
         return alive and self.answering and replicating
 
 
+def process_status(part: str, record: processes.PidRecord | None) -> PartStatus:
+    """A process the lab started that is not a server (the apps of ``up --app``, or a
+    leftover): alive by its pid file, answering if it serves HTTP on its ``--port``."""
+    alive = record is not None and record.is_running()
+    pid = record.pid if record else None
+    argv = list(record.argv) if record else []
+    port = int(argv[argv.index("--port") + 1]) if "--port" in argv[:-1] else None
+    if port is None:
+        return PartStatus(part, True, "(leftover)", pid, alive, None, False)
+    url = f"http://{LOOPBACK}:{port}"
+    return PartStatus(part, True, url, pid, alive, port, alive and http_ready(url))
+
+
+def http_ready(url: str) -> bool:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{url}/readyz", timeout=2) as answer:
+            return answer.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
 def db_urls(primary_port: int, replica_port: int) -> dict[str, str]:
     host = LOOPBACK
     return {
@@ -304,9 +328,7 @@ class Stack:
         for path, record in processes.pid_files(self.paths):
             part = path.name.removesuffix(".pid")
             if part not in state.parts:
-                alive = record is not None and record.is_running()
-                pid = record.pid if record else None
-                out.append(PartStatus(part, True, "(leftover)", pid, alive, None, False))
+                out.append(process_status(part, record))
         return out
 
     def _part_status(self, record: PartRecord) -> PartStatus:
