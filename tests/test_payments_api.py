@@ -194,6 +194,24 @@ async def test_the_same_confirm_sent_ten_times_at_once_captures_once(
     assert await reservation_status(db, reservation["id"]) == "CONFIRMED"
 
 
+async def test_a_confirmed_payment_writes_its_events_to_the_outbox_once(
+    http: aiohttp.ClientSession, service: Service, psp: Psp, db: Database, seats: Seats
+) -> None:
+    member, reservation, key = await start_and_checkout(http, service, psp, db, seats)
+    for _ in range(2):
+        status, _ = await confirm(
+            http, service, member, key, reservation["order_id"], reservation["amount"]
+        )
+        assert status == 200
+    rows = await db.fetch_all(
+        "SELECT type, COUNT(*) AS n FROM outbox"
+        " WHERE type IN ('reservation.confirmed', 'payment.captured')"
+        " AND aggregate_id IN (%s, %s) GROUP BY type",
+        (str(reservation["id"]), key),
+    )
+    assert {r["type"]: r["n"] for r in rows} == {"reservation.confirmed": 1, "payment.captured": 1}
+
+
 async def test_a_tampered_amount_is_a_400_without_any_provider_call(
     http: aiohttp.ClientSession, service: Service, psp: Psp, db: Database, seats: Seats
 ) -> None:

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from service import metrics
-from service.adapters import bookings
+from service.adapters import bookings, outbox
 from service.adapters import payments_repo as repo
 from service.adapters.db import Database
 from service.adapters.psp_client import Refused, Result, Unreachable
@@ -94,12 +94,8 @@ class Applied:
 async def record_event(
     cur: Any, event_type: str, aggregate_id: str, payload: dict[str, Any], correlation: str | None
 ) -> None:
-    """The outbox's call site, in the caller's transaction.
-
-    OUTBOX: replace the body with one line once ``service/adapters/outbox.py`` lands:
-    ``await outbox.record_event(cur, event_type, aggregate_id, payload, correlation)``.
-    """
-    log.debug("event %s %s %s (%s)", event_type, aggregate_id, payload, correlation)
+    """The payment events go through the outbox, in the caller's transaction."""
+    await outbox.record_event(cur, event_type, aggregate_id, payload, correlation)
 
 
 def _idempotency_key(kind: str, order_id: str, payment_key: str) -> str:
