@@ -29,7 +29,12 @@ INVARIANTS = (
     "webhooks-applied-once",
     "no-event-lost",
 )
-SERVICE_INVARIANTS = ("no-double-booking", "seat-counts-conserved", "no-hold-past-ttl")
+SERVICE_INVARIANTS = (
+    "no-double-booking",
+    "seat-counts-conserved",
+    "no-hold-past-ttl",
+    "no-event-lost",
+)
 FAULT_KINDS = ("psp-faults",)
 SETTING_NAMES = frozenset(f.name for f in dataclasses.fields(Settings))
 RUNNER_OWNED_SETTINGS = frozenset(
