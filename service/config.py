@@ -76,6 +76,7 @@ class Settings:
     db_admin_url: str = "mysql://root@127.0.0.1:3306/ticketlab"
     db_pool_size: int = 20
     db_pool_timeout_s: float = 2.0
+    db_jobs_pool_size: int = 4
     db_lock_wait_timeout_s: int = 3
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_pool_size: int = 200
@@ -141,6 +142,8 @@ class Settings:
             raise ConfigError(f"{_env('reconciler_interval_s')} must be positive")
         if self.db_pool_size < 1:
             raise ConfigError(f"{_env('db_pool_size')} must be at least 1")
+        if self.db_jobs_pool_size < 1:
+            raise ConfigError(f"{_env('db_jobs_pool_size')} must be at least 1")
         if self.outbox_relay_interval_s <= 0 or self.outbox_relay_max_backoff_s <= 0:
             raise ConfigError(
                 f"{_env('outbox_relay_interval_s')} and {_env('outbox_relay_max_backoff_s')}"

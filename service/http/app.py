@@ -22,7 +22,7 @@ from service.clock import SystemClock
 from service.config import Settings
 from service.http.auth import setup_auth
 from service.http.defects import defect_middlewares
-from service.http.keys import AMQP, BOOKING, DB, REDIS, SETTINGS
+from service.http.keys import AMQP, BOOKING, DB, JOBS_DB, REDIS, SETTINGS
 from service.http.outbox_jobs import outbox_ctx
 from service.http.payments import setup_payments
 from service.http.problems import problem_middleware
@@ -34,11 +34,16 @@ AMQP_CONNECT_TIMEOUT_S = 10.0
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Two pools: requests, and the background jobs (expiry, sweeper, outbox), so a flood
+    of requests cannot starve the jobs that release holds and publish events."""
     settings = app[SETTINGS]
     pool = await create_pool(settings.db, settings)
     leak = settings.has_defect("pool-leak")
     app[DB] = Database(pool, settings.db_pool_timeout_s, leak_on_refusal=leak)
+    jobs_pool = await create_pool(settings.db, settings, size=settings.db_jobs_pool_size)
+    app[JOBS_DB] = Database(jobs_pool, settings.db_pool_timeout_s)
     yield
+    await app[JOBS_DB].close()
     await app[DB].close()
 
 
@@ -87,8 +92,8 @@ async def booking_ctx(app: web.Application) -> AsyncIterator[None]:
 async def background_jobs_ctx(app: web.Application) -> AsyncIterator[None]:
     """The expiry consumer and the sweeper; every worker runs both (rows are claimed safely)."""
     settings = app[SETTINGS]
-    consumer = ExpiryConsumer(settings, app[AMQP], app[DB], app[REDIS])
-    sweeper = Sweeper(settings, app[DB], app[REDIS])
+    consumer = ExpiryConsumer(settings, app[AMQP], app[JOBS_DB], app[REDIS])
+    sweeper = Sweeper(settings, app[JOBS_DB], app[REDIS])
     await consumer.start()
     if settings.sweeper_enabled:
         await sweeper.start()

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 SETTINGS = web.AppKey("settings", Settings)
 DB = web.AppKey("db", Database)
+JOBS_DB = web.AppKey("jobs_db", Database)
 REDIS = web.AppKey("redis", aioredis.Redis)
 AMQP = web.AppKey("amqp", AbstractRobustConnection)
 BOOKING: web.AppKey[BookingDeps] = web.AppKey("booking")

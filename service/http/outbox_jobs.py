@@ -15,13 +15,13 @@ from aiohttp import web
 
 from service.adapters.event_consumer import EventConsumer
 from service.adapters.relay import OutboxRelay
-from service.http.keys import AMQP, DB, SETTINGS
+from service.http.keys import AMQP, JOBS_DB, SETTINGS
 
 
 async def outbox_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    consumer = EventConsumer(settings, app[AMQP], app[DB])
-    relay = OutboxRelay(settings, app[AMQP], app[DB])
+    consumer = EventConsumer(settings, app[AMQP], app[JOBS_DB])
+    relay = OutboxRelay(settings, app[AMQP], app[JOBS_DB])
     if settings.event_consumer_enabled:
         await consumer.start()
     if settings.outbox_relay_enabled:
