@@ -1,9 +1,10 @@
 """Gathering what the checkers read, once the run has quiesced: the primary's tables and
 the payment provider's ledger, as the typed snapshots of ``scenarios.checks.snapshot``.
 
-All tables are read in one ``START TRANSACTION WITH CONSISTENT SNAPSHOT`` on the primary,
-with ``checked_at`` from the database clock in that transaction, so "is this hold past its
-TTL" is asked against the clock the service wrote with. A table that does not exist yet
+All tables (the consumer's included) are read in one ``START TRANSACTION WITH CONSISTENT
+SNAPSHOT`` on the primary, with ``checked_at`` from the database clock in that
+transaction, so "is this hold past its TTL" is asked against the clock the service wrote
+with; the provider's ledger is read after it. A table that does not exist yet
 (a service version before payments or the outbox) leaves its field ``None``: the checks
 that need it say unknown instead of passing over nothing.
 """
@@ -41,7 +42,8 @@ def epoch(moment: datetime | None) -> float | None:
     return None if moment is None else moment.replace(tzinfo=UTC).timestamp()
 
 
-def read_db_state(settings: Settings) -> DbState:
+def read_snapshot(settings: Settings) -> tuple[DbState, ReceivedEvents | None]:
+    """The booking tables and the consumer's table, in one consistent snapshot."""
     with schema.connect(settings.db_admin) as conn:
         with conn.cursor(pymysql.cursors.DictCursor) as cur:
             cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
@@ -71,8 +73,23 @@ def read_db_state(settings: Settings) -> DbState:
                     else None
                 ),
             )
+            events = (
+                ReceivedEvents(
+                    rows(
+                        cur,
+                        "SELECT event_id, type, first_received_at, deliveries FROM received_events",
+                        received_event_row,
+                    )
+                )
+                if "received_events" in tables
+                else None
+            )
         conn.rollback()
-    return state
+    return state, events
+
+
+def read_db_state(settings: Settings) -> DbState:
+    return read_snapshot(settings)[0]
 
 
 def rows(cur: Any, sql: str, make: Callable[[dict[str, Any]], Row]) -> tuple[Row, ...]:
@@ -137,17 +154,13 @@ def applied_webhook_row(r: dict[str, Any]) -> AppliedWebhook:
 def read_received_events(settings: Settings) -> ReceivedEvents | None:
     """The consumer's record: one row per event it applied (redeliveries are counted in the
     row, not repeated), or None when this service version has no consumer table."""
-    with schema.connect(settings.db_admin) as conn, conn.cursor(pymysql.cursors.DictCursor) as cur:
-        cur.execute("SHOW TABLES LIKE 'received_events'")
-        if cur.fetchone() is None:
-            return None
-        cur.execute("SELECT event_id, type, first_received_at FROM received_events")
-        rows = tuple(
-            ReceivedEvent(str(r["event_id"]), r["type"], epoch(r["first_received_at"]))
-            for r in cur.fetchall()
-        )
-        conn.rollback()
-    return ReceivedEvents(rows)
+    return read_snapshot(settings)[1]
+
+
+def received_event_row(r: dict[str, Any]) -> ReceivedEvent:
+    return ReceivedEvent(
+        str(r["event_id"]), r["type"], epoch(r["first_received_at"]), int(r["deliveries"])
+    )
 
 
 def read_ledger(psp_url: str) -> Ledger:

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import os
 import platform
+import secrets
 import signal
 import subprocess
 import sys
@@ -32,10 +33,10 @@ from scenarios.checks.catalog import check_slo, invariant_checks
 from scenarios.checks.result import CheckReport, Verdict, combine
 from scenarios.checks.run import Check, run_checks
 from scenarios.checks.snapshot import Evidence, MeasuredWindow
-from scenarios.evidence import read_db_state, read_ledger, read_received_events
+from scenarios.evidence import read_ledger, read_snapshot
 from scenarios.history import History
 from scenarios.load.merge import merge_parts
-from scenarios.load.process import headless_argv, start_locust
+from scenarios.load.process import headless_argv, start_locust, stop_locust
 from scenarios.load.shapes import Plan
 from scenarios.load.workload import Workload, parse_workload, write_workload
 from scenarios.nemesis import Nemesis, Targets
@@ -229,27 +230,14 @@ async def drive_load(
             await asyncio.sleep(0.5)
             progress.refresh()
     finally:
-        stop_process_group(locust)
+        stop_locust(locust, LOCUST_STOP_S)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    if locust.returncode not in (0, -signal.SIGINT, None):
+    if locust.returncode not in (0, -signal.SIGTERM, None):
         tail = (out / "logs" / "locust.log").read_text(errors="replace")[-2000:]
         raise RuntimeError(f"locust exited with {locust.returncode}:\n{tail}")
     return load_start, time.time(), nemesis
-
-
-def stop_process_group(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGINT)
-    try:
-        process.wait(LOCUST_STOP_S)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def checks_for(
@@ -275,17 +263,15 @@ def checks_for(
 def gather_evidence(
     settings: Settings, psp_url: str, history: History, settlement: Any, window: MeasuredWindow
 ) -> Evidence:
+    """The database first (one snapshot), the provider's ledger after: a capture the
+    ledger shows but the snapshot does not is then real, never an artefact of read order."""
+    db, events = read_snapshot(settings)
     try:
         ledger = read_ledger(psp_url)
     except OSError:
         ledger = None
     return Evidence(
-        history=history,
-        db=read_db_state(settings),
-        ledger=ledger,
-        events=read_received_events(settings),
-        settlement=settlement,
-        window=window,
+        history=history, db=db, ledger=ledger, events=events, settlement=settlement, window=window
     )
 
 
@@ -387,7 +373,7 @@ def run_scenario(
     scenario.validate()
     started_at = datetime.now(UTC)
     run_dir = rundir.new_run_dir(scenario.name, options.runs_dir, started_at)
-    run_token = "r" + started_at.strftime("%H%M%S")
+    run_token = "r" + started_at.strftime("%H%M%S") + secrets.token_hex(3)
     manifest: dict[str, Any] = {
         "format_version": rundir.FORMAT_VERSION,
         "run_id": run_dir.name,

@@ -27,6 +27,8 @@ BOOKING_TABLES = (
     "received_events",
 )
 INSERT_BATCH = 2000
+CONNECT_TIMEOUT_S = 10
+READ_TIMEOUT_S = 120  # an admin statement or a lab probe never waits without a bound
 
 
 def connect(url: DatabaseUrl, *, database: bool = True) -> pymysql.connections.Connection:
@@ -39,6 +41,9 @@ def connect(url: DatabaseUrl, *, database: bool = True) -> pymysql.connections.C
         autocommit=False,
         charset="utf8mb4",
         init_command="SET time_zone = '+00:00'",
+        connect_timeout=CONNECT_TIMEOUT_S,
+        read_timeout=READ_TIMEOUT_S,
+        write_timeout=READ_TIMEOUT_S,
     )
 
 

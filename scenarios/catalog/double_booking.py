@@ -5,6 +5,7 @@ Everyone wants the same twelve seats, and the sale opens for all of them at one 
 overselling is observed; every other strategy must sell each seat at most once.
 """
 
+from scenarios.checks.slo import Slo
 from scenarios.spec import Scenario, Variant, Venue
 
 STRATEGIES = ("naive", "pessimistic", "optimistic", "conditional", "redis-lock", "redis-gate")
@@ -34,5 +35,7 @@ SCENARIO = Scenario(
         )
         for strategy in STRATEGIES
     ),
+    # Without grants a safe strategy would pass vacuously: some holds must succeed.
+    slos=(Slo(operation="hold", min_success_rate=0.01, min_samples=50),),
     quiesce_timeout_s=30,
 )

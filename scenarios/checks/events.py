@@ -92,8 +92,10 @@ def no_event_lost(
     """Every outbox event appears in the consumer's table exactly once.
 
     An event still unpublished, or published but not received while the outbox or
-    consumer is unsettled, is a possible loss (unknown). Received twice, or received but
-    absent from the outbox, is definite. The outbox must not be pruned during a run.
+    consumer is unsettled, is a possible loss (unknown). Applied twice, or received but
+    absent from the outbox, is definite. A redelivery the consumer deduplicated is not a
+    violation (delivery is at least once); it is counted in the ``redelivered`` metric.
+    The outbox must not be pruned during a run.
     """
     settlement = settlement or Settlement()
     unsettled = settlement.among(OUTBOX, CONSUMER)
@@ -133,6 +135,7 @@ def no_event_lost(
         "unpublished": unpublished,
         "received_rows": len(received.rows),
         "received_distinct": len(counts),
+        "redelivered": sum(1 for r in received.rows if r.deliveries > 1),
     }
     return judge(
         NO_EVENT_LOST,

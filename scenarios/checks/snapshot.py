@@ -186,11 +186,14 @@ class Ledger:
 
 @dataclass(frozen=True)
 class ReceivedEvent:
-    """One row of the consumer's table: one receipt of one event."""
+    """One event the consumer applied. ``deliveries`` counts how often the broker handed it
+    over (at-least-once delivery; the consumer dedupes by event id), so a redelivery is
+    visible without being a second application."""
 
     event_id: str
     type: str = ""
     received_at: float | None = None
+    deliveries: int = 1
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from service.http.telemetry import sampler_ctx, telemetry_middleware
 from service.usecases.holds import BookingDeps
 
 AMQP_CONNECT_TIMEOUT_S = 10.0
+JOBS_POOL_TIMEOUT_S = 30.0  # jobs answer no user: under load they queue rather than fail
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -41,7 +42,7 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     leak = settings.has_defect("pool-leak")
     app[DB] = Database(pool, settings.db_pool_timeout_s, leak_on_refusal=leak)
     jobs_pool = await create_pool(settings.db, settings, size=settings.db_jobs_pool_size)
-    app[JOBS_DB] = Database(jobs_pool, settings.db_pool_timeout_s)
+    app[JOBS_DB] = Database(jobs_pool, JOBS_POOL_TIMEOUT_S)
     yield
     await app[JOBS_DB].close()
     await app[DB].close()
