@@ -72,7 +72,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from service.server import serve
 
-    return serve(settings, args.host, args.port, args.workers)
+    try:
+        return serve(settings, args.host, args.port, args.workers)
+    except ConfigError as exc:  # refused before anything started, e.g. the public JWT secret
+        print(f"python -m service: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

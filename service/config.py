@@ -7,6 +7,7 @@ variable, instead of surfacing later as a confusing runtime error.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -23,6 +24,9 @@ DEFECTS = (
     "trust-client-amount",
     "confirm-overwrites",
 )
+
+# Public (it is in this file), so anyone can mint access tokens a service using it accepts.
+DEV_JWT_SECRET = "dev-only-change-me-dev-only-change-me"
 
 
 class ConfigError(ValueError):
@@ -93,7 +97,7 @@ class Settings:
     sweeper_interval_s: float = 5.0
     sweeper_grace_s: float = 2.0
     public_url: str = "http://127.0.0.1:8080"
-    jwt_secret: str = "dev-only-change-me-dev-only-change-me"
+    jwt_secret: str = DEV_JWT_SECRET
     jwt_issuer: str = "ticketlab"
     jwt_audience: str = "ticketlab-api"
     access_token_ttl_s: int = 900
@@ -175,6 +179,29 @@ class Settings:
         """Without a separate webhook secret the provider signs with the secret key."""
         return self.psp_webhook_secret or self.psp_secret_key
 
+    def check_for_serving(self) -> str | None:
+        """A warning to log before serving, or ``ConfigError`` if serving would be unsafe.
+
+        The default JWT secret is public, so anyone could forge access tokens. That is
+        harmless while sign-in goes to a provider on this machine (development, tests, the
+        lab), so it is only a warning there; with a real identity provider it means a real
+        deployment that forgot ``TICKETLAB_JWT_SECRET``, and start-up is refused.
+        Only ``serve`` calls this: ``migrate`` and ``seed`` never issue or check tokens.
+        """
+        if self.jwt_secret != DEV_JWT_SECRET:
+            return None
+        variable = _env("jwt_secret")
+        if not is_loopback_url(self.oidc_issuer):
+            raise ConfigError(
+                f"{variable} is the public development default, so anyone could forge access "
+                f"tokens, and {_env('oidc_issuer')}={self.oidc_issuer!r} is not on this "
+                f"machine: refusing to serve; set {variable} to a long random secret"
+            )
+        return (
+            f"{variable} is the public development default: anyone can forge access tokens; "
+            "acceptable on a developer machine only, set it anywhere else"
+        )
+
     def has_defect(self, name: str) -> bool:
         return name in self.defects
 
@@ -206,6 +233,28 @@ class Settings:
                 value = ",".join(sorted(value))
             out.append((_env(f.name), str(value)))
         return out
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether ``url``'s host is this machine: ``localhost``, 127.0.0.0/8 or ``::1``.
+
+    Anything unparseable or without a host counts as not loopback, so doubt refuses.
+    """
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return False
+    if not host:
+        return False
+    if host.rstrip(".") == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
 
 
 def _convert(variable: str, raw: str, kind: Any) -> Any:

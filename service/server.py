@@ -7,12 +7,14 @@ module (not ``__main__``) because spawned workers import their entry point by na
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import multiprocessing
 import os
 import shutil
 import signal
 import tempfile
+import time
 
 from service.config import Settings
 
@@ -37,6 +39,8 @@ def serve_worker(settings: Settings, host: str, port: int, reuse_port: bool) -> 
     from service.http.app import init_app
 
     configure_logging()
+    loop = asyncio.new_event_loop()
+    _stop_on_first_signal(loop)
     web.run_app(
         init_app(settings),
         host=host,
@@ -44,21 +48,49 @@ def serve_worker(settings: Settings, host: str, port: int, reuse_port: bool) -> 
         reuse_port=reuse_port,
         print=None,
         access_log_format='%a "%r" %s %b %Tfs',
-        handle_signals=True,
+        handle_signals=False,
+        loop=loop,
     )
 
 
+def _stop_on_first_signal(loop: asyncio.AbstractEventLoop) -> None:
+    """SIGTERM or SIGINT starts a graceful stop; a repeated SIGTERM does not interrupt it.
+
+    A worker is often told twice: ``ticketlab down`` signals the whole process group (so the
+    worker and its supervisor both get SIGTERM) and the supervisor then forwards a SIGTERM of
+    its own; Ctrl-C reaches the group too. aiohttp's own handlers would raise GracefulExit
+    again in the middle of the clean-up, abandoning open pools and consumers, so after the
+    first signal SIGTERM is ignored (the supervisor's deadline and SIGKILL bound the wait)
+    and SIGINT gets its default back: a second Ctrl-C still forces the worker out.
+    """
+    from aiohttp import web
+
+    def first_signal() -> None:
+        loop.add_signal_handler(signal.SIGTERM, lambda: None)
+        loop.remove_signal_handler(signal.SIGINT)
+        raise web.GracefulExit()
+
+    loop.add_signal_handler(signal.SIGTERM, first_signal)
+    loop.add_signal_handler(signal.SIGINT, first_signal)
+
+
 def serve(settings: Settings, host: str, port: int, workers: int) -> int:
+    """Serve until told to stop; ``ConfigError`` before anything starts if serving is unsafe."""
+    warning = settings.check_for_serving()
     owned_dir = None
     if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         owned_dir = tempfile.mkdtemp(prefix="ticketlab-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = owned_dir
-    print(
-        f"ticketlab service on http://{host}:{port} ({workers} worker(s), "
-        f"strategy {settings.claim_strategy})",
-        flush=True,
-    )
     try:
+        # Only now: logging imports the metrics, which read PROMETHEUS_MULTIPROC_DIR on import.
+        configure_logging()
+        if warning:
+            log.warning(warning)
+        print(
+            f"ticketlab service on http://{host}:{port} ({workers} worker(s), "
+            f"strategy {settings.claim_strategy})",
+            flush=True,
+        )
         if workers == 1:
             serve_worker(settings, host, port, reuse_port=False)
             return 0
@@ -97,14 +129,31 @@ def supervise(settings: Settings, host: str, port: int, workers: int) -> int:
                 break
             signal.sigtimedwait([signal.SIGCHLD], 0.5)
     finally:
+        _stop_workers(children)
         for child in children:
-            if child.is_alive():
-                os.kill(child.pid, signal.SIGINT)
-        for child in children:
-            child.join(STOP_TIMEOUT_S)
-            if child.is_alive():
-                child.kill()
-                child.join()
             if child.pid is not None:
                 multiprocess.mark_process_dead(child.pid)
     return exit_code
+
+
+def _stop_workers(children: list[multiprocessing.process.BaseProcess]) -> None:
+    """Signal every worker, then wait for all against one deadline, then kill the rest.
+
+    Workers drain in parallel, so stopping N of them takes at most ``STOP_TIMEOUT_S``, not
+    N times that: whoever stops the supervisor (``ticketlab down`` waits 20 s before its
+    SIGKILL) can count on the supervisor being done first.
+    """
+    for child in children:
+        if child.is_alive():
+            child.terminate()  # SIGTERM; a worker that already exited is skipped
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    for child in children:
+        if child.pid is not None:
+            child.join(max(0.0, deadline - time.monotonic()))
+    for child in children:
+        if child.is_alive():
+            log.error("worker %s did not stop within %.0fs; killing it", child.name, STOP_TIMEOUT_S)
+            child.kill()
+    for child in children:
+        if child.pid is not None:
+            child.join()

@@ -216,6 +216,17 @@ BAD_REQUESTS: list[tuple[str, str, str, dict[str, Any], int, str]] = [
     ("empty body", "POST", "holds", {"data": ""}, 400, "malformed-json"),
     ("a JSON array", "POST", "holds", {"json": [1, 2]}, 400, "malformed-json"),
     ("invalid UTF-8", "POST", "holds", {"data": b"\xff\xfe"}, 400, "malformed-json"),
+    # json.loads raises RecursionError and ValueError here, not JSONDecodeError: once 500s.
+    ("deeply nested arrays", "POST", "holds", {"data": b"[" * 20_000}, 400, "malformed-json"),
+    (
+        "a 5000-digit number",
+        "POST",
+        "holds",
+        {"data": b'{"seat_ids": [' + b"1" * 5000 + b"]}"},
+        400,
+        "malformed-json",
+    ),
+    ("NaN, not JSON", "POST", "holds", {"data": b'{"seat_ids": [NaN]}'}, 400, "malformed-json"),
     ("no seat_ids", "POST", "holds", {"json": {}}, 422, "invalid-request"),
     ("seat_ids a string", "POST", "holds", {"json": {"seat_ids": "1,2"}}, 422, "invalid-request"),
     ("a float seat id", "POST", "holds", {"json": {"seat_ids": [1.5]}}, 422, "invalid-request"),

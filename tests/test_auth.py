@@ -365,6 +365,8 @@ async def test_logout_revokes_the_refresh_token(
         (b"\xff\xfe", 400),
         (b"[]", 400),
         (b'"token"', 400),
+        (b"[" * 20_000, 400),  # a RecursionError inside json.loads
+        (b'{"refresh_token": ' + b"1" * 5000 + b"}", 400),  # past the int-digits limit
         (b"{}", 422),
         (b'{"refresh_token": 5}', 422),
         (b'{"refresh_token": ""}', 422),

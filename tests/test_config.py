@@ -44,3 +44,39 @@ def test_bad_values_are_refused_naming_the_variable(variable: str, value: str, n
 
 def test_keys_carry_the_prefix() -> None:
     assert Settings(key_prefix="run7").key("hold", 3) == "run7:hold:3"
+
+
+@pytest.mark.parametrize(
+    "issuer",
+    ["http://127.0.0.1:9000", "http://127.8.9.10", "http://localhost:9000", "http://[::1]:9000"],
+)
+def test_the_public_jwt_secret_is_only_a_warning_with_a_loopback_issuer(issuer: str) -> None:
+    warning = Settings(oidc_issuer=issuer).check_for_serving()
+    assert warning is not None and "TICKETLAB_JWT_SECRET" in warning
+
+
+@pytest.mark.parametrize(
+    "issuer",
+    [
+        "https://accounts.google.com",
+        "http://10.0.0.5:9000",
+        "http://127.0.0.1.example.com",
+        "http://localhost.example.com",
+        "http://[::ffff:8.8.8.8]",
+        "",
+    ],
+)
+def test_the_public_jwt_secret_with_a_real_issuer_is_refused(issuer: str) -> None:
+    with pytest.raises(ConfigError, match="TICKETLAB_JWT_SECRET"):
+        Settings(oidc_issuer=issuer).check_for_serving()
+
+
+def test_a_jwt_secret_of_ones_own_needs_no_warning() -> None:
+    assert Settings(jwt_secret="s" * 40).check_for_serving() is None
+    real = Settings(jwt_secret="s" * 40, oidc_issuer="https://accounts.google.com")
+    assert real.check_for_serving() is None
+
+
+def test_the_dev_secret_is_checked_only_when_serving() -> None:
+    # migrate and seed never touch tokens, so building the settings alone never refuses.
+    assert Settings.from_env({"TICKETLAB_OIDC_ISSUER": "https://accounts.google.com"})

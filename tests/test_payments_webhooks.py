@@ -186,6 +186,52 @@ async def test_a_forged_or_replayed_webhook_is_a_401_and_changes_nothing(
     assert await reservation_status(db, reservation["id"]) == "AWAITING_PAYMENT"
 
 
+@pytest.mark.parametrize(
+    "signature",
+    [b"v1:\xc3\xa9", b"v1:\xe9"],  # UTF-8 for "é", and a byte that is not UTF-8 at all
+    ids=["non-ascii", "not-utf8"],
+)
+async def test_a_non_ascii_signature_is_a_401_and_changes_nothing(
+    http: aiohttp.ClientSession,
+    service: Service,
+    psp: Psp,
+    db: Database,
+    seats: Seats,
+    signature: bytes,
+) -> None:
+    """hmac.compare_digest raised TypeError on such a header: a 500 instead of a refusal."""
+    member = await new_member(db, service.settings)
+    reservation = await reserve(http, service, member, seats)
+    key = await psp.checkout(reservation["order_id"], reservation["amount"])
+    await psp.deliveries_done()
+    body = webhook_body({**(await psp.payment(key))}, "DONE")
+    sent_at = signed_headers(body)["tosspayments-webhook-transmission-time"]
+    before = await payment_row(db, key)
+    # Raw bytes on the wire: aiohttp's client would re-encode a str header as UTF-8.
+    host, port = service.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    payload = body.encode()
+    writer.write(
+        b"POST /webhooks/psp HTTP/1.1\r\nHost: " + host.encode() + b"\r\n"
+        b"Content-Type: application/json\r\nConnection: close\r\n"
+        b"Content-Length: " + str(len(payload)).encode() + b"\r\n"
+        b"tosspayments-webhook-transmission-time: " + sent_at.encode() + b"\r\n"
+        b"tosspayments-webhook-signature: " + signature + b"\r\n\r\n" + payload
+    )
+    answer = await asyncio.wait_for(reader.read(), timeout=10)
+    writer.close()
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.split()[1] == b"401", answer
+    assert b"/invalid-webhook-signature" in rest.partition(b"\r\n\r\n")[2], answer
+    assert await payment_row(db, key) == before
+    assert await db.fetch_one(
+        "SELECT COUNT(*) AS n FROM webhook_events WHERE payment_key = %s "
+        "AND reported_status = 'DONE'",
+        (key,),
+    ) == {"n": 0}
+    assert await reservation_status(db, reservation["id"]) == "AWAITING_PAYMENT"
+
+
 async def test_a_confirm_racing_its_webhooks_ends_the_same(
     http: aiohttp.ClientSession, service: Service, psp: Psp, db: Database, seats: Seats
 ) -> None:

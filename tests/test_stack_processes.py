@@ -76,6 +76,68 @@ def test_stop_escalates_to_sigkill_when_sigterm_is_ignored(paths: LabPaths) -> N
         stubborn.wait(timeout=5)
 
 
+def spawn_family(paths: LabPaths, tmp_path: Path, script: str) -> tuple[processes.PidRecord, int]:
+    """A spawned shell running ``script`` (which starts a child and writes its pid to
+    ``$1``), and the child's pid once the shell has set up its traps."""
+    child_file = tmp_path / "child.pid"
+    record = processes.spawn(paths, "family", ["sh", "-c", script, "sh", str(child_file)])
+    deadline = time.monotonic() + 5
+    while not child_file.exists() or not child_file.read_text().strip():
+        assert time.monotonic() < deadline, "the shell never started its child"
+        time.sleep(0.01)
+    return record, int(child_file.read_text())
+
+
+def kill_leftovers(*pids: int) -> None:
+    for pid in pids:
+        if processes.is_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_stop_kills_a_child_of_a_process_that_ignores_sigterm(
+    paths: LabPaths, tmp_path: Path
+) -> None:
+    # The child inherits the ignored SIGTERM: only SIGKILL to the whole group ends it.
+    # Signalling the shell's pid alone would leave ``sleep`` behind, reparented to init.
+    record, child = spawn_family(
+        paths, tmp_path, "trap '' TERM; sleep 300 & echo $! > \"$1\"; wait"
+    )
+    try:
+        wait_until_ignoring_sigterm(record.pid)
+        wait_until_ignoring_sigterm(child)
+        assert processes.stop(record, term_timeout=0.3) is True
+        assert not processes.is_alive(record.pid)
+        assert not processes.is_alive(child)
+        assert processes.group_members(record.pid) == []
+    finally:
+        kill_leftovers(record.pid, child)
+
+
+def test_stop_terms_the_whole_group_so_children_stop_gracefully(
+    paths: LabPaths, tmp_path: Path
+) -> None:
+    record, child = spawn_family(paths, tmp_path, 'sleep 300 & echo $! > "$1"; wait')
+    try:
+        assert processes.stop(record, term_timeout=5.0) is False  # no SIGKILL was needed
+        assert not processes.is_alive(record.pid)
+        assert not processes.is_alive(child)
+    finally:
+        kill_leftovers(record.pid, child)
+
+
+def test_an_adopted_process_in_our_group_is_signalled_alone(paths: LabPaths) -> None:
+    """A pid that does not lead its group gets no killpg: here the group is pytest's own."""
+    loner = subprocess.Popen(["sleep", "300"])
+    try:
+        assert os.getpgid(loner.pid) == os.getpgid(0)
+        record = processes.adopt(paths, "loner", loner.pid)
+        assert processes.stop(record, term_timeout=5.0) is False
+        assert loner.wait(timeout=5) == -signal.SIGTERM
+    finally:
+        loner.kill()
+        loner.wait(timeout=5)
+
+
 def test_stale_pid_files_are_removed_without_signalling_anyone(paths: LabPaths) -> None:
     dead = subprocess.Popen(["true"])
     dead.wait(timeout=5)

@@ -3,7 +3,9 @@
 A pid file holds the pid *and* the process's start time (from /proc), so a pid the kernel
 has since given to an unrelated process is recognised as stale and never signalled.
 Servers run in their own session so Ctrl-C in the terminal that ran ``ticketlab up`` does
-not reach them; ``down`` (or the runner) stops them on purpose.
+not reach them; ``down`` (or the runner) stops them on purpose. A new session is also a
+new process group, and ``stop`` signals that whole group, so a server's own children (the
+service's workers) never outlive it.
 """
 
 from __future__ import annotations
@@ -141,17 +143,71 @@ def running(paths: LabPaths, part: str) -> PidRecord | None:
 
 
 def stop(record: PidRecord, *, term_timeout: float = TERM_TIMEOUT_S) -> bool:
-    """SIGTERM, wait up to ``term_timeout``, then SIGKILL. True if it had to be killed."""
-    if not record.is_running():
+    """SIGTERM, wait up to ``term_timeout``, then SIGKILL. True if it had to be killed.
+
+    A process that leads its own process group (everything ``spawn`` starts, and daemons
+    that called setsid) is stopped with its whole group: ``python -m service --workers N``
+    is a supervisor whose workers are its children, and signalling only the supervisor's pid
+    would leave them running if it were killed or stopped badly. The group is done when no
+    member is left, not just when the leader is gone. A process in someone else's group (an
+    adopted pid) is signalled alone, so the lab never signals a group it did not start.
+    """
+    if not record.is_running():  # gone, or its pid now belongs to someone else
         return False
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(record.pid, signal.SIGTERM)
-    if wait_gone(record.pid, term_timeout):
+    group = _own_group(record.pid)
+    _signal(record.pid, group, signal.SIGTERM)
+    if _wait_stopped(record.pid, group, term_timeout):
         return False
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(record.pid, signal.SIGKILL)
-    wait_gone(record.pid, KILL_TIMEOUT_S)
+    _signal(record.pid, group, signal.SIGKILL)
+    _wait_stopped(record.pid, group, KILL_TIMEOUT_S)
     return True
+
+
+def _own_group(pid: int) -> int | None:
+    """``pid`` itself when it leads its process group, else None."""
+    try:
+        return pid if os.getpgid(pid) == pid else None
+    except ProcessLookupError:
+        return None
+
+
+def _signal(pid: int, group: int | None, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        if group is None:
+            os.kill(pid, signum)
+        else:
+            # Safe even once the leader is gone: the kernel never reuses an id as a pid or
+            # group id while any member of that group is alive.
+            os.killpg(group, signum)
+
+
+def _wait_stopped(pid: int, group: int | None, timeout: float) -> bool:
+    """Whether ``pid``, and then every member of ``group``, is gone within one ``timeout``."""
+    deadline = time.monotonic() + timeout
+    if not wait_gone(pid, timeout):
+        return False
+    while group is not None and group_members(group):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live processes (zombies excluded) whose process group is ``pgid``, from /proc."""
+    members = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        # Fields after the command name: state (3), ppid (4), pgrp (5).
+        state, _ppid, pgrp = raw[raw.rindex(")") + 2 :].split()[:3]
+        if int(pgrp) == pgid and state not in ("Z", "X"):
+            members.append(int(entry.name))
+    return members
 
 
 def wait_gone(pid: int, timeout: float) -> bool:

@@ -217,7 +217,20 @@ def verify_webhook(
         return "the transmission time has no UTC offset"
     if abs((now - sent).total_seconds()) > tolerance_s:
         return "the transmission time is too far from now (a replay?)"
-    expected = webhook_signature(secret, payload, transmission_time)
-    if not any(hmac.compare_digest(c.strip(), expected) for c in header.split(",")):
+    expected = webhook_signature(secret, payload, transmission_time).encode()
+    if not any(_signature_matches(c, expected) for c in header.split(",")):
         return "the signature does not match"
     return None
+
+
+def _signature_matches(candidate: str, expected: bytes) -> bool:
+    """Constant-time compare of one header value; anything non-ASCII simply does not match.
+
+    ``hmac.compare_digest`` raises TypeError for non-ASCII str, and header values may even hold
+    surrogates (undecodable bytes), which ``str.encode`` refuses: either would be a 500 for
+    what is only a forged signature. Signatures are base64, so ASCII is all a real one uses.
+    """
+    candidate = candidate.strip()
+    if not candidate.isascii():
+        return False
+    return hmac.compare_digest(candidate.encode("ascii"), expected)

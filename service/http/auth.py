@@ -10,9 +10,7 @@ worker finishes on any other.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -23,6 +21,7 @@ from service.adapters.oidc import DEFAULT_TIMEOUT, OidcClient, ProviderUnavailab
 from service.adapters.tokens import MAX_REFRESH_TOKEN_LEN, AccessTokens, TokenService
 from service.domain.errors import InvalidRequest, Unauthorized
 from service.http.keys import DB, REDIS, SETTINGS
+from service.http.parsing import read_json_object
 from service.http.problems import problem
 
 OIDC_CLIENT = web.AppKey("oidc_client", OidcClient)
@@ -36,9 +35,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class BadRequest(Exception):
-    """Input the endpoint cannot even read (malformed JSON, missing query parameters): 400.
+    """Query input the endpoint cannot use (missing or repeated parameters): 400.
 
-    A readable body with a wrong field is an ``InvalidRequest`` (422), as elsewhere in the API.
+    An unreadable JSON body is a ``MalformedInput`` from the shared reader (400) and a readable
+    body with a wrong field an ``InvalidRequest`` (422), as elsewhere in the API.
     """
 
     def __init__(self, code: str, detail: str, field_errors: dict[str, str] | None = None) -> None:
@@ -160,15 +160,12 @@ async def callback(request: web.Request) -> web.StreamResponse:
 
 
 async def _refresh_token_from_body(request: web.Request) -> str:
-    raw = await request.read()
-    if not raw:
-        raise BadRequest("malformed-json", 'the body is empty; expected {"refresh_token": "..."}')
-    try:
-        body: Any = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequest("malformed-json", f"the request body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise BadRequest("malformed-json", 'expected a JSON object {"refresh_token": "..."}')
+    """The refresh token from a ``{"refresh_token": "..."}`` body.
+
+    Unreadable bodies go through the shared reader (a 400 ``malformed-json`` problem), so
+    the auth routes refuse deep nesting and huge numbers exactly as the booking routes do.
+    """
+    body = await read_json_object(request)
     token = body.get("refresh_token")
     if not isinstance(token, str) or not token:
         raise InvalidRequest(

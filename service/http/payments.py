@@ -9,7 +9,6 @@ not booking errors; anything else passes on to ``problem_middleware``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -28,7 +27,12 @@ from service.domain.errors import InvalidRequest, MalformedInput
 from service.domain.payments import AmountMismatch, PaymentProblem, ProviderPayment
 from service.http.auth import current_member
 from service.http.keys import DB, PAYMENTS, SETTINGS
-from service.http.parsing import path_id, read_json_object, reject_unknown_fields
+from service.http.parsing import (
+    parse_json_object,
+    path_id,
+    read_json_object,
+    reject_unknown_fields,
+)
 from service.http.problems import problem
 from service.http.serialize import json_response
 from service.http.telemetry import request_id_var
@@ -166,12 +170,7 @@ def _count_webhook(result: str) -> None:
 
 def _parse_event(text: str) -> cases.WebhookEvent | None:
     """A PAYMENT_STATUS_CHANGED event, or None for event types the service does not use."""
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise MalformedInput(f"the webhook body is not JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise MalformedInput("the webhook body is not a JSON object")
+    body = parse_json_object(text, "the webhook body")
     if body.get("eventType") != "PAYMENT_STATUS_CHANGED":
         return None
     event_id, data = body.get("eventId"), body.get("data")
