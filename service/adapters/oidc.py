@@ -329,7 +329,8 @@ class OidcClient:
 
 
 def _loads(raw: bytes) -> Any:
+    """The provider's JSON, or None for anything unreadable (a 502 upstream, never a 500)."""
     try:
         return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):
         return None
