@@ -255,6 +255,29 @@ async def test_an_unknown_payment_key_is_a_422_not_a_500(
     )
     assert status == 422, problem
     assert problem["toss_code"] == "NOT_FOUND_PAYMENT"
+    assert await payment_row(db, "tlpk_nope") is None  # nothing to reconcile, nothing bound
+
+
+async def test_a_key_first_confirmed_with_the_wrong_order_still_pays_its_own(
+    http: aiohttp.ClientSession, service: Service, psp: Psp, db: Database, seats: Seats
+) -> None:
+    """The provider refuses the wrong pairing; that refusal must not bind the key to the
+    wrong order, or the right confirm is refused as "belongs to another order"."""
+    member = await new_member(db, service.settings)
+    mine = await reserve(http, service, member, seats)
+    other = await reserve(http, service, member, seats)
+    key = await psp.checkout(mine["order_id"], mine["amount"])
+    status, problem = await confirm(http, service, member, key, other["order_id"], other["amount"])
+    assert status == 422, problem
+    assert problem["toss_code"] == "NOT_FOUND_PAYMENT_SESSION"
+    assert await payment_row(db, key) is None
+    status, body = await confirm(http, service, member, key, mine["order_id"], mine["amount"])
+    assert (status, body["status"]) == (200, "CONFIRMED"), body
+    assert await reservation_status(db, mine["id"]) == "CONFIRMED"
+    assert await reservation_status(db, other["id"]) == "AWAITING_PAYMENT"
+    row = await payment_row(db, key)
+    assert row is not None and (row["order_id"], row["outcome"]) == (mine["order_id"], "confirmed")
+    assert len((await psp.ledger_payment(key))["captures"]) == 1
 
 
 async def test_a_provider_that_is_down_is_a_503(

@@ -127,9 +127,15 @@ async def test_one_event_delivered_five_times_at_once_is_applied_once(
     assert event is not None and (event["times_applied"], event["deliveries"]) == (1, 5)
 
 
-async def test_an_older_status_delivered_after_done_is_ignored(
+async def test_a_body_claiming_an_older_status_is_not_taken_for_the_truth(
     http: aiohttp.ClientSession, service: Service, psp: Psp, db: Database, seats: Seats
 ) -> None:
+    """Each delivery applies the provider's current state (DONE), never the body's snapshot.
+
+    The stale-transition rule itself cannot fail here (the provider never answers an older
+    status): ``test_payments_races`` feeds the settle path a stale observation directly,
+    and ``test_domain_payments`` covers the state machine.
+    """
     member = await new_member(db, service.settings)
     reservation = await reserve(http, service, member, seats)
     key = await psp.checkout(reservation["order_id"], reservation["amount"])
@@ -142,6 +148,9 @@ async def test_an_older_status_delivered_after_done_is_ignored(
         body = webhook_body(payment, state)
         status, answer = await deliver(http, service, body, signed_headers(body))
         assert (status, answer["result"]) == (200, "applied")
+        event = await event_row(db, answer["eventId"])
+        assert event is not None
+        assert (event["reported_status"], event["applied_status"]) == (state, "DONE")
     row = await payment_row(db, key)
     assert row is not None and (row["status"], row["confirmed"]) == ("DONE", 1)
     assert await reservation_status(db, reservation["id"]) == "CONFIRMED"

@@ -5,6 +5,12 @@ row, reservation row, payment row, then seats in id order. ``lock_reservation`` 
 hold before the reservation for that reason: ``release_expired_hold`` does the same, so a
 payment and an expiry racing for one reservation queue up instead of deadlocking, and
 whichever commits second sees the other's result.
+
+"Sees" needs the settling transaction to run at READ COMMITTED (``SETTLE_ISOLATION``): at
+MariaDB's default REPEATABLE READ the first plain SELECT fixes the snapshot *before* the
+lock wait, and every later plain read (the reservation, the other payments, the hold's
+seats) would show the rows as they were then — an expiry or a second payment that
+committed during the wait would go unseen.
 """
 
 from __future__ import annotations
@@ -26,6 +32,9 @@ from service.domain.reservations import Reservation, ReservationStatus
 
 Cursor = Any
 
+#: The settling transaction's isolation: every read after the locks sees the latest commit.
+SETTLE_ISOLATION = "READ COMMITTED"
+
 
 async def reservation_by_order(
     cur: Cursor, order_id: str, member_id: int | None = None
@@ -41,7 +50,12 @@ async def reservation_by_order(
 
 
 async def lock_reservation(cur: Cursor, order_id: str) -> Reservation | None:
-    """Hold row, then reservation row, FOR UPDATE; the reservation as it is under the lock."""
+    """Hold row, then reservation row, FOR UPDATE; the reservation as it is under the lock.
+
+    Run it in a ``SETTLE_ISOLATION`` transaction: the first SELECT (ids that never change)
+    comes before the lock wait, and at REPEATABLE READ it would pin the snapshot that the
+    reservation read after the wait returns.
+    """
     await cur.execute("SELECT id, hold_id FROM reservations WHERE order_id = %s", (order_id,))
     row = await cur.fetchone()
     if row is None:
@@ -52,6 +66,8 @@ async def lock_reservation(cur: Cursor, order_id: str) -> Reservation | None:
 
 
 async def paid_by_other(cur: Cursor, order_id: str, payment_key: str) -> bool:
+    """Another payment confirmed the order; read under the hold lock that every settle of
+    this order takes first, so a concurrent settle has committed (or not begun) by now."""
     await cur.execute(
         "SELECT 1 FROM payments WHERE order_id = %s AND confirmed = 1 AND payment_key <> %s",
         (order_id, payment_key),
@@ -170,34 +186,97 @@ _CAPTURED = frozenset({PaymentStatus.DONE, PaymentStatus.PARTIAL_CANCELED, Payme
 
 async def mark_outcome(
     cur: Cursor, payment_key: str, outcome: Outcome, *, settled: bool, failure_code: str | None
-) -> None:
-    """For answers that carry no payment (a refusal): record why, settle if final."""
+) -> int:
+    """For answers that carry no payment (a refusal): record why, settle if final.
+
+    Only a payment with no outcome yet (or a pending one) is marked: a refusal that arrives
+    after the payment was confirmed, refunded or is owed a refund must not hide that.
+    """
     await cur.execute(
-        "UPDATE payments SET outcome = %s, settled = %s, failure_code = %s WHERE payment_key = %s",
-        (outcome.value, settled, failure_code, payment_key),
+        "UPDATE payments SET outcome = %s, settled = %s, failure_code = %s"
+        " WHERE payment_key = %s AND (outcome IS NULL OR outcome = %s)",
+        (outcome.value, settled, failure_code, payment_key, Outcome.PENDING.value),
     )
+    return int(cur.rowcount)
 
 
-async def confirm_reservation(cur: Cursor, reservation: Reservation, now: datetime) -> int:
-    """CONFIRMED, and the hold's seats SOLD; only seats this hold still owns change."""
+async def forget_payment(cur: Cursor, payment_key: str, order_id: str) -> int:
+    """Drop a row that tied ``payment_key`` to ``order_id`` when the provider did not.
+
+    The confirm writes its row before calling the provider (so that a lost answer is still
+    reconciled); when the provider refuses the pair, keeping the row would bind the key to
+    the wrong order and refuse the right confirm later. Only a row that nothing has settled
+    or captured is dropped.
+    """
+    await cur.execute(
+        "DELETE FROM payments WHERE payment_key = %s AND order_id = %s AND confirmed = 0"
+        " AND captured_amount = 0 AND status = 'READY' AND (outcome IS NULL OR outcome = %s)",
+        (payment_key, order_id, Outcome.PENDING.value),
+    )
+    return int(cur.rowcount)
+
+
+async def rebind_payment(cur: Cursor, payment_key: str, reservation: Reservation) -> int:
+    """The provider says which order a payment belongs to: follow it, unless it confirmed one.
+
+    A confirm naming the wrong order leaves its row for a moment before ``forget_payment``;
+    a webhook for the key arriving in that moment must settle the payment's own order.
+    """
+    await cur.execute(
+        "UPDATE payments SET order_id = %s, reservation_id = %s, member_id = %s, amount = %s"
+        " WHERE payment_key = %s AND confirmed = 0",
+        (
+            reservation.order_id,
+            reservation.id,
+            reservation.member_id,
+            reservation.amount,
+            payment_key,
+        ),
+    )
+    return int(cur.rowcount)
+
+
+async def confirm_reservation(
+    cur: Cursor, reservation: Reservation, now: datetime, *, all_or_nothing: bool = True
+) -> bool:
+    """CONFIRMED, and the hold's seats SOLD; False (nothing written) if it cannot have them all.
+
+    The hold's seats still its own are locked (in id order) before anything is written: a
+    seat released by an expiry, or given to another hold by ``naive``, cannot be sold to this
+    reservation, and a payment for fewer seats than were paid for must be refunded instead.
+    ``all_or_nothing=False`` is the ``confirm-overwrites`` defect: confirm whatever is left.
+    """
+    await cur.execute(
+        "SELECT seat_id, released_at FROM hold_seats WHERE hold_id = %s ORDER BY seat_id",
+        (reservation.hold_id,),
+    )
+    rows = list(await cur.fetchall())
+    seat_ids = [r["seat_id"] for r in rows if r["released_at"] is None]
+    owned: list[int] = []
+    if seat_ids:
+        await cur.execute(
+            f"SELECT id FROM seats WHERE id IN ({placeholders(seat_ids)}) AND hold_id = %s"
+            " ORDER BY id FOR UPDATE",
+            (*seat_ids, reservation.hold_id),
+        )
+        owned = [r["id"] for r in await cur.fetchall()]
+    if all_or_nothing and (not rows or len(owned) != len(rows)):
+        return False
     await cur.execute(
         "UPDATE reservations SET status = 'CONFIRMED', confirmed_at = %s WHERE id = %s",
         (to_db(now), reservation.id),
     )
-    await cur.execute(
-        "SELECT seat_id FROM hold_seats WHERE hold_id = %s AND released_at IS NULL"
-        " ORDER BY seat_id",
-        (reservation.hold_id,),
-    )
-    seat_ids = [r["seat_id"] for r in await cur.fetchall()]
-    if not seat_ids:
-        return 0
+    if not owned:
+        return False
     await cur.execute(
         "UPDATE seats SET status = 'SOLD', version = version + 1"
-        f" WHERE id IN ({placeholders(seat_ids)}) AND hold_id = %s",
-        (*seat_ids, reservation.hold_id),
+        f" WHERE id IN ({placeholders(owned)}) AND hold_id = %s",
+        (*owned, reservation.hold_id),
     )
-    return int(cur.rowcount)
+    sold = int(cur.rowcount)
+    if all_or_nothing and sold != len(rows):  # the rows are locked: cannot happen
+        raise RuntimeError(f"reservation {reservation.id}: sold {sold} of {len(rows)} seats")
+    return sold == len(rows)
 
 
 async def overwrite_reservation(

@@ -2,7 +2,7 @@
 
 A hold is ACTIVE until it expires, is released by the member, or converts into a
 reservation. Who released it is recorded, so the lab can tell a hold freed by the expiry
-consumer from one the sweeper had to catch.
+consumer from one the sweeper had to catch, or from one a late payment had to expire.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class ReleasedBy(StrEnum):
     SWEEPER = "sweeper"
     MEMBER = "member"
     CONVERSION = "conversion"
+    PAYMENT = "payment"  # a capture settled past due expired the reservation itself
 
 
 @dataclass(frozen=True)

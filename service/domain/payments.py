@@ -92,6 +92,7 @@ class RefundReason(enum.StrEnum):
     RESERVATION_CANCELED = "reservation-canceled"
     ALREADY_PAID = "already-paid"  # another payment confirmed this reservation
     AMOUNT_MISMATCH = "amount-mismatch"
+    SEATS_UNAVAILABLE = "seats-unavailable"  # the hold no longer owns all its seats
 
 
 class Outcome(enum.StrEnum):

@@ -5,8 +5,11 @@ and hand it to ``settle_observation``, which applies it in one transaction under
 reservation's lock through the domain's state machine (``domain.payments.settle``): stale
 news is ignored, a DONE payment confirms an unpaid, unexpired reservation and sells its
 seats, and any other capture is refunded at the provider — after the commit, because a
-provider call must never run while rows are locked. A refund that fails stays owed
-(``settled = 0``) and the reconciler tries again, so a capture is always refunded.
+provider call must never run while rows are locked. That transaction runs at READ
+COMMITTED and reads the clock only once it holds the locks, so what it decides on is the
+reservation as the previous lock holder (an expiry, another payment) left it. A refund
+that fails stays owed (``settled = 0``) and the reconciler tries again, so a capture is
+always refunded.
 
 The amount always comes from the reservation. Provider trouble never surfaces as a 500:
 a refusal is a 4xx naming Toss's code, a provider that cannot be reached a 503, and a
@@ -180,7 +183,9 @@ async def confirm_payment(
 ) -> ConfirmResult:
     """Confirm the member's payment; raise a ``PaymentProblem`` when it cannot pay.
 
-    The amount check comes first, before any provider call or row is written.
+    The amount check comes first, before any provider call or row is written. The row is
+    written before the provider call, so that a lost answer is still reconciled; a refusal
+    removes it again unless the provider shows the payment belongs to this order.
     """
     settings = deps.settings
     now = deps.clock.now()
@@ -209,9 +214,12 @@ async def confirm_payment(
             next_check_at=now + timedelta(seconds=settings.reconciler_grace_s),
         )
     key = _idempotency_key("confirm", order_id, payment_key)
-    result = await deps.gateway.confirm(payment_key, order_id, amount, key)
+    result: Result | None = await deps.gateway.confirm(payment_key, order_id, amount, key)
     if isinstance(result, Refused):
-        result = await _after_refusal(deps, payment_key, result)
+        result = await _after_refusal(deps, payment_key, order_id, result)
+        if result is None:
+            _count("pending", "confirm")
+            return _pending(reservation, payment_key, amount)
     elif isinstance(result, Unreachable):
         if not result.maybe_processed:
             _count("provider-unavailable", "confirm")
@@ -226,22 +234,41 @@ async def confirm_payment(
     return _answer(deps, applied, reservation, payment_key, amount)
 
 
-async def _after_refusal(deps: PaymentDeps, payment_key: str, refused: Refused) -> Result:
-    """A refused confirm: a decline or a bad session is final; ALREADY_PROCESSED means ask."""
+async def _after_refusal(
+    deps: PaymentDeps, payment_key: str, order_id: str, refused: Refused
+) -> Result | None:
+    """A refused confirm: a decline or a bad session is final; ALREADY_PROCESSED means ask.
+
+    None: ALREADY_PROCESSED but the provider cannot be asked. The payment may well have been
+    captured, so the answer is "pending" (the row stays unsettled for the reconciler), never
+    a 503 claiming nothing was captured.
+
+    Any other refusal captured nothing under this (paymentKey, orderId). The row stays only
+    when the provider shows the payment belongs to this order (a decline leaves it ABORTED
+    there); otherwise it is removed, so a key confirmed with the wrong order first is not
+    bound to that order for good.
+    """
     if refused.http_status == 401:
         raise ProviderMisbehaved(f"the provider refused our key: {refused.code}")
     if refused.code == "ALREADY_PROCESSED_PAYMENT":
         result = await deps.gateway.get_payment(payment_key)
         if isinstance(result, ProviderPayment):
             return result
-        raise ProviderUnavailable("the payment is being processed; retry shortly")
+        log.warning("confirm %s: already processed, and %s; pending", payment_key, result)
+        return None
     declined = refused.code in DECLINE_CODES
     outcome = Outcome.DECLINED if declined else Outcome.REJECTED
     observed = await deps.gateway.get_payment(payment_key)
-    if isinstance(observed, ProviderPayment):
+    ours = isinstance(observed, ProviderPayment) and observed.order_id == order_id
+    if isinstance(observed, ProviderPayment) and ours:
         await settle_observation(deps, observed, "confirm", None)
     async with deps.db.transaction() as cur:
-        await repo.mark_outcome(cur, payment_key, outcome, settled=True, failure_code=refused.code)
+        if ours:
+            await repo.mark_outcome(
+                cur, payment_key, outcome, settled=True, failure_code=refused.code
+            )
+        else:
+            await repo.forget_payment(cur, payment_key, order_id)
     _count(outcome.value, "confirm")
     problem = PaymentDeclined if declined else PaymentRejected
     raise problem(refused.message or refused.code, toss_code=refused.code)
@@ -306,6 +333,9 @@ _REFUND_DETAIL = {
     RefundReason.AMOUNT_MISMATCH: (
         "the captured amount differs from the reservation's amount; the payment is refunded"
     ),
+    RefundReason.SEATS_UNAVAILABLE: (
+        "the reservation's seats are no longer all its own; the payment is refunded"
+    ),
 }
 
 
@@ -326,18 +356,23 @@ async def settle_observation(
     With ``event_id`` (a webhook) the event row is locked first and the application is
     counted on it, so two concurrent deliveries of one event apply it once (unless the
     ``webhook-no-dedupe`` defect is on).
+
+    The transaction is READ COMMITTED and ``now`` is read after the locks: an expiry or
+    another payment of this order that held the lock while this one waited has committed
+    by then, and must be what this settlement sees (at REPEATABLE READ the snapshot would
+    date from before the wait, and a reservation expired meanwhile would be confirmed).
     """
     settings = deps.settings
-    now = deps.clock.now()
     blind = settings.has_defect("confirm-overwrites")
     trust = settings.has_defect("trust-client-amount")
     applied = Applied(None, payment=observed)
-    async with deps.db.transaction() as cur:
+    async with deps.db.transaction(isolation=repo.SETTLE_ISOLATION) as cur:
         no_dedupe = settings.has_defect("webhook-no-dedupe")
         if event_id is not None and await repo.lock_event(cur, event_id) > 0 and not no_dedupe:
             applied.duplicate = True
             return applied
         reservation = await repo.lock_reservation(cur, observed.order_id)
+        now = deps.clock.now()
         if reservation is None:
             if event_id is not None:
                 await repo.mark_event_applied(cur, event_id, "unknown-order", now)
@@ -353,6 +388,10 @@ async def settle_observation(
         )
         record = await repo.get_payment(cur, observed.payment_key, lock=True)
         assert record is not None
+        if record.order_id != observed.order_id and not record.confirmed:
+            await repo.rebind_payment(cur, observed.payment_key, reservation)
+            record = await repo.get_payment(cur, observed.payment_key, lock=True)
+            assert record is not None
         if blind:
             settlement = blind_write(observed)
             await _overwrite(cur, reservation, observed, source, now)
@@ -360,7 +399,9 @@ async def settle_observation(
             other = await repo.paid_by_other(cur, reservation.order_id, observed.payment_key)
             view = repo.reservation_view(reservation, other)
             settlement = settle(record, view, observed, now, trust_client_amount=trust)
-            await _execute(cur, settlement, reservation, observed, now, correlation, applied)
+            settlement = await _execute(
+                cur, settlement, reservation, observed, now, correlation, applied
+            )
             retry_at = now + timedelta(seconds=settings.reconciler_grace_s)
             if settlement.action in (Action.REFUND, Action.EXPIRE_AND_REFUND):
                 retry_at = now + timedelta(seconds=settings.reconciler_interval_s)
@@ -394,9 +435,23 @@ async def _execute(
     now: datetime,
     correlation: str | None,
     applied: Applied,
-) -> None:
+) -> Settlement:
+    """Carry out the settlement's action; what was actually done (a refund when the seats
+    cannot all be sold)."""
     if settlement.action is Action.CONFIRM:
-        await repo.confirm_reservation(cur, reservation, now)
+        if not await repo.confirm_reservation(cur, reservation, now):
+            log.warning(
+                "reservation %s no longer owns all its seats; refunding %s",
+                reservation.id,
+                observed.payment_key,
+            )
+            return Settlement(
+                settlement.status,
+                Action.REFUND,
+                Outcome.REFUND_PENDING,
+                False,
+                RefundReason.SEATS_UNAVAILABLE,
+            )
         payload = {
             "reservation_id": reservation.id,
             "order_id": reservation.order_id,
@@ -408,7 +463,8 @@ async def _execute(
         applied.events += ["reservation.confirmed", "payment.captured"]
     elif settlement.action is Action.EXPIRE_AND_REFUND:
         # The expiry consumer is late: expire the reservation here so its seats go back.
-        await bookings.release_expired_hold(cur, reservation.hold_id, ReleasedBy.SWEEPER, now)
+        await bookings.release_expired_hold(cur, reservation.hold_id, ReleasedBy.PAYMENT, now)
+    return settlement
 
 
 async def _overwrite(
@@ -418,7 +474,7 @@ async def _overwrite(
     await repo.overwrite_payment(cur, observed.payment_key, observed, source=source, now=now)
     if observed.status is PaymentStatus.DONE:
         await repo.overwrite_reservation(cur, reservation.id, ReservationStatus.CONFIRMED)
-        await repo.confirm_reservation(cur, reservation, now)
+        await repo.confirm_reservation(cur, reservation, now, all_or_nothing=False)
     elif observed.status in (PaymentStatus.READY, PaymentStatus.IN_PROGRESS):
         await repo.overwrite_reservation(cur, reservation.id, ReservationStatus.AWAITING_PAYMENT)
 
@@ -503,8 +559,11 @@ async def receive_webhook(
     else:
         observed = await deps.gateway.get_payment(event.payment_key)
     if isinstance(observed, Refused) and observed.http_status == 404:
+        # Counted under the event's lock like any other application: two deliveries that
+        # both got here (both saw times_applied = 0) must not both count it.
         async with deps.db.transaction() as cur:
-            await repo.lock_event(cur, event.event_id)
+            if await repo.lock_event(cur, event.event_id) > 0 and not no_dedupe:
+                return Applied(None, duplicate=True)
             await repo.mark_event_applied(cur, event.event_id, "unknown-payment", deps.clock.now())
         return Applied(None)
     if not isinstance(observed, ProviderPayment):
