@@ -1,9 +1,9 @@
 """Sessions users run (``nox -l`` lists them):
 
-    nox -s scenario -- NAME [options]   run a scenario end to end; prints where its report is
-    nox -s tests [-- PYTEST ARGS]       the test suite, against the machine's servers
-    nox -s locust [-- --workers N]      the Locust web UI on the lab's buyers
-    nox -s lint                         ruff
+nox -s scenario -- NAME [options]   run a scenario end to end; prints where its report is
+nox -s tests [-- PYTEST ARGS]       the test suite, against the machine's servers
+nox -s locust [-- --workers N]      the Locust web UI on the lab's buyers
+nox -s lint                         ruff
 """
 
 from __future__ import annotations

@@ -50,7 +50,10 @@ def test_a_webhook_applied_twice_is_a_counterexample() -> None:
 
     assert result.verdict is Verdict.FAIL
     assert result.counterexamples[0] == {
-        "event_id": "e1", "problem": "applied 2 times", "times_applied": 2, "deliveries": 2
+        "event_id": "e1",
+        "problem": "applied 2 times",
+        "times_applied": 2,
+        "deliveries": 2,
     }
 
 
@@ -130,8 +133,7 @@ def test_an_event_received_but_absent_from_the_outbox_is_a_counterexample() -> N
 
 
 def test_a_missing_event_while_the_consumer_lags_is_unknown() -> None:
-    result = no_event_lost(outbox("a", "b"), received("a"),
-                           Settlement({CONSUMER: "queue depth 1"}))
+    result = no_event_lost(outbox("a", "b"), received("a"), Settlement({CONSUMER: "queue depth 1"}))
 
     assert result.verdict is Verdict.UNKNOWN
     assert result.counterexamples[0]["event_id"] == "b"
@@ -165,10 +167,25 @@ def test_delivery_chains_still_retrying_at_the_provider_make_the_check_unknown()
 
 def test_the_providers_ledger_json_parses_into_payments_and_deliveries() -> None:
     data = {
-        "payments": [{"paymentKey": "pk", "orderId": "ord_1", "status": "CANCELED",
-                      "totalAmount": 300, "capturedAmount": 300, "refundedAmount": 300}],
-        "webhooks": [{"eventId": "e1", "paymentKey": "pk", "attempt": 2,
-                      "responseStatus": 200, "at": "1970-01-01T00:00:10.500+00:00"}],
+        "payments": [
+            {
+                "paymentKey": "pk",
+                "orderId": "ord_1",
+                "status": "CANCELED",
+                "totalAmount": 300,
+                "capturedAmount": 300,
+                "refundedAmount": 300,
+            }
+        ],
+        "webhooks": [
+            {
+                "eventId": "e1",
+                "paymentKey": "pk",
+                "attempt": 2,
+                "responseStatus": 200,
+                "at": "1970-01-01T00:00:10.500+00:00",
+            }
+        ],
         "pendingDeliveries": 1,
     }
 

@@ -17,8 +17,12 @@ GRACE = 5.0
 EXPIRES = 1000.0
 
 
-def hold(hid: int, status: str = "ACTIVE", released_at: float | None = None,
-         released_by: str | None = None) -> HoldRow:
+def hold(
+    hid: int,
+    status: str = "ACTIVE",
+    released_at: float | None = None,
+    released_by: str | None = None,
+) -> HoldRow:
     return HoldRow(hid, 1, 1, status, 100, 100.0, EXPIRES, released_at, released_by)
 
 
@@ -27,8 +31,9 @@ def seat_of(hid: int, released_at: float | None = None) -> HoldSeatRow:
 
 
 def reservation(hid: int, status: str, released_at: float | None = None) -> ReservationRow:
-    return ReservationRow(500 + hid, hid, 1, 1, f"ord_{hid}", 100, status, 150.0, EXPIRES,
-                          None, released_at)
+    return ReservationRow(
+        500 + hid, hid, 1, 1, f"ord_{hid}", 100, status, 150.0, EXPIRES, None, released_at
+    )
 
 
 def db(checked_at: float, holds=(), hold_seats=(), reservations=()) -> DbState:
@@ -48,13 +53,20 @@ def test_an_active_hold_past_ttl_plus_grace_is_a_counterexample() -> None:
 
     assert result.verdict is Verdict.FAIL
     assert result.counterexamples[0] == {
-        "problem": "hold alive past TTL", "hold_id": 1, "expires_at": EXPIRES, "overdue_s": 3.0
+        "problem": "hold alive past TTL",
+        "hold_id": 1,
+        "expires_at": EXPIRES,
+        "overdue_s": 3.0,
     }
 
 
 def test_an_unpaid_reservation_past_ttl_plus_grace_is_a_counterexample() -> None:
-    state = db(EXPIRES + 60, [hold(1, "CONVERTED", 150.0, "conversion")], [],
-               [reservation(1, "AWAITING_PAYMENT")])
+    state = db(
+        EXPIRES + 60,
+        [hold(1, "CONVERTED", 150.0, "conversion")],
+        [],
+        [reservation(1, "AWAITING_PAYMENT")],
+    )
 
     result = no_hold_past_ttl(state, GRACE)
 
@@ -64,35 +76,48 @@ def test_an_unpaid_reservation_past_ttl_plus_grace_is_a_counterexample() -> None
 
 
 def test_seats_of_a_paid_reservation_stay_claimed_forever() -> None:
-    state = db(EXPIRES + 3600, [hold(1, "CONVERTED", 150.0, "conversion")], [seat_of(1)],
-               [reservation(1, "CONFIRMED")])
+    state = db(
+        EXPIRES + 3600,
+        [hold(1, "CONVERTED", 150.0, "conversion")],
+        [seat_of(1)],
+        [reservation(1, "CONFIRMED")],
+    )
 
     assert no_hold_past_ttl(state, GRACE).verdict is Verdict.PASS
 
 
 def test_an_expiry_released_late_is_a_counterexample_even_after_quiesce() -> None:
-    state = db(EXPIRES + 3600, [hold(1, "RELEASED", EXPIRES + 30, "sweeper")],
-               [seat_of(1, released_at=EXPIRES + 30)])
+    state = db(
+        EXPIRES + 3600,
+        [hold(1, "RELEASED", EXPIRES + 30, "sweeper")],
+        [seat_of(1, released_at=EXPIRES + 30)],
+    )
 
     result = no_hold_past_ttl(state, GRACE)
 
     assert result.verdict is Verdict.FAIL
     assert [c["problem"] for c in result.counterexamples] == [
-        "hold released late", "seat freed late"
+        "hold released late",
+        "seat freed late",
     ]
     assert result.metrics["max_overdue_s"] == 25.0
 
 
 def test_a_hold_released_by_its_member_before_expiry_is_not_late() -> None:
-    state = db(EXPIRES + 3600, [hold(1, "RELEASED", 200.0, "member")],
-               [seat_of(1, released_at=200.0)])
+    state = db(
+        EXPIRES + 3600, [hold(1, "RELEASED", 200.0, "member")], [seat_of(1, released_at=200.0)]
+    )
 
     assert no_hold_past_ttl(state, GRACE).verdict is Verdict.PASS
 
 
 def test_a_seat_left_unreleased_after_its_reservation_expired_is_a_counterexample() -> None:
-    state = db(EXPIRES + 60, [hold(1, "CONVERTED", 150.0, "conversion")], [seat_of(1)],
-               [reservation(1, "EXPIRED", released_at=EXPIRES + 1)])
+    state = db(
+        EXPIRES + 60,
+        [hold(1, "CONVERTED", 150.0, "conversion")],
+        [seat_of(1)],
+        [reservation(1, "EXPIRED", released_at=EXPIRES + 1)],
+    )
 
     result = no_hold_past_ttl(state, GRACE)
 

@@ -22,8 +22,9 @@ def reservation(rid: int, status: str = "CONFIRMED", amount: int = 300) -> Reser
     return ReservationRow(rid, rid, 1, 1, f"ord_{rid}", amount, status, 10.0, 910.0)
 
 
-def payment(key: str, order: int, captured: int = 300, refunded: int = 0,
-            status: str = "DONE") -> LedgerPayment:
+def payment(
+    key: str, order: int, captured: int = 300, refunded: int = 0, status: str = "DONE"
+) -> LedgerPayment:
     return LedgerPayment(key, f"ord_{order}", status, captured, captured, refunded)
 
 
@@ -66,13 +67,14 @@ def test_a_confirmed_reservation_without_a_capture_is_a_counterexample() -> None
 
 
 def test_two_unrefunded_captures_for_one_reservation_are_counterexamples() -> None:
-    result = money_conservation(
-        [reservation(1)], Ledger((payment("p1", 1), payment("p2", 1)))
-    )
+    result = money_conservation([reservation(1)], Ledger((payment("p1", 1), payment("p2", 1))))
 
     assert result.verdict is Verdict.FAIL
-    keys = [c.get("payment_key") for c in result.counterexamples
-            if c["problem"] == "one of several unrefunded captures for one reservation"]
+    keys = [
+        c.get("payment_key")
+        for c in result.counterexamples
+        if c["problem"] == "one of several unrefunded captures for one reservation"
+    ]
     assert keys == ["p1", "p2"]
 
 
@@ -86,15 +88,17 @@ def test_a_second_capture_refunded_in_full_leaves_one_per_reservation() -> None:
 
 
 def test_a_capture_of_the_clients_amount_is_a_counterexample() -> None:
-    result = money_conservation([reservation(1, amount=300)],
-                                Ledger((payment("p1", 1, captured=100),)))
+    result = money_conservation(
+        [reservation(1, amount=300)], Ledger((payment("p1", 1, captured=100),))
+    )
 
     assert result.verdict is Verdict.FAIL
     assert result.counterexamples[0]["problem"] == (
         "captured amount differs from the reservation's amount"
     )
     assert (result.counterexamples[0]["captured"], result.counterexamples[0]["amount"]) == (
-        100, 300
+        100,
+        300,
     )
 
 
@@ -134,7 +138,8 @@ def test_a_payment_in_flight_makes_a_discrepancy_unknown_not_fail() -> None:
 
 def test_unsettled_webhooks_make_even_a_balanced_ledger_unknown() -> None:
     result = money_conservation(
-        [reservation(1)], Ledger((payment("p1", 1),)),
+        [reservation(1)],
+        Ledger((payment("p1", 1),)),
         Settlement({WEBHOOKS: "3 deliveries still retrying"}),
     )
 

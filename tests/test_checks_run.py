@@ -33,8 +33,9 @@ def test_a_crashing_checker_does_not_stop_the_others() -> None:
 
 
 def test_a_result_takes_the_name_its_check_was_declared_with() -> None:
-    result = run_check(Check("declared", lambda ev: CheckResult.make("x", Verdict.PASS, "")),
-                       Evidence())
+    result = run_check(
+        Check("declared", lambda ev: CheckResult.make("x", Verdict.PASS, "")), Evidence()
+    )
 
     assert result.name == "declared"
 

@@ -47,30 +47,61 @@ class World:
         claimed: float | None = None,
     ) -> World:
         self.holds.append(
-            HoldRow(hold_id, 1, hold_id, status, 100 * len(seat_ids), created, created + 900,
-                    released_at, released_by, claimed)
+            HoldRow(
+                hold_id,
+                1,
+                hold_id,
+                status,
+                100 * len(seat_ids),
+                created,
+                created + 900,
+                released_at,
+                released_by,
+                claimed,
+            )
         )
         for seat_id in seat_ids:
             self.hold_seats.append(
-                HoldSeatRow(len(self.hold_seats) + 1, hold_id, seat_id, 1, 100,
-                            seats_released_at)
+                HoldSeatRow(len(self.hold_seats) + 1, hold_id, seat_id, 1, 100, seats_released_at)
             )
             if set_seats and status == "ACTIVE":
                 self.seat(seat_id, "HELD", hold_id)
         return self
 
-    def reservation(self, hold_id: int, status: str, *, set_seats: bool = True,
-                    released_at: float | None = None) -> World:
+    def reservation(
+        self, hold_id: int, status: str, *, set_seats: bool = True, released_at: float | None = None
+    ) -> World:
         hold = next(h for h in self.holds if h.id == hold_id)
         self.holds = [
-            HoldRow(h.id, h.concert_id, h.member_id, "CONVERTED", h.amount, h.created_at,
-                    h.expires_at, h.created_at + 1, "conversion") if h.id == hold_id else h
+            HoldRow(
+                h.id,
+                h.concert_id,
+                h.member_id,
+                "CONVERTED",
+                h.amount,
+                h.created_at,
+                h.expires_at,
+                h.created_at + 1,
+                "conversion",
+            )
+            if h.id == hold_id
+            else h
             for h in self.holds
         ]
         self.reservations.append(
-            ReservationRow(500 + hold_id, hold_id, hold.member_id, 1, f"ord_{hold_id}",
-                           hold.amount, status, hold.created_at + 1, hold.expires_at,
-                           hold.created_at + 2 if status == "CONFIRMED" else None, released_at)
+            ReservationRow(
+                500 + hold_id,
+                hold_id,
+                hold.member_id,
+                1,
+                f"ord_{hold_id}",
+                hold.amount,
+                status,
+                hold.created_at + 1,
+                hold.expires_at,
+                hold.created_at + 2 if status == "CONFIRMED" else None,
+                released_at,
+            )
         )
         seat_status = {"AWAITING_PAYMENT": "RESERVED", "CONFIRMED": "SOLD"}.get(status)
         if set_seats and seat_status:
@@ -115,10 +146,24 @@ def test_a_seat_in_two_live_holds_is_a_counterexample() -> None:
 def test_two_holds_that_both_expired_before_the_check_still_count_as_a_double_hold() -> None:
     db = (
         World()
-        .hold(1, [1], created=100, status="RELEASED", released_at=1000,
-              released_by="consumer", seats_released_at=1000)
-        .hold(2, [1], created=200, status="RELEASED", released_at=1100,
-              released_by="consumer", seats_released_at=1100)
+        .hold(
+            1,
+            [1],
+            created=100,
+            status="RELEASED",
+            released_at=1000,
+            released_by="consumer",
+            seats_released_at=1000,
+        )
+        .hold(
+            2,
+            [1],
+            created=200,
+            status="RELEASED",
+            released_at=1100,
+            released_by="consumer",
+            seats_released_at=1100,
+        )
         .db()
     )
 
@@ -131,8 +176,15 @@ def test_two_holds_that_both_expired_before_the_check_still_count_as_a_double_ho
 def test_a_seat_held_again_after_its_first_hold_was_released_is_fine() -> None:
     db = (
         World()
-        .hold(1, [1], created=100, status="RELEASED", released_at=200,
-              released_by="member", seats_released_at=200)
+        .hold(
+            1,
+            [1],
+            created=100,
+            status="RELEASED",
+            released_at=200,
+            released_by="member",
+            seats_released_at=200,
+        )
         .hold(2, [1], created=300)
         .db()
     )
@@ -143,8 +195,15 @@ def test_a_seat_held_again_after_its_first_hold_was_released_is_fine() -> None:
 def test_an_overlap_within_the_slack_is_clock_noise_not_a_double_booking() -> None:
     db = (
         World()
-        .hold(1, [1], created=100, status="RELEASED", released_at=202,
-              released_by="sweeper", seats_released_at=202)
+        .hold(
+            1,
+            [1],
+            created=100,
+            status="RELEASED",
+            released_at=202,
+            released_by="sweeper",
+            seats_released_at=202,
+        )
         .hold(2, [1], created=200)
         .db()
     )
@@ -156,10 +215,26 @@ def test_an_overlap_within_the_slack_is_clock_noise_not_a_double_booking() -> No
 def test_a_short_double_hold_is_caught_when_both_holds_know_when_they_claimed() -> None:
     db = (
         World()
-        .hold(1, [1], created=100, claimed=100.01, status="RELEASED", released_at=103,
-              released_by="consumer", seats_released_at=103)
-        .hold(2, [1], created=100, claimed=100.02, status="RELEASED", released_at=103,
-              released_by="consumer", seats_released_at=103)
+        .hold(
+            1,
+            [1],
+            created=100,
+            claimed=100.01,
+            status="RELEASED",
+            released_at=103,
+            released_by="consumer",
+            seats_released_at=103,
+        )
+        .hold(
+            2,
+            [1],
+            created=100,
+            claimed=100.02,
+            status="RELEASED",
+            released_at=103,
+            released_by="consumer",
+            seats_released_at=103,
+        )
         .db()
     )
 
@@ -169,8 +244,16 @@ def test_a_short_double_hold_is_caught_when_both_holds_know_when_they_claimed() 
 def test_a_claim_that_waited_for_the_previous_release_is_not_an_overlap() -> None:
     db = (
         World()
-        .hold(1, [1], created=100, claimed=100.01, status="RELEASED", released_at=103,
-              released_by="consumer", seats_released_at=103)
+        .hold(
+            1,
+            [1],
+            created=100,
+            claimed=100.01,
+            status="RELEASED",
+            released_at=103,
+            released_by="consumer",
+            seats_released_at=103,
+        )
         .hold(2, [1], created=102, claimed=103.001)
         .db()
     )
@@ -181,8 +264,10 @@ def test_a_claim_that_waited_for_the_previous_release_is_not_an_overlap() -> Non
 def test_a_seat_confirmed_in_two_reservations_is_oversold() -> None:
     db = (
         World()
-        .hold(1, [1, 2], created=100).reservation(1, "CONFIRMED")
-        .hold(2, [2], created=101).reservation(2, "CONFIRMED")
+        .hold(1, [1, 2], created=100)
+        .reservation(1, "CONFIRMED")
+        .hold(2, [2], created=101)
+        .reservation(2, "CONFIRMED")
         .db()
     )
 
@@ -200,7 +285,8 @@ def test_a_seat_confirmed_in_two_reservations_is_oversold() -> None:
 def test_a_sale_conflicting_with_a_hold_from_long_ago_still_counts() -> None:
     db = (
         World()
-        .hold(1, [1], created=100).reservation(1, "CONFIRMED")
+        .hold(1, [1], created=100)
+        .reservation(1, "CONFIRMED")
         .hold(2, [1], created=5000, set_seats=False)
         .db()
     )
@@ -229,10 +315,13 @@ def test_seats_matching_their_holds_and_reservations_conserve_counts() -> None:
     db = (
         World(seats=5)
         .hold(1, [1])
-        .hold(2, [2]).reservation(2, "AWAITING_PAYMENT")
-        .hold(3, [3]).reservation(3, "CONFIRMED")
-        .hold(4, [4], status="RELEASED", released_at=150, released_by="member",
-              seats_released_at=150)
+        .hold(2, [2])
+        .reservation(2, "AWAITING_PAYMENT")
+        .hold(3, [3])
+        .reservation(3, "CONFIRMED")
+        .hold(
+            4, [4], status="RELEASED", released_at=150, released_by="member", seats_released_at=150
+        )
         .db()
     )
 
@@ -251,7 +340,10 @@ def test_fewer_seat_rows_than_the_venue_capacity_is_a_discrepancy() -> None:
 
     assert result.verdict is Verdict.FAIL
     assert result.counterexamples[0] == {
-        "concert_id": 1, "problem": "seat rows differ from capacity", "capacity": 5, "seats": 4
+        "concert_id": 1,
+        "problem": "seat rows differ from capacity",
+        "capacity": 5,
+        "seats": 4,
     }
 
 
@@ -274,7 +366,9 @@ def test_an_available_seat_under_a_live_reservation_is_a_discrepancy() -> None:
     assert result.verdict is Verdict.FAIL
     example = result.counterexamples[0]
     assert (example["seat_id"], example["expected"], example["reservation_id"]) == (
-        1, "RESERVED", 501
+        1,
+        "RESERVED",
+        501,
     )
 
 

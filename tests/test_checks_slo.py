@@ -12,10 +12,16 @@ from scenarios.checks.snapshot import Evidence, MeasuredWindow
 from scenarios.history import History, Operation, Outcome
 
 
-def op(at: float, latency_ms: float, outcome: Outcome = Outcome.OK, status: int | None = 201,
-       name: str = "hold") -> Operation:
-    return Operation(name=name, process="u", start=at, end=at + latency_ms / 1000,
-                     outcome=outcome, status=status)
+def op(
+    at: float,
+    latency_ms: float,
+    outcome: Outcome = Outcome.OK,
+    status: int | None = 201,
+    name: str = "hold",
+) -> Operation:
+    return Operation(
+        name=name, process="u", start=at, end=at + latency_ms / 1000, outcome=outcome, status=status
+    )
 
 
 def history(*ops: Operation) -> History:
@@ -52,8 +58,15 @@ def test_a_percentile_of_no_samples_is_an_error() -> None:
 
 
 def test_latency_counts_from_the_intended_start_when_there_is_one() -> None:
-    late = Operation(name="hold", process="u", intended_start=10.0, start=12.0, end=12.5,
-                     outcome=Outcome.OK, status=201)
+    late = Operation(
+        name="hold",
+        process="u",
+        intended_start=10.0,
+        start=12.0,
+        end=12.5,
+        outcome=Outcome.OK,
+        status=201,
+    )
 
     stats = measure(history(late), "hold")
 
@@ -70,15 +83,26 @@ def test_operations_scheduled_during_warm_up_are_left_out() -> None:
 
 
 def test_warm_up_is_judged_by_intended_start_not_actual_start() -> None:
-    queued = Operation(name="hold", process="u", intended_start=9.0, start=11.0, end=11.1,
-                       outcome=Outcome.OK, status=201)
+    queued = Operation(
+        name="hold",
+        process="u",
+        intended_start=9.0,
+        start=11.0,
+        end=11.1,
+        outcome=Outcome.OK,
+        status=201,
+    )
 
     assert measure(history(queued), "hold", MeasuredWindow(warmup_end=10.0)).count == 0
 
 
 def test_expected_409s_are_neither_errors_nor_successes() -> None:
-    ops = [op(1, 10), op(2, 10, Outcome.FAIL, 409), op(3, 10, Outcome.FAIL, 503),
-           op(4, 10, Outcome.UNKNOWN, None)]
+    ops = [
+        op(1, 10),
+        op(2, 10, Outcome.FAIL, 409),
+        op(3, 10, Outcome.FAIL, 503),
+        op(4, 10, Outcome.UNKNOWN, None),
+    ]
 
     stats = measure(history(*ops), "hold")
 
@@ -140,24 +164,25 @@ def test_a_hold_success_rate_below_its_floor_fails() -> None:
 def test_throughput_below_its_floor_fails() -> None:
     ops = [op(10 + i, 10) for i in range(5)]
 
-    result = slo_check(history(*ops), Slo("hold", min_throughput=1.0),
-                       MeasuredWindow(warmup_end=10, end=20))
+    result = slo_check(
+        history(*ops), Slo("hold", min_throughput=1.0), MeasuredWindow(warmup_end=10, end=20)
+    )
 
     assert result.verdict is Verdict.FAIL
     assert result.counterexamples[0]["measured"] == pytest.approx(0.5)
 
 
 def test_an_slo_with_no_samples_after_warm_up_is_unknown() -> None:
-    result = slo_check(history(op(1, 10)), Slo("hold", p95_ms=1),
-                       MeasuredWindow(warmup_end=100))
+    result = slo_check(history(op(1, 10)), Slo("hold", p95_ms=1), MeasuredWindow(warmup_end=100))
 
     assert result.verdict is Verdict.UNKNOWN
     assert result.metrics["count"] == 0
 
 
 def test_the_slo_check_reads_the_measured_window_from_the_evidence() -> None:
-    evidence = Evidence(history=history(op(1, 99999), op(20, 10)),
-                        window=MeasuredWindow(warmup_end=10))
+    evidence = Evidence(
+        history=history(op(1, 99999), op(20, 10)), window=MeasuredWindow(warmup_end=10)
+    )
 
     result = run_check(check_slo(Slo("hold", p99_ms=100)), evidence)
 

@@ -30,8 +30,7 @@ def test_a_history_round_trips_through_jsonl() -> None:
     history = History.of(
         [
             hold_op(),
-            Fault(kind="psp-latency", start=100.0, end=130.0, target="psp",
-                  params={"p50_ms": 800}),
+            Fault(kind="psp-latency", start=100.0, end=130.0, target="psp", params={"p50_ms": 800}),
             hold_op(outcome=Outcome.UNKNOWN, status=None, error="timeout", hold_id=None),
             Fault(kind="psp-timeout", start=120.0),
         ]
