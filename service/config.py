@@ -80,7 +80,7 @@ class Settings:
     db_admin_url: str = "mysql://root@127.0.0.1:3306/ticketlab"
     db_pool_size: int = 20
     db_pool_timeout_s: float = 2.0
-    db_jobs_pool_size: int = 4
+    db_jobs_pool_size: int = 8
     db_lock_wait_timeout_s: int = 3
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_pool_size: int = 200

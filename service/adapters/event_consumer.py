@@ -41,7 +41,7 @@ from service.domain.events import EventEnvelope, MalformedEvent
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PREFETCH = 32
+DEFAULT_PREFETCH = 8
 REQUEUE_PAUSE_S = 1.0
 CLOSE_GRACE_S = 5.0
 
