@@ -26,26 +26,16 @@ from tests.payments_harness import (
     payment_row,
     reservation_status,
     reserve,
-    running_psp,
     running_service,
     seats_of,
     service_settings,
     wait_until,
 )
 
+WEBHOOKS = False  # no webhook URL: only the reconciler's queries settle payments here
+pytestmark = pytest.mark.usefixtures("no_faults")
+
 HOLD_TTL_S = 1.5
-
-
-@pytest.fixture(scope="module")
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture(scope="module")
-async def psp(http: aiohttp.ClientSession) -> AsyncIterator[Psp]:
-    async with running_psp(http) as provider:  # no webhook URL: only queries settle
-        yield provider
 
 
 @pytest.fixture(scope="module")
@@ -67,12 +57,6 @@ async def seats(settings: Settings, db: Database) -> Seats:
     layout = venue_layout(zones=1, seats_per_row=20, max_rows=2)
     concert = schema.seed(settings, layout=layout, ticket_limit=10).concert_ids[0]
     return await seats_of(db, concert)
-
-
-@pytest.fixture(autouse=True)
-async def no_faults(psp: Psp) -> AsyncIterator[None]:
-    yield
-    await psp.set_faults()
 
 
 async def test_the_reconciler_settles_a_confirm_left_pending(

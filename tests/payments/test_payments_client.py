@@ -7,7 +7,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import aiohttp
 import pytest
 
 from service.adapters.psp_client import (
@@ -20,22 +19,13 @@ from service.adapters.psp_client import (
 from service.config import Settings
 from service.domain.payments import PaymentStatus, ProviderPayment
 from service.http.telemetry import request_id_var
-from tests.payments_harness import PSP_SECRET, Psp, running_psp
+from tests.payments_harness import PSP_SECRET, Psp
 from tests.processes import free_port
 
+WEBHOOKS = False  # the client under test queries; nothing needs webhooks
+pytestmark = pytest.mark.usefixtures("no_faults")
+
 AMOUNT = 45_000
-
-
-@pytest.fixture(scope="module")
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture(scope="module")
-async def psp(http: aiohttp.ClientSession) -> AsyncIterator[Psp]:
-    async with running_psp(http) as provider:
-        yield provider
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +36,6 @@ async def client(psp: Psp) -> AsyncIterator[PspClient]:
         yield psp_client
     finally:
         await psp_client.close()
-
-
-@pytest.fixture(autouse=True)
-async def no_faults(psp: Psp) -> AsyncIterator[None]:
-    yield
-    await psp.set_faults()
 
 
 _orders = iter(range(10**6))

@@ -26,31 +26,14 @@ from tests.payments_harness import (
     payment_row,
     reservation_status,
     reserve,
-    running_psp,
     running_service,
     seats_of,
     service_settings,
     signed_headers,
     webhook_body,
 )
-from tests.processes import free_port
 
-
-@pytest.fixture(scope="module")
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture(scope="module")
-def service_port() -> int:
-    return free_port()
-
-
-@pytest.fixture(scope="module")
-async def psp(http: aiohttp.ClientSession, service_port: int) -> AsyncIterator[Psp]:
-    async with running_psp(http, f"http://127.0.0.1:{service_port}/webhooks/psp") as provider:
-        yield provider
+pytestmark = pytest.mark.usefixtures("no_faults")
 
 
 @pytest.fixture(scope="module")
@@ -66,12 +49,6 @@ async def seats(settings: Settings, db: Database) -> Seats:
     layout = venue_layout(zones=1, seats_per_row=20, max_rows=2)
     concert = schema.seed(settings, layout=layout, ticket_limit=10).concert_ids[0]
     return await seats_of(db, concert)
-
-
-@pytest.fixture(autouse=True)
-async def no_faults(psp: Psp) -> AsyncIterator[None]:
-    yield
-    await psp.set_faults()
 
 
 async def paid_behind_the_services_back(
