@@ -2,6 +2,7 @@
 
 nox -s scenario -- NAME [options]   run a scenario end to end; prints where its report is
 nox -s tests [-- PYTEST ARGS]       the test suite, against the machine's servers
+nox -s unit [-- PYTEST ARGS]        the tests that need no server, in seconds
 nox -s locust [-- --workers N]      the Locust web UI on the lab's buyers
 nox -s lint                         ruff
 """
@@ -19,6 +20,13 @@ def tests(session: nox.Session) -> None:
     """Run the test suite against this machine's MariaDB, Redis and RabbitMQ."""
     session.install("-e", ".[test,lab]")
     session.run("pytest", *session.posargs)
+
+
+@nox.session(default=False)
+def unit(session: nox.Session) -> None:
+    """Run the unit tier (tests/unit): no MariaDB, Redis or RabbitMQ needed."""
+    session.install("-e", ".[test,lab]")
+    session.run("pytest", "tests/unit", *session.posargs)
 
 
 @nox.session(default=False)

@@ -1,4 +1,8 @@
-"""Shared fixtures. Real servers throughout; see ``tests/infra.py`` for the isolation."""
+"""Fixtures on the real servers, for the integration and end-to-end tiers.
+
+Each module gets its own database, key prefix and vhost (``tests/support/isolation.py``);
+the unit tier refuses them (``tests/unit/conftest.py``).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from service import schema
 from service.adapters.db import Database, create_pool
 from service.config import Settings
 from service.domain.venue import venue_layout
-from tests.infra import Isolation, new_isolation
+from tests.support.isolation import Isolation, new_isolation
 
 
 @pytest.fixture(scope="module")

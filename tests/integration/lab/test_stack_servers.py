@@ -1,0 +1,144 @@
+"""The lab's stack against real servers: replication, read-only replica, idempotent up, down.
+
+One stack per module in a temporary lab directory (its own ports, data and vhost); the
+tests run in file order and the last one takes it down, the fixture makes sure of it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pymysql
+import pytest
+
+from scenarios.cli import main
+from scenarios.stack import Stack, StackInfo, processes
+from scenarios.stack.stack import PRIMARY, REDIS, REPLICA
+from service.config import DatabaseUrl
+from tests.support.isolation import AMQP_BASE
+
+REPLICATION_BOUND_S = 10.0
+
+
+@pytest.fixture(scope="module")
+def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("lab")
+
+
+@pytest.fixture(scope="module")
+def stack(lab_dir: Path) -> Iterator[Stack]:
+    lab = Stack(
+        lab_dir, environ={"TICKETLAB_AMQP_URL": AMQP_BASE}, vhost=f"tl_{secrets.token_hex(4)}"
+    )
+    try:
+        yield lab
+    finally:
+        lab.down(purge=True)
+
+
+@pytest.fixture(scope="module")
+def info(stack: Stack) -> StackInfo:
+    return stack.up()
+
+
+def connect(url: str) -> pymysql.connections.Connection:
+    db = DatabaseUrl.parse(url)
+    return pymysql.connect(
+        host=db.host,
+        port=db.port,
+        user=db.user,
+        password=db.password,
+        database=db.database,
+        autocommit=True,
+        connect_timeout=5,
+    )
+
+
+def poll_replica(info: StackInfo, token: str) -> bool:
+    """Read the token on the replica as the service user, until seen or the bound is spent."""
+    deadline = time.monotonic() + REPLICATION_BOUND_S
+    with connect(info.replica_url) as conn, conn.cursor() as cur:
+        while time.monotonic() < deadline:
+            cur.execute("SELECT COUNT(*) FROM lab_probe WHERE token = %s", (token,))
+            if cur.fetchone()[0] == 1:
+                return True
+            time.sleep(0.02)
+    return False
+
+
+def test_up_starts_every_server_on_its_own_ports(info: StackInfo) -> None:
+    assert set(info.started) == {PRIMARY, REPLICA, REDIS}
+    ports = {info.parts[p].port for p in (PRIMARY, REPLICA, REDIS)}
+    assert len(ports) == 3 and 3306 not in ports and 6379 not in ports
+    assert info.settings().db.port == info.parts[PRIMARY].port
+    assert info.amqp_url.endswith("/" + info.parts["rabbitmq"].extra["vhost"])
+
+
+def test_a_write_on_the_primary_is_read_on_the_replica(info: StackInfo) -> None:
+    token = secrets.token_hex(8)
+    with connect(info.db_admin_url) as conn, conn.cursor() as cur:
+        cur.execute("CREATE TABLE IF NOT EXISTS lab_probe (token VARCHAR(32) PRIMARY KEY)")
+    with connect(info.db_url) as conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO lab_probe (token) VALUES (%s)", (token,))
+    assert poll_replica(info, token), "the write did not reach the replica"
+
+
+def test_the_replica_refuses_a_write_from_the_service_user(info: StackInfo) -> None:
+    refused_write = pytest.raises(pymysql.err.OperationalError)
+    with connect(info.replica_url) as conn, conn.cursor() as cur, refused_write as refused:
+        cur.execute("INSERT INTO lab_probe (token) VALUES ('local-write')")
+    assert refused.value.args[0] == 1290  # ER_OPTION_PREVENTS_STATEMENT: --read-only
+
+
+def test_status_shows_replication_running(stack: Stack, info: StackInfo) -> None:
+    parts = {p.name: p for p in stack.status()}
+    assert all(p.healthy for p in parts.values()), parts
+    replica = parts[REPLICA].detail
+    assert replica["Slave_IO_Running"] == replica["Slave_SQL_Running"] == "Yes"
+    assert replica["Seconds_Behind_Master"] == "0"
+
+
+def test_up_twice_is_idempotent(stack: Stack, info: StackInfo) -> None:
+    again = stack.up()
+    assert again.already_running
+    assert again.env() == info.env()
+    assert {n: p.pid for n, p in again.parts.items()} == {n: p.pid for n, p in info.parts.items()}
+
+
+def test_up_restarts_a_part_that_was_killed(stack: Stack, info: StackInfo) -> None:
+    redis_pid = info.parts[REDIS].pid
+    assert redis_pid is not None
+    os.kill(redis_pid, signal.SIGKILL)
+    assert processes.wait_gone(redis_pid, 5.0)
+    again = stack.up()
+    assert again.started == (REDIS,)
+    assert again.redis_url == info.redis_url
+    assert again.parts[REDIS].pid != redis_pid
+
+
+def test_cli_status_and_up_report_the_running_stack(
+    lab_dir: Path, info: StackInfo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--lab-dir", str(lab_dir), "status"]) == 0
+    assert "Slave_SQL_Running: Yes" in capsys.readouterr().out
+    assert main(["--lab-dir", str(lab_dir), "up"]) == 0
+    out, err = capsys.readouterr()
+    assert "already running" in err
+    assert f"export TICKETLAB_DB_URL={info.db_url}" in out.splitlines()
+    assert f"export TICKETLAB_AMQP_URL={info.amqp_url}" in out.splitlines()
+
+
+def test_down_leaves_no_process(stack: Stack, lab_dir: Path) -> None:
+    pids = [r.pid for _, r in processes.pid_files(stack.paths) if r is not None]
+    assert len(pids) == 3
+    stopped = stack.down()
+    assert sorted(stopped) == sorted([PRIMARY, REPLICA, REDIS])
+    assert not any(Path(f"/proc/{pid}").exists() and processes.is_alive(pid) for pid in pids)
+    assert not list(stack.paths.run_dir.glob("*.pid"))
+    assert stack.status() == []
+    assert main(["--lab-dir", str(lab_dir), "status"]) == 1

@@ -1,0 +1,131 @@
+"""``python -m service`` refuses bad input with a message naming it."""
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service import server
+from tests.support.processes import free_port
+
+
+def child_env(changes: dict[str, str | None] | None) -> dict[str, str]:
+    """This environment with ``changes`` applied; None removes the variable."""
+    env = dict(os.environ)
+    for name, value in (changes or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def run(*args: str, env: dict[str, str | None] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "service", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=child_env(env),
+    )
+
+
+def test_a_bad_setting_stops_start_up_naming_the_variable() -> None:
+    done = run("migrate", env={"TICKETLAB_CLAIM_STRATEGY": "yolo"})
+    assert done.returncode == 2
+    assert "TICKETLAB_CLAIM_STRATEGY='yolo'" in done.stderr
+
+
+def test_an_impossible_venue_is_refused_naming_the_value() -> None:
+    done = run("seed", "--zones", "30")
+    assert done.returncode == 2
+    assert "zones must be between 1 and 26, got 30" in done.stderr
+
+
+def test_zero_workers_is_refused() -> None:
+    done = run("--workers", "0")
+    assert done.returncode == 2
+    assert "--workers must be at least 1" in done.stderr
+
+
+def test_an_unknown_command_lists_the_valid_ones() -> None:
+    done = run("launch")
+    assert done.returncode == 2
+    assert "serve" in done.stderr and "migrate" in done.stderr
+
+
+def test_the_public_jwt_secret_with_a_real_issuer_stops_serve() -> None:
+    done = run(
+        "serve",
+        "--port",
+        str(free_port()),
+        env={"TICKETLAB_OIDC_ISSUER": "https://accounts.google.com", "TICKETLAB_JWT_SECRET": None},
+    )
+    assert done.returncode == 2
+    assert "TICKETLAB_JWT_SECRET" in done.stderr
+    assert "ticketlab service on" not in done.stdout  # refused before anything started
+
+
+def test_the_public_jwt_secret_on_loopback_is_served_with_a_warning(tmp_path: Path) -> None:
+    log = tmp_path / "service.log"
+    env = child_env({"TICKETLAB_OIDC_ISSUER": "http://127.0.0.1:9", "TICKETLAB_JWT_SECRET": None})
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service", "serve", "--port", str(free_port())],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        # The warning comes before the banner; whether a database answers does not matter.
+        while "ticketlab service on" not in log.read_text() and time.monotonic() < deadline:
+            if process.poll() is not None:
+                break
+            time.sleep(0.05)
+        text = log.read_text()
+        assert "ticketlab service on" in text, text
+        warning = next(line for line in text.splitlines() if " WARNING " in line)
+        assert "TICKETLAB_JWT_SECRET" in warning
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _ignore_sigterm_and_sleep(ready: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    ready.release()
+    time.sleep(60)
+
+
+def test_the_supervisor_stops_its_workers_against_one_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Four stuck workers cost one stop timeout, not four (each once had its own 10 s)."""
+    monkeypatch.setattr(server, "STOP_TIMEOUT_S", 0.5)
+    context = multiprocessing.get_context("fork")
+    ready = context.Semaphore(0)
+    workers = [context.Process(target=_ignore_sigterm_and_sleep, args=(ready,)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    try:
+        for _ in workers:
+            assert ready.acquire(timeout=10), "a worker never started"
+        started = time.monotonic()
+        server._stop_workers(workers)
+        assert time.monotonic() - started < 1.5
+        assert [w.exitcode for w in workers] == [-signal.SIGKILL] * 4
+    finally:
+        for worker in workers:
+            worker.kill()
+            worker.join()
