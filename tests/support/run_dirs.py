@@ -1,6 +1,6 @@
 """Synthetic run directories with known numbers, for the report tests.
 
-The run is written file by file in the run-directory format (format version 1), not through
+The run is written file by file in the run-directory format (format version 2), not through
 the runner, so the report tests pin the format rather than one writer's habits. Latencies
 are whole milliseconds in a known set, so the nearest-rank percentiles are known exactly:
 ``hold`` in variant ``naive`` takes 1…200 ms after warm-up → p50 100, p95 190, p99 198.
@@ -117,7 +117,7 @@ def write_run(root: Path, variants: list[VariantSpec], **manifest: Any) -> Path:
         if spec.stats is not None:
             (path / "stats.csv").write_text(spec.stats)
     data = {
-        "format_version": 1,
+        "format_version": 2,
         "run_id": run.name,
         "scenario": {"name": "double-booking", "description": "six strategies", "source": "x"},
         "status": "completed",
@@ -187,7 +187,7 @@ def naive_spec() -> VariantSpec:
                     {"seat_id": COUNTEREXAMPLE_SEAT, "problem": "sold twice", "holds": [7, 9]}
                 ],
                 counterexample_count=1,
-                metrics={"oversold_seats": 1, "double_booked_seats": 1},
+                metrics={"seats_held_twice": 0, "seats_sold_twice": 1},
             ),
             result(
                 "money-conserved",
@@ -201,13 +201,15 @@ def naive_spec() -> VariantSpec:
         "warmup_s": WARMUP_S,
         "duration_s": 100.0,
         "holds_granted": 172,
-        "holds_refused": 28,
-        "seats_oversold": 1,
+        "holds_refused_taken_or_limit": 20,
+        "holds_refused_contention": 8,
+        "seats_held_twice": 0,
+        "seats_sold_twice": 1,
         "generator_bottleneck": False,
         "operations": {
             "hold": {
                 "count": 200,
-                "errors": {"503 overloaded": {"count": 8, "sample": XSS + " body"}},
+                "error_kinds": {"503 overloaded": {"count": 8, "sample": XSS + " body"}},
             }
         },
     }
