@@ -22,7 +22,7 @@ reads the files it describes (without importing this module). Format version 2:
                                seconds}: every count and rate below is over it.
                                operations {name: {count, ok, refused, errors, unknown,
                                cut_off, error_rate, throughput_per_s, requests_per_s,
-                               requests_answered, p50_ms, p95_ms, p99_ms, error_kinds
+                               requests_completed, p50_ms, p95_ms, p99_ms, error_kinds
                                {kind: {count, sample}}}}, all {the same, every operation};
                                requests_per_s, throughput_per_s, cut_off;
                                holds_granted, holds_refused_taken_or_limit (409),

@@ -107,7 +107,7 @@ def classified(frame: pd.DataFrame) -> pd.DataFrame:
         errors=~(ok | refused | cut_off),
         unknown=frame["outcome"].eq(Outcome.UNKNOWN.value),
         cut_off=cut_off,
-        answered_requests=frame["requests"] - cut_off.astype(int),
+        completed_requests=frame["requests"] - cut_off.astype(int),
     )
 
 
@@ -169,12 +169,12 @@ def operation_summary(group: pd.DataFrame, seconds: float) -> dict[str, Any]:
         sample = present(row["error"]) or present(row["problem_type"])
         entry = kinds.setdefault(error_kind(row), {"count": 0, "sample": sample})
         entry["count"] += 1
-    answered = int(group["answered_requests"].sum())
+    answered = int(group["completed_requests"].sum())
     summary.update(
         error_rate=round(summary["errors"] / summary["count"], 6) if summary["count"] else None,
         throughput_per_s=_rate(summary["ok"] + summary["refused"], seconds),
         requests_per_s=_rate(answered, seconds),
-        requests_answered=answered,
+        requests_completed=answered,
         error_kinds=kinds,
     )
     return summary

@@ -56,13 +56,14 @@ def normalized(path: str) -> str:
 def client_counts(operations: Iterable[Operation]) -> tuple[Counter[str], Counter[str]]:
     """(answered, in flight) requests per route label, from the history.
 
-    A cut-off operation's last request was in flight when the generator stopped: the
-    service may or may not have counted it. A sign-in counts each of its requests.
+    A request that got no answer — cut off by the generator's stop, or timed out — was in
+    flight: the service may or may not have counted it. A sign-in counts each of its
+    requests (its last is the unanswered one, if any).
     """
     answered: Counter[str] = Counter()
     in_flight: Counter[str] = Counter()
     for op in operations:
-        cut = op.outcome is Outcome.CUT_OFF
+        cut = op.outcome is Outcome.CUT_OFF or op.status is None
         if op.name == "sign_in":
             for number, route in enumerate(SIGN_IN_STEPS[: op.requests], start=1):
                 if route is not None:

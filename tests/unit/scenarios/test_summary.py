@@ -66,13 +66,13 @@ def test_the_window_runs_from_the_first_request_sent_to_the_last_answer() -> Non
     assert window.seconds == 1.5
 
 
-def test_a_sign_in_counts_each_of_its_answered_requests() -> None:
+def test_a_sign_in_counts_each_of_its_completed_requests() -> None:
     ops = [
         op(1, 0.5, name="sign_in", requests=3),
         op(2, 0.5, Outcome.CUT_OFF, name="sign_in", requests=2),
     ]
     _, summary = summarize(History(ops), Window(START, START + 2, 0))
-    assert summary["all"]["requests_answered"] == 3 + 1
+    assert summary["all"]["requests_completed"] == 3 + 1
     assert summary["requests_per_s"] == 2.0
 
 
