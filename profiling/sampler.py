@@ -1,9 +1,13 @@
-"""Resource samples of the lab's processes: CPU, memory, file descriptors, threads.
+"""Resource samples of the lab's processes (CPU, memory, file descriptors, threads) and of
+the machine as a whole (CPU, steal, load average).
 
 A role (``locust``, ``service``, ``mariadb`` …) names a process and, for supervisors like
 ``python -m service --workers N``, its children too: each sample row is one process, so a
 report can add workers up or show them apart. psutil's ``cpu_percent`` is measured between
-two calls on the same ``Process`` object, so processes are kept between samples.
+two calls on the same ``Process`` object, so processes are kept between samples; the first
+call only primes the counter (psutil answers 0.0), so a process's first sample has no CPU
+reading (``None``) rather than a false zero. The machine is sampled on the same tick
+(``profiling.machine``), so its CPU can be set against the lab's own.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from dataclasses import dataclass, field
 
 import psutil
 
+from profiling.machine import MachineSample, MachineSampler
+
 COLUMNS = ("t", "role", "pid", "cpu_percent", "rss_bytes", "fds", "threads")
 
 
@@ -23,7 +29,7 @@ class Sample:
     t: float
     role: str
     pid: int
-    cpu_percent: float
+    cpu_percent: float | None  # None: the priming call, no reading yet
     rss_bytes: int
     fds: int
     threads: int
@@ -40,15 +46,22 @@ class ProcessSampler:
     interval_s: float = 1.0
     on_sample: Callable[[list[Sample]], None] | None = None
     samples: list[Sample] = field(default_factory=list)
+    machine: MachineSampler = field(default_factory=MachineSampler)
     _known: dict[int, psutil.Process] = field(default_factory=dict)
+    _primed_at: dict[int, float] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
     def add(self, role: str, pid: int) -> None:
         self.roots = {**self.roots, role: pid}
 
+    @property
+    def machine_samples(self) -> list[MachineSample]:
+        return self.machine.samples
+
     def sample_once(self) -> list[Sample]:
         now = time.time()
+        self.machine.sample(now)
         batch = [s for role, pid in self.roots.items() for s in self._sample_tree(now, role, pid)]
         self.samples.extend(batch)
         if self.on_sample is not None:
@@ -57,21 +70,22 @@ class ProcessSampler:
 
     def _sample_tree(self, now: float, role: str, pid: int) -> Iterable[Sample]:
         try:
-            root = self._process(pid)
+            root = self._process(pid, now)
             tree = [root, *root.children(recursive=True)]
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             return []
         out = []
         for proc in tree:
             try:
-                proc = self._process(proc.pid)
+                proc = self._process(proc.pid, now)
+                fresh = self._primed_at.get(proc.pid) == now
                 with proc.oneshot():
                     out.append(
                         Sample(
                             t=now,
                             role=role,
                             pid=proc.pid,
-                            cpu_percent=proc.cpu_percent(None),
+                            cpu_percent=None if fresh else proc.cpu_percent(None),
                             rss_bytes=proc.memory_info().rss,
                             fds=proc.num_fds(),
                             threads=proc.num_threads(),
@@ -81,12 +95,13 @@ class ProcessSampler:
                 self._known.pop(proc.pid, None)
         return out
 
-    def _process(self, pid: int) -> psutil.Process:
+    def _process(self, pid: int, now: float) -> psutil.Process:
         proc = self._known.get(pid)
         if proc is None or not proc.is_running():
             proc = psutil.Process(pid)
             proc.cpu_percent(None)  # primes the counter; the next call measures
             self._known[pid] = proc
+            self._primed_at[pid] = now
         return proc
 
     def start(self) -> None:
@@ -112,30 +127,65 @@ class Bottleneck:
     busy_share: float
     peak_cpu_percent: float
     evidence: str
+    machine_saturated_share: float = 0.0
+
+
+def lab_cpu(samples: Iterable[Sample]) -> dict[float, float]:
+    """The lab's processes' CPU (% of a core, summed) at each sample time."""
+    total: dict[float, float] = {}
+    for s in samples:
+        if s.cpu_percent is not None:
+            total[s.t] = total.get(s.t, 0.0) + s.cpu_percent
+    return total
+
+
+def _within(t: float, window: tuple[float, float] | None) -> bool:
+    return window is None or window[0] <= t <= window[1]
 
 
 def generator_bottleneck(
     samples: Iterable[Sample],
+    machine: Iterable[MachineSample] = (),
+    window: tuple[float, float] | None = None,
     role: str = "locust",
     *,
     busy_percent: float = 90.0,
     max_busy_share: float = 0.2,
 ) -> Bottleneck:
-    """Locust runs one process per core at most; a process pinned near 100% of a core for
-    more than ``max_busy_share`` of the samples means its numbers undercount the service."""
+    """Did the generator keep up? Two ways it may not, either one enough:
+
+    - its own process pinned near 100% of a core (Locust uses one core per process) for
+      more than ``max_busy_share`` of the samples;
+    - the machine saturated (all cores ≥ ``busy_percent`` busy, steal included) for more
+      than that share: the generator then waits for CPU whatever its own reading says.
+
+    Only samples within ``window`` (the measured load) count, and never a priming one.
+    """
     per_time: dict[tuple[float, int], float] = {}
     for s in samples:
-        if s.role == role:
+        if s.role == role and s.cpu_percent is not None and _within(s.t, window):
             per_time[(s.t, s.pid)] = s.cpu_percent
+    busy_cores = [m.cpu_percent for m in machine if _within(m.t, window)]
+    machine_share = (
+        sum(1 for v in busy_cores if v >= busy_percent) / len(busy_cores) if busy_cores else 0.0
+    )
+    machine_text = (
+        f"the machine was ≥{busy_percent:.0f}% busy in {machine_share:.0%} of "
+        f"{len(busy_cores)} samples (mean {sum(busy_cores) / len(busy_cores):.0f}%)"
+        if busy_cores
+        else "no machine samples"
+    )
     if not per_time:
-        return Bottleneck(False, 0.0, 0.0, f"no samples of {role}")
+        saturated = machine_share > max_busy_share
+        evidence = f"no samples of {role}; {machine_text}"
+        return Bottleneck(saturated, 0.0, 0.0, evidence, machine_share)
     values = list(per_time.values())
     busy = sum(1 for v in values if v >= busy_percent)
     share = busy / len(values)
     peak = max(values)
-    saturated = share > max_busy_share
+    saturated = share > max_busy_share or machine_share > max_busy_share
     evidence = (
         f"{role} processes were at ≥{busy_percent:.0f}% of a core in {share:.0%} of "
-        f"{len(values)} samples (peak {peak:.0f}%)"
+        f"{len(values)} samples (peak {peak:.0f}%); {machine_text}"
     )
-    return Bottleneck(saturated, share, peak, evidence)
+    return Bottleneck(saturated, share, peak, evidence, machine_share)

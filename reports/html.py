@@ -200,6 +200,16 @@ def warnings(runs: Sequence[Run], reports: Sequence[VariantReport]) -> str:
                 f"generator processes or fewer users.{detail}"
             )
     for report in reports:
+        items += machine_warnings(report)
+        routes = report.routes
+        mismatched = routes[routes["mismatch"].eq(True)] if len(routes) else routes
+        if len(mismatched):
+            listed = ", ".join(esc(r) for r in mismatched["route"])
+            items.append(
+                f"<strong>{esc(report.label)}: client and server counts differ</strong> by more "
+                f"than the requests in flight on {listed}: requests were lost or counted twice."
+            )
+    for report in reports:
         failed = report.variant.summary.get("nemesis_errors")
         if isinstance(failed, list) and failed:
             listed = "".join(f"<li>{esc(e)}</li>" for e in failed)
@@ -214,6 +224,33 @@ def warnings(runs: Sequence[Run], reports: Sequence[VariantReport]) -> str:
     return "".join(f'<div class="warn">{item}</div>' for item in items)
 
 
+OTHER_WORK_CORES = 0.25
+STEAL_PERCENT = 5.0
+
+
+def machine_warnings(report: VariantReport) -> list[str]:
+    """Other work on the machine during the window: CPU none of the lab's processes used,
+    steal, a load average above the cores."""
+    machine = report.variant.summary.get("machine")
+    if not isinstance(machine, dict) or not machine.get("samples"):
+        return []
+    label = esc(report.label)
+    items = []
+    other = machine.get("other_cpu_cores_mean")
+    if isinstance(other, int | float) and other >= OTHER_WORK_CORES:
+        items.append(
+            f"<strong>{label}: other work took CPU during the run</strong> — on average "
+            f"{other:.2f} of {machine.get('cores')} cores went to processes outside the lab "
+            f"(machine {num(machine.get('cpu_percent_mean'))}% busy on average, load average "
+            f"up to {num(machine.get('load_average_peak'), 2)}); latency and throughput may "
+            "reflect that contention."
+        )
+    steal = machine.get("steal_percent_peak")
+    if isinstance(steal, int | float) and steal >= STEAL_PERCENT:
+        items.append(f"<strong>{label}: CPU steal up to {steal:.1f}%</strong> (the hypervisor).")
+    return items
+
+
 # -- numbers ------------------------------------------------------------------------------
 
 
@@ -221,13 +258,29 @@ VARIANT_COLUMNS: list[Column] = [
     ("variant", "variant", text, False),
     ("verdict", "verdict", badge, False),
     ("operations", "ops measured", count, True),
+    ("cut_off", "cut off", count, True),
+    ("window_s", "window (s)", num, True),
     ("throughput_per_s", "throughput (ops/s)", num, True),
+    ("requests_per_s", "requests/s", num, True),
+    ("locust_requests_per_s", "Locust req/s", num, True),
     ("error_rate", "error rate", percent, True),
     ("p95_ms", "p95 all (ms)", num, True),
-    ("seats_oversold", "seats oversold", count, True),
+    ("seats_held_twice", "seats held twice", count, True),
+    ("seats_sold_twice", "seats sold twice", count, True),
     ("holds_granted", "holds granted", count, True),
-    ("holds_refused", "holds refused", count, True),
+    ("holds_refused_taken_or_limit", "holds refused: taken/limit (409)", count, True),
+    ("holds_refused_contention", "holds refused: contention (503)", count, True),
     ("warmup_s", "warm-up excluded (s)", num, True),
+]
+
+ROUTE_COLUMNS: list[Column] = [
+    ("variant", "variant", text, False),
+    ("route", "route", lambda v: f"<code>{text(v)}</code>", False),
+    ("client_answered", "client: answered", count, True),
+    ("client_in_flight", "client: in flight (cut off)", count, True),
+    ("server", "server counted", count, True),
+    ("difference", "server − answered", count, True),
+    ("mismatch", "beyond in-flight?", lambda v: "<b>yes</b>" if v is True else text(v), False),
 ]
 
 OPERATION_COLUMNS: list[Column] = [
@@ -237,7 +290,8 @@ OPERATION_COLUMNS: list[Column] = [
     ("ok", "ok", count, True),
     ("refused", "refused (409)", count, True),
     ("errors", "errors", count, True),
-    ("unknown", "unknown", count, True),
+    ("unknown", "of which unknown", count, True),
+    ("cut_off", "cut off", count, True),
     ("error_rate", "error rate", percent, True),
     ("throughput_per_s", "ops/s", num, True),
     ("p50_ms", "p50 (ms)", num, True),
@@ -260,17 +314,27 @@ def _records(frame: pd.DataFrame, label: str) -> list[dict[str, Any]]:
     return [{"variant": label, **r} for r in frame.to_dict("records")]
 
 
+WINDOW_NOTE = (
+    '<p class="muted">Window: from the first request sent to the last answer received; the '
+    "warm-up at its start is left out of every figure on this page. Counts, error rates and "
+    "exact nearest-rank percentiles cover the operations scheduled after warm-up, without the "
+    "<em>cut-off</em> ones (in flight when the load generator stopped: counted apart). "
+    "Latency counts from the intended start when the load was open-model. Throughput is ok "
+    "plus expected refusals (409) per second of the window; requests/s counts every answered "
+    "HTTP request (a sign-in makes three), as Locust's own req/s does.</p>"
+)
+
+
 def numbers(reports: Sequence[VariantReport]) -> str:
     rows = [r.row for r in reports]
     operations = [row for r in reports for row in _records(r.operations, r.label)]
     errors = [row for r in reports for row in _records(r.errors, r.label)]
+    routes = [row for r in reports for row in _records(r.routes, r.label)]
     out = [
         "<h2>Variants</h2>",
+        WINDOW_NOTE,
         table(rows, VARIANT_COLUMNS),
         "<h2>Operations</h2>",
-        '<p class="muted">Exact nearest-rank percentiles of every sample after warm-up; latency '
-        "from the intended start when the load was open-model. Throughput counts ok and "
-        "expected refusals (409) per second.</p>",
         table(
             operations,
             OPERATION_COLUMNS,
@@ -278,6 +342,12 @@ def numbers(reports: Sequence[VariantReport]) -> str:
         ),
         "<h2>Errors by kind</h2>",
         table(errors, ERROR_COLUMNS) if errors else '<p class="muted">No errors.</p>',
+        "<h2>Client and server counts per route</h2>",
+        '<p class="muted">Over the whole load, warm-up included (the service\'s counters cannot '
+        "leave it out): requests the client got an answer to, those in flight when the "
+        "generator stopped, and what the service counted at a final scrape after the last "
+        "answer. A difference beyond the requests in flight is flagged.</p>",
+        table(routes, ROUTE_COLUMNS) if routes else '<p class="muted">No route counts.</p>',
     ]
     return "".join(out)
 

@@ -27,6 +27,7 @@ class VariantReport:
     row: dict[str, Any]
     operations: pd.DataFrame
     errors: pd.DataFrame
+    routes: pd.DataFrame
     checks: list[dict[str, Any]]
     timeline_png: bytes | None
 
@@ -53,6 +54,7 @@ def variant_report(run: Run, variant: Variant, label: str) -> VariantReport:
         row=tables.variant_row(variant, label, window, operations),
         operations=operations,
         errors=tables.error_table(variant, window),
+        routes=tables.route_table(variant),
         checks=tables.check_results(variant),
         timeline_png=charts.timeline(variant, window, label),
     )

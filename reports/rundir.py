@@ -1,7 +1,7 @@
 """Read a run directory into pandas, without importing the code that wrote it.
 
 ``reports/`` depends only on the files (DESIGN.md, layout): the format is defined in the
-docstrings of ``scenarios/rundir.py`` and ``scenarios/history.py`` (format version 1), and
+docstrings of ``scenarios/rundir.py`` and ``scenarios/history.py`` (format version 2), and
 this module re-states just the parts it reads. Keeping the reader independent means a report
 can be rebuilt from an archived run directory with nothing of the lab installed.
 
@@ -26,9 +26,9 @@ from typing import Any
 
 import pandas as pd
 
-SUPPORTED_FORMAT_VERSION = 1
+SUPPORTED_FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
-OUTCOMES = ("ok", "fail", "unknown")
+OUTCOMES = ("ok", "fail", "unknown", "cut-off")
 OP_COLUMNS = (
     "name",
     "process",
@@ -45,10 +45,12 @@ FAULT_COLUMNS = ("kind", "start", "end", "target", "params", "note")
 STATS_COLUMNS = (
     "second",
     "operation",
-    "requests",
+    "count",
     "ok",
-    "fail",
+    "refused",
+    "errors",
     "unknown",
+    "cut_off",
     "p50_ms",
     "p95_ms",
     "p99_ms",
@@ -169,7 +171,7 @@ class Variant:
 
     @cached_property
     def stats(self) -> pd.DataFrame:
-        return self._csv("stats.csv", STATS_COLUMNS, ("second", "operation", "requests"))
+        return self._csv("stats.csv", STATS_COLUMNS, ("second", "operation", "count"))
 
     @cached_property
     def resources(self) -> pd.DataFrame:

@@ -5,10 +5,13 @@ Percentiles are exact and use the same definitions as the SLO checks
 
 - nearest rank: the p-th percentile of n samples is the sample at rank ⌈p/100 · n⌉;
 - latency counts from the intended start when there is one (coordinated omission);
-- operations scheduled before the end of warm-up are not measured, and the measured window
-  runs from the end of warm-up to the last operation's end (or ``load_end`` when given);
+- the load runs from the first request sent to the last answer received (summary.json's
+  ``window``, else recomputed the same way); operations scheduled before the end of
+  warm-up are not measured, and rates divide by the window from there to the last answer;
 - a ``fail`` with status 409 is an expected refusal (the seat was taken), neither success
-  nor error; throughput counts ok + refusals per second of the window.
+  nor error; throughput counts ok + refusals per second of the window;
+- a ``cut-off`` operation (the generator's stop interrupted it) is counted apart, and is
+  in no count, error rate, throughput or percentile.
 
 Everything is vectorised: a run of 100k operations is a handful of group-bys.
 """
@@ -27,8 +30,10 @@ from reports.rundir import Variant
 
 PERCENTILES = (50, 95, 99)
 EXPECTED_STATUSES = (409,)
+CONTENTION_STATUS = 503
+CUT_OFF = "cut-off"
 ALL = "(all)"
-OVERSOLD_CHECK = "no-double-booking"
+DOUBLE_BOOKING_CHECK = "no-double-booking"
 
 
 @dataclass(frozen=True)
@@ -53,45 +58,43 @@ def _number(value: Any) -> float | None:
 
 
 def window_of(variant: Variant) -> Window:
-    """Where the measured window lies.
-
-    summary.json gives ``warmup_s`` relative to the variant's load start; when it also gives
-    absolute ``load_start`` / ``warmup_end`` / ``load_end`` those are used, otherwise the load
-    is taken to start at the first scheduled operation.
-    """
+    """Where the measured window lies: summary.json's ``window`` (format 2); else from the
+    operations — first scheduled start to last answer — with summary.json's ``warmup_s``."""
     summary = variant.summary
+    stated = summary.get("window") if isinstance(summary.get("window"), dict) else {}
     ops = variant.ops
-    load_start = _number(summary.get("load_start"))
+    answered = ops[ops["outcome"].ne(CUT_OFF)]
+    load_start = _number(stated.get("load_start"))
     if load_start is None and not ops.empty:
         load_start = float(ops["scheduled"].min())
-    warmup_end = _number(summary.get("warmup_end"))
-    warmup_s = _number(summary.get("warmup_s")) or 0.0
-    if warmup_end is None and load_start is not None:
-        warmup_end = load_start + warmup_s
-    return Window(load_start, warmup_end, _number(summary.get("load_end")))
+    end = _number(stated.get("load_end"))
+    if end is None and not answered.empty:
+        end = float(answered["end"].max())
+    warmup_s = _number(stated.get("warmup_s", summary.get("warmup_s"))) or 0.0
+    warmup_end = None if load_start is None else load_start + warmup_s
+    return Window(load_start, warmup_end, end)
 
 
 def measured(ops: pd.DataFrame, window: Window) -> pd.DataFrame:
-    """The operations the statistics count: scheduled within the window."""
-    keep = pd.Series(True, index=ops.index)
-    if window.warmup_end is not None:
-        keep &= ops["scheduled"] >= window.warmup_end
-    if window.end is not None:
-        keep &= ops["scheduled"] < window.end
-    return ops[keep]
+    """The operations the statistics count: scheduled after the warm-up."""
+    if window.warmup_end is None:
+        return ops
+    return ops[ops["scheduled"] >= window.warmup_end]
 
 
 def classify(ops: pd.DataFrame) -> pd.DataFrame:
-    """Boolean columns ok / refused / error / unknown beside each operation's name."""
+    """Boolean columns ok / refused / errors / unknown / cut_off beside each operation's name."""
     ok = ops["outcome"].eq("ok")
     refused = ops["outcome"].eq("fail") & ops["status"].isin(EXPECTED_STATUSES)
+    cut_off = ops["outcome"].eq(CUT_OFF)
     return pd.DataFrame(
         {
             "operation": ops["name"],
             "ok": ok,
             "refused": refused,
-            "errors": ~(ok | refused),
+            "errors": ~(ok | refused | cut_off),
             "unknown": ops["outcome"].eq("unknown"),
+            "cut_off": cut_off,
         },
         index=ops.index,
     )
@@ -115,11 +118,10 @@ def nearest_rank(
 
 
 def window_seconds(ops: pd.DataFrame, window: Window) -> float | None:
-    if ops.empty:
+    if ops.empty or window.end is None:
         return None
     start = window.warmup_end if window.warmup_end is not None else ops["scheduled"].min()
-    end = window.end if window.end is not None else ops["end"].max()
-    span = float(end - start)
+    span = float(window.end - start)
     return span if span > 0 else None
 
 
@@ -134,6 +136,7 @@ def operation_table(variant: Variant, window: Window | None = None) -> pd.DataFr
         "refused",
         "errors",
         "unknown",
+        "cut_off",
         "error_rate",
         "throughput_per_s",
         *(f"p{p}_ms" for p in PERCENTILES),
@@ -145,10 +148,11 @@ def operation_table(variant: Variant, window: Window | None = None) -> pd.DataFr
     both = pd.concat([ops, ops.assign(name=ALL)], ignore_index=True)
     flags = classify(both)
     counts = flags.groupby("operation").sum()
-    counts.insert(0, "count", flags.groupby("operation").size())
-    table = counts.join(nearest_rank(both, "name", "latency_ms"))
-    table["max_ms"] = both.groupby("name")["latency_ms"].max()
-    table["error_rate"] = table["errors"] / table["count"]
+    counts.insert(0, "count", counts["ok"] + counts["refused"] + counts["errors"])
+    finished = both[~flags["cut_off"]]
+    table = counts.join(nearest_rank(finished, "name", "latency_ms"))
+    table["max_ms"] = finished.groupby("name")["latency_ms"].max()
+    table["error_rate"] = table["errors"] / table["count"].where(table["count"] > 0)
     table["throughput_per_s"] = (table["ok"] + table["refused"]) / span if span else np.nan
     order = [*sorted(n for n in table.index if n != ALL), ALL]
     return table.loc[order].rename_axis("operation").reset_index()[columns]
@@ -167,7 +171,8 @@ def error_kinds(ops: pd.DataFrame) -> pd.Series:
 
 
 def error_table(variant: Variant, window: Window | None = None) -> pd.DataFrame:
-    """Errors (not ok, not an expected refusal) by operation and kind, with a sample body.
+    """Errors (not ok, not an expected refusal, not cut off) by operation and kind, with a
+    sample body.
 
     The sample is summary.json's, which the runner takes from a response body; failing that,
     the first such operation's own reason and status.
@@ -209,7 +214,7 @@ def summary_operations(summary: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 def _summary_samples(summary: Mapping[str, Any]) -> dict[tuple[str, str], str]:
     samples: dict[tuple[str, str], str] = {}
     for op, entry in summary_operations(summary).items():
-        errors = entry.get("errors")
+        errors = entry.get("error_kinds", entry.get("errors"))
         if not isinstance(errors, dict):
             continue
         for kind, detail in errors.items():
@@ -241,31 +246,41 @@ def combine(verdicts: Iterable[Any]) -> str:
     return "pass"
 
 
-def seats_oversold(variant: Variant) -> float | None:
-    """summary.json's ``seats_oversold``, else the double-booking check's measured number."""
-    value = _number(variant.summary.get("seats_oversold"))
-    if value is not None:
-        return value
+def seats_twice(variant: Variant) -> tuple[float | None, float | None]:
+    """Seats held twice (never sold twice) and seats sold twice: summary.json's, else the
+    double-booking check's measured numbers."""
+    held = _number(variant.summary.get("seats_held_twice"))
+    sold = _number(variant.summary.get("seats_sold_twice"))
     for result in check_results(variant):
         metrics = result.get("metrics") or {}
-        if result.get("name") == OVERSOLD_CHECK or "oversold_seats" in metrics:
-            found = _number(metrics.get("oversold_seats"))
-            if found is not None:
-                return found
-    return None
+        if result.get("name") == DOUBLE_BOOKING_CHECK:
+            held = held if held is not None else _number(metrics.get("seats_held_twice"))
+            sold = sold if sold is not None else _number(metrics.get("seats_sold_twice"))
+    return held, sold
 
 
-def holds(variant: Variant, window: Window) -> tuple[float | None, float | None]:
-    """Holds granted and refused: summary.json's counts, else the measured hold operations."""
-    granted = _number(variant.summary.get("holds_granted"))
-    refused = _number(variant.summary.get("holds_refused"))
-    if granted is None or refused is None:
-        ops = measured(variant.ops, window)
-        hold = ops[ops["name"].eq("hold")]
-        if not hold.empty:
-            granted = granted if granted is not None else float(hold["outcome"].eq("ok").sum())
-            refused = refused if refused is not None else float(hold["outcome"].eq("fail").sum())
-    return granted, refused
+def holds(variant: Variant, window: Window) -> dict[str, float | None]:
+    """Holds granted, refused as taken or over the limit (409), refused for contention
+    (503): summary.json's counts, else the measured hold operations."""
+    summary = variant.summary
+    found = {
+        "holds_granted": _number(summary.get("holds_granted")),
+        "holds_refused_taken_or_limit": _number(summary.get("holds_refused_taken_or_limit")),
+        "holds_refused_contention": _number(summary.get("holds_refused_contention")),
+    }
+    ops = measured(variant.ops, window)
+    hold = ops[ops["name"].eq("hold")]
+    if not hold.empty:
+        failed = hold["outcome"].eq("fail")
+        recomputed = {
+            "holds_granted": float(hold["outcome"].eq("ok").sum()),
+            "holds_refused_taken_or_limit": float((failed & hold["status"].eq(409)).sum()),
+            "holds_refused_contention": float(
+                (failed & hold["status"].eq(CONTENTION_STATUS)).sum()
+            ),
+        }
+        found = {k: v if v is not None else recomputed[k] for k, v in found.items()}
+    return found
 
 
 def variant_row(
@@ -281,20 +296,35 @@ def variant_row(
     table = operation_table(variant, window) if table is None else table
     overall = table[table["operation"].eq(ALL)]
     total = overall.iloc[0] if not overall.empty else None
-    granted, refused = holds(variant, window)
+    held, sold = seats_twice(variant)
+    locust = variant.summary.get("locust")
+    locust = locust if isinstance(locust, dict) else {}
     return {
         "variant": label,
         "verdict": variant_verdict(variant),
         "operations": None if total is None else int(total["count"]),
+        "cut_off": None if total is None else int(total["cut_off"]),
+        "window_s": window_seconds(measured(variant.ops, window), window),
         "throughput_per_s": None if total is None else total["throughput_per_s"],
+        "requests_per_s": _number(variant.summary.get("requests_per_s")),
+        "locust_requests_per_s": _number(locust.get("requests_per_s")),
         "error_rate": None if total is None else total["error_rate"],
         "p95_ms": None if total is None else total["p95_ms"],
-        "seats_oversold": seats_oversold(variant),
-        "holds_granted": granted,
-        "holds_refused": refused,
+        "seats_held_twice": held,
+        "seats_sold_twice": sold,
+        **holds(variant, window),
         "warmup_s": window.warmup_s,
         "generator_bottleneck": bool(variant.summary.get("generator_bottleneck")),
     }
+
+
+def route_table(variant: Variant) -> pd.DataFrame:
+    """summary.json's client-versus-server counts per route (empty when absent)."""
+    rows = variant.summary.get("routes")
+    columns = ["route", "client_answered", "client_in_flight", "server", "difference", "mismatch"]
+    if not isinstance(rows, list):
+        return pd.DataFrame(columns=columns)
+    return pd.DataFrame([r for r in rows if isinstance(r, dict)], columns=columns)
 
 
 def percentile_curve(variant: Variant, window: Window | None = None) -> pd.DataFrame:
@@ -302,6 +332,7 @@ def percentile_curve(variant: Variant, window: Window | None = None) -> pd.DataF
     percentile chart; nearest rank as above."""
     window = window or window_of(variant)
     ops = measured(variant.ops, window)
+    ops = ops[ops["outcome"].ne(CUT_OFF)]
     if ops.empty:
         return pd.DataFrame()
     both = pd.concat([ops, ops.assign(name=ALL)], ignore_index=True)

@@ -10,6 +10,12 @@ Outcomes
     ``unknown`` it may or may not have happened: a timeout, a dropped connection, a 5xx
                 after the request reached the service. A timed-out payment is ``unknown``,
                 never ``fail`` — the provider may have captured it.
+    ``cut-off`` the load generator stopped the user while the request was in flight: like
+                ``unknown`` it may have happened, but the service was never given the
+                time to answer, so it says nothing about the service. Shown apart, and
+                left out of error rates, throughput and percentiles. A request whose
+                answer had arrived (its status line, at least) is never cut off: it gets
+                the outcome of what the service answered.
 
 Times
     All times are **float seconds since the Unix epoch** (``time.time()``), not a monotonic
@@ -18,7 +24,7 @@ Times
     the same machine. Durations are differences of two times on one machine, which is all
     the lab needs.
 
-``operations.jsonl`` (part of the run-directory contract, format version 1)
+``operations.jsonl`` (part of the run-directory contract, format version 2)
     UTF-8 text, one JSON object per line, in the order the records were written (not
     necessarily sorted by time). Each object has a ``"type"``:
 
@@ -35,7 +41,10 @@ Times
     ``intended_start`` is when an open-model schedule meant to send the request (``null``
     for a closed model), so latency can be measured from it; ``status`` is the HTTP status
     or ``null`` when no answer came; ``problem_type`` is the problem+json ``type``;
-    ``error`` a short reason for ``fail``/``unknown`` (``"timeout"``, ``"connection reset"``).
+    ``error`` a short reason for ``fail``/``unknown`` (``"timeout"``, ``"connection reset"``);
+    ``requests`` (since version 2, written only when not 1) is how many HTTP requests the
+    operation sent: a ``sign_in`` follows redirects by hand and sends up to three (login,
+    the provider's authorize, callback), the last of them the one cut off if any.
 
     ``"fault"`` — a nemesis operation::
 
@@ -56,15 +65,16 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 class Outcome(StrEnum):
-    """Jepsen's ok / fail / info, with ``info`` spelled ``unknown``."""
+    """Jepsen's ok / fail / info, with ``info`` spelled ``unknown``; plus ``cut-off``."""
 
     OK = "ok"
     FAIL = "fail"
     UNKNOWN = "unknown"
+    CUT_OFF = "cut-off"
 
 
 def outcome_for(status: int | None, *, refused_statuses: Iterable[int] = (503,)) -> Outcome:
@@ -101,6 +111,7 @@ class Operation:
     order_id: str | None = None
     seat_ids: tuple[int, ...] = ()
     request_id: str | None = None
+    requests: int = 1
 
     @property
     def service_time_s(self) -> float:
@@ -123,6 +134,7 @@ class Operation:
         return self.start if self.intended_start is None else self.intended_start
 
     def to_dict(self) -> dict[str, Any]:
+        extra = {} if self.requests == 1 else {"requests": self.requests}
         return {
             "type": "op",
             "name": self.name,
@@ -139,6 +151,7 @@ class Operation:
             "order_id": self.order_id,
             "seat_ids": list(self.seat_ids),
             "request_id": self.request_id,
+            **extra,
         }
 
     @classmethod
@@ -158,6 +171,7 @@ class Operation:
             order_id=data.get("order_id"),
             seat_ids=tuple(int(s) for s in data.get("seat_ids") or ()),
             request_id=data.get("request_id"),
+            requests=int(data.get("requests", 1)),
         )
 
 

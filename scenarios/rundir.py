@@ -1,28 +1,54 @@
 """The run directory: everything a report needs, and nothing outside it is needed.
 
 This module is the format's definition; the runner writes through it and ``reports/``
-reads the files it describes (without importing this module). Format version 1:
+reads the files it describes (without importing this module). Format version 2:
 
     runs/<YYYYmmdd-HHMMSS>-<scenario>/
       manifest.json            the run as a whole (below)
       report.html              the self-contained report (reports/)
       variants/<variant>/
         settings.json          the service settings of this variant (TICKETLAB_* → value)
+        workload.json          what Locust was given (scenarios/load/workload.py)
         operations.jsonl       one history record per line (scenarios/history.py): every
                                client operation and every fault, with intended/actual start,
-                               end, outcome ok|fail|unknown, status, problem type, ids
-        stats.csv              per second and operation: second, operation, requests, ok,
-                               fail, unknown, p50_ms, p95_ms, p99_ms (from operations.jsonl;
-                               `second` counts from the variant's load start)
-        summary.json           per operation: count, ok, fail, unknown, throughput_per_s,
-                               p50_ms, p95_ms, p99_ms, errors {kind: {count, sample}}; plus
-                               holds_granted, holds_refused, seats_oversold, warmup_s,
-                               duration_s, generator_bottleneck (bool) with its evidence
+                               end, outcome ok|fail|unknown|cut-off, status, problem type,
+                               ids, and the HTTP requests a sign-in sent
+        stats.csv              the measured operations per second and operation: second,
+                               operation, count, ok, refused, errors, unknown, cut_off,
+                               p50_ms, p95_ms, p99_ms (`second` counts from load_start)
+        summary.json           the figures of scenarios/summary.py, whose docstring defines
+                               each one. window {basis, load_start (first request sent),
+                               load_end (last answer received), warmup_s, warmup_end,
+                               seconds}: every count and rate below is over it.
+                               operations {name: {count, ok, refused, errors, unknown,
+                               cut_off, error_rate, throughput_per_s, requests_per_s,
+                               requests_completed, p50_ms, p95_ms, p99_ms, error_kinds
+                               {kind: {count, sample}}}}, all {the same, every operation};
+                               requests_per_s, throughput_per_s, cut_off;
+                               holds_granted, holds_refused_taken_or_limit (409),
+                               holds_refused_contention (503); seats_held_twice (two holds
+                               at once, never sold twice), seats_sold_twice (two confirmed
+                               sales); locust {requests, failures, requests_per_s} (Locust's
+                               own Aggregated row, same window); routes [{route,
+                               client_answered, client_in_flight, server, difference,
+                               mismatch}] over the whole load (warm-up included: the
+                               service's counters cannot leave it out), from the final
+                               scrape; machine {cores, cpu_percent_mean, cpu_percent_peak,
+                               saturated_share, steal_percent_peak, load_average_peak,
+                               other_cpu_cores_mean, samples} over the window;
+                               generator_bottleneck (bool) with generator_evidence;
+                               quiesce_s, unsettled, nemesis_errors, claim_strategy,
+                               companion_errors (when a companion failed)
+        locust_stats.csv       Locust's own statistics (--csv), for cross-checking
         metrics.jsonl          the service's /metrics, scraped each second from every
-                               worker: {"t": unix seconds, "target": url, "samples":
-                               {"name{label=\"v\",…}": value}}
+                               worker, and once more after Locust's last answer: {"t": unix
+                               seconds, "target": url, "samples": {"name{label=\"v\",…}":
+                               value}, "final": true on the last}
         resources.csv          t, role (locust|service|psp|idp|mariadb|redis|…), pid,
-                               cpu_percent, rss_bytes, fds, threads
+                               cpu_percent (empty on a process's first, priming sample),
+                               rss_bytes, fds, threads
+        machine.csv            t, cpu_percent (all cores: 100 = every core busy), steal_percent,
+                               iowait_percent, load_1m, cores — sampled with resources.csv
         lag.csv                t, seconds_behind_primary (the replica, when there is one)
         checks.json            {"verdict": pass|fail|unknown, "results": [CheckResult…]}
         logs/<process>.log     each child process's output
@@ -34,7 +60,26 @@ manifest.json:
     finished_at (ISO 8601 UTC), command (as typed), rerun_command, seed, overrides,
     variants [names, in run order], code {git_sha, dirty}, servers {mariadb, redis,
     rabbitmq: version strings}, machine {cores, cpu_model, memory_bytes, load_average
-    [1, 5, 15 min], platform, python}.
+    [1, 5, 15 min] when the run started, platform, python}, error.
+
+Changes from version 1 (issue 9, one name per quantity):
+    - outcome ``cut-off`` for requests the generator's stop interrupted: out of errors,
+      error rates, throughput and percentiles, counted apart; ``unknown`` no longer holds
+      them. Op records may carry ``requests`` (a sign-in's HTTP requests).
+    - the window is from the first request sent to the last answer received (it was
+      Locust's start-up to its shutdown), stated in summary.json's ``window``; stats.csv
+      and summary.json both leave the warm-up out (version 1's stats.csv and top-level
+      ``requests`` kept it). The top-level ``duration_s``, ``load_start``,
+      ``load_end`` and ``warmup_s`` moved into ``window``; ``requests`` is ``all.count``.
+    - ``seats_oversold`` (held *or* sold twice) is gone: ``seats_held_twice`` and
+      ``seats_sold_twice`` say which. ``holds_refused`` (409s only, while the service's
+      counter also counts 503s) became ``holds_refused_taken_or_limit`` and
+      ``holds_refused_contention``.
+    - per operation: ``fail`` became ``refused`` (409) and ``errors`` (a count; the
+      error breakdown is now ``error_kinds``), with ``cut_off`` and ``requests_per_s``.
+    - stats.csv: ``requests``/``fail`` became ``count``/``refused``/``errors``/``cut_off``.
+    - new: machine.csv, locust_stats.csv, summary ``locust``, ``routes``, ``machine``, the
+      final scrape in metrics.jsonl; resources.csv leaves priming CPU readings empty.
 """
 
 from __future__ import annotations
@@ -43,26 +88,62 @@ import csv
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 RUNS_DIR = Path("runs")
 STATS_COLUMNS = (
     "second",
     "operation",
-    "requests",
+    "count",
     "ok",
-    "fail",
+    "refused",
+    "errors",
     "unknown",
+    "cut_off",
     "p50_ms",
     "p95_ms",
     "p99_ms",
 )
 RESOURCE_COLUMNS = ("t", "role", "pid", "cpu_percent", "rss_bytes", "fds", "threads")
+MACHINE_COLUMNS = ("t", "cpu_percent", "steal_percent", "iowait_percent", "load_1m", "cores")
 LAG_COLUMNS = ("t", "seconds_behind_primary")
 SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+@dataclass
+class Manifest:
+    """``manifest.json``, as described above: written when a run starts and again when it
+    ends, so an interrupted run still says what it was."""
+
+    run_id: str
+    scenario: dict[str, Any]
+    started_at: str
+    command: str
+    seed: int
+    variants: list[str]
+    code: dict[str, Any]
+    machine: dict[str, Any]
+    rerun_command: str = ""
+    servers: dict[str, str] = field(default_factory=dict)
+    status: str = "running"
+    verdict: str = "unknown"
+    finished_at: str | None = None
+    error: str | None = None
+    format_version: int = FORMAT_VERSION
+
+    def finish(self, status: str, verdict: str, error: str | None) -> None:
+        self.status, self.verdict, self.error = status, verdict, error
+        self.finished_at = datetime.now(UTC).isoformat()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def write(self, run_dir: Path) -> None:
+        write_json(run_dir / "manifest.json", self.to_dict())
 
 
 def safe_name(name: str) -> str:

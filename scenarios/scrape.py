@@ -2,7 +2,9 @@
 
 The service runs Prometheus in multiprocess mode, so one scrape of its port covers every
 worker. Each line is ``{"t", "target", "samples": {"name{label=\"v\"}": value}}``; a failed
-scrape is a line with ``"error"`` instead, so gaps in a chart have a reason.
+scrape is a line with ``"error"`` instead, so gaps in a chart have a reason. After the
+load generator's last answer, one more scrape (``scrape_final``, marked ``"final": true``)
+closes the series, so the server-side totals cover every request the client counted.
 """
 
 from __future__ import annotations
@@ -68,3 +70,13 @@ async def scrape_forever(
                 if on_record is not None:
                     on_record(record)
                 await asyncio.sleep(max(0.0, interval_s - (time.monotonic() - started)))
+
+
+async def scrape_final(target: str, out: Path) -> dict[str, Any]:
+    """One last scrape, appended and returned: the service's totals after the load."""
+    async with aiohttp.ClientSession() as session:
+        record = await scrape_once(session, target)
+    record["final"] = True
+    with out.open("a") as lines:
+        lines.write(json.dumps(record, sort_keys=True) + "\n")
+    return record

@@ -1,15 +1,32 @@
 """Per-variant numbers from the history: ``stats.csv`` (per second) and ``summary.json``.
 
-The rules are the SLO checks': percentiles are exact (nearest rank over every sample),
-latency counts from the intended start when there is one, the warm-up is left out, and
-throughput is answered operations (ok, or refused with 409) per second of the window.
-Holds refused are the 409s: a 503 is contention, reported among the errors.
+One definition of each figure, shared with the SLO checks and the report
+(``reports/tables.py`` restates it, since reports may not import the lab):
+
+- **Window**: the load runs from the first request sent (the earliest scheduled start) to
+  the last answer received (the latest end of an operation that was not cut off). The
+  warm-up is the first ``warmup_s`` of it; the measured window runs from its end to the
+  last answer, and every rate divides by its length.
+- **Measured operations** are those scheduled at or after the end of warm-up — in every
+  output: summary.json, stats.csv, the checks and the report.
+- **Classes**: ``ok``; ``refused`` — a ``fail`` with 409 (seats taken, over the ticket
+  limit: the service doing its job); ``errors`` — every other ``fail`` and every
+  ``unknown`` (of which ``unknown`` counts the latter); ``cut_off`` — interrupted by the
+  generator's stop, in none of the others. ``count`` = ok + refused + errors.
+- ``error_rate`` = errors / count; percentiles are exact (nearest rank) over the count's
+  latencies, from the intended start when there is one.
+- ``throughput_per_s`` = (ok + refused) / window; ``requests_per_s`` = HTTP requests
+  answered / window, a sign-in counting each of its requests: Locust's own ``req/s``.
+- **Holds refused** are two quantities: ``holds_refused_taken_or_limit`` (409: seats
+  taken or over the ticket limit) and ``holds_refused_contention`` (503: the lock or pool
+  was busy, retryable).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -17,33 +34,81 @@ import pandas as pd
 from scenarios.history import History, Outcome
 
 PERCENTILES = (50, 95, 99)
+REFUSED_STATUS = 409
+CONTENTION_STATUS = 503
+WINDOW_BASIS = "first request sent to last answer received; warm-up left out"
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where the measured window lies, in Unix seconds."""
+
+    load_start: float
+    load_end: float
+    warmup_s: float
+
+    @property
+    def warmup_end(self) -> float:
+        return self.load_start + self.warmup_s
+
+    @property
+    def seconds(self) -> float:
+        return max(0.0, self.load_end - self.warmup_end)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "basis": WINDOW_BASIS,
+            "load_start": self.load_start,
+            "load_end": self.load_end,
+            "warmup_s": self.warmup_s,
+            "warmup_end": self.warmup_end,
+            "seconds": round(self.seconds, 6),
+        }
+
+
+def measured_window(history: History, warmup_s: float, fallback: tuple[float, float]) -> Window:
+    """The window of the history's operations; ``fallback`` (start, end) when none answered."""
+    ops = history.operations
+    answered = [op.end for op in ops if op.outcome is not Outcome.CUT_OFF]
+    if not ops or not answered:
+        return Window(fallback[0], fallback[1], warmup_s)
+    return Window(min(op.scheduled_at for op in ops), max(answered), warmup_s)
 
 
 def operations_frame(history: History) -> pd.DataFrame:
+    columns = ["name", "scheduled", "end", "latency_ms", "outcome", "status", "problem_type"]
+    columns += ["error", "requests"]
     rows = [
-        {
-            "name": op.name,
-            "scheduled": op.scheduled_at,
-            "end": op.end,
-            "latency_ms": op.latency_s * 1000,
-            "outcome": op.outcome.value,
-            "status": op.status,
-            "problem_type": op.problem_type,
-            "error": op.error,
-        }
+        (
+            op.name,
+            op.scheduled_at,
+            op.end,
+            op.latency_s * 1000,
+            op.outcome.value,
+            op.status,
+            op.problem_type,
+            op.error,
+            op.requests,
+        )
         for op in history.operations
     ]
-    columns = [
-        "name",
-        "scheduled",
-        "end",
-        "latency_ms",
-        "outcome",
-        "status",
-        "problem_type",
-        "error",
-    ]
     return pd.DataFrame(rows, columns=columns)
+
+
+def classified(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with boolean columns ok, refused, errors, unknown, cut_off and the HTTP
+    requests each operation got an answer to."""
+    ok = frame["outcome"].eq(Outcome.OK.value)
+    cut_off = frame["outcome"].eq(Outcome.CUT_OFF.value)
+    refused = frame["outcome"].eq(Outcome.FAIL.value) & frame["status"].eq(REFUSED_STATUS)
+    return frame.assign(
+        ok=ok,
+        refused=refused,
+        errors=~(ok | refused | cut_off),
+        unknown=frame["outcome"].eq(Outcome.UNKNOWN.value),
+        cut_off=cut_off,
+        completed_requests=frame["requests"] - cut_off.astype(int),
+    )
 
 
 def nearest_rank(values: pd.Series, p: float) -> float | None:
@@ -53,39 +118,36 @@ def nearest_rank(values: pd.Series, p: float) -> float | None:
     return float(ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1])
 
 
-def measured(frame: pd.DataFrame, warmup_end: float | None, end: float | None) -> pd.DataFrame:
-    keep = pd.Series(True, index=frame.index)
-    if warmup_end is not None:
-        keep &= frame["scheduled"] >= warmup_end
-    if end is not None:
-        keep &= frame["scheduled"] < end
-    return frame[keep]
+def counts(group: pd.DataFrame) -> dict[str, Any]:
+    """Counts and exact percentiles of one group of classified operations."""
+    finished = group[~group["cut_off"]]
+    row: dict[str, Any] = {
+        "count": len(finished),
+        "ok": int(group["ok"].sum()),
+        "refused": int(group["refused"].sum()),
+        "errors": int(group["errors"].sum()),
+        "unknown": int(group["unknown"].sum()),
+        "cut_off": int(group["cut_off"].sum()),
+    }
+    for p in PERCENTILES:
+        value = nearest_rank(finished["latency_ms"], p)
+        row[f"p{p}_ms"] = None if value is None else round(value, 3)
+    return row
 
 
-def per_second(frame: pd.DataFrame, load_start: float) -> list[dict[str, Any]]:
+def per_second(frame: pd.DataFrame, window: Window) -> list[dict[str, Any]]:
+    """stats.csv: the measured operations by second (from the load's start) and name."""
     if frame.empty:
         return []
-    frame = frame.assign(second=((frame["scheduled"] - load_start) // 1).astype(int))
-    rows = []
-    for (second, name), group in frame.groupby(["second", "name"], sort=True):
-        counts = group["outcome"].value_counts()
-        row: dict[str, Any] = {
-            "second": int(second),
-            "operation": name,
-            "requests": len(group),
-            "ok": int(counts.get(Outcome.OK.value, 0)),
-            "fail": int(counts.get(Outcome.FAIL.value, 0)),
-            "unknown": int(counts.get(Outcome.UNKNOWN.value, 0)),
-        }
-        for p in PERCENTILES:
-            value = nearest_rank(group["latency_ms"], p)
-            row[f"p{p}_ms"] = None if value is None else round(value, 3)
-        rows.append(row)
-    return rows
+    frame = frame.assign(second=((frame["scheduled"] - window.load_start) // 1).astype(int))
+    return [
+        {"second": int(second), "operation": name, **counts(group)}
+        for (second, name), group in frame.groupby(["second", "name"], sort=True)
+    ]
 
 
 def error_kind(row: Mapping[str, Any]) -> str:
-    """``409 seats-taken``, ``503 contention``, ``500``, or the client's reason (``timeout``)."""
+    """``503 contention``, ``500``, or the client's reason (``timeout``)."""
     status = present(row["status"])
     problem = present(row["problem_type"])
     if problem:
@@ -101,53 +163,50 @@ def present(value: Any) -> Any:
 
 
 def operation_summary(group: pd.DataFrame, seconds: float) -> dict[str, Any]:
-    counts = group["outcome"].value_counts()
-    ok = int(counts.get(Outcome.OK.value, 0))
-    answered = ok + int(((group["outcome"] == Outcome.FAIL.value) & (group["status"] == 409)).sum())
-    errors: dict[str, dict[str, Any]] = {}
-    for _, row in group[group["outcome"] != Outcome.OK.value].iterrows():
-        kind = error_kind(row)
+    summary = counts(group)
+    kinds: dict[str, dict[str, Any]] = {}
+    for _, row in group[group["errors"]].iterrows():
         sample = present(row["error"]) or present(row["problem_type"])
-        entry = errors.setdefault(kind, {"count": 0, "sample": sample})
+        entry = kinds.setdefault(error_kind(row), {"count": 0, "sample": sample})
         entry["count"] += 1
-    summary: dict[str, Any] = {
-        "count": len(group),
-        "ok": ok,
-        "fail": int(counts.get(Outcome.FAIL.value, 0)),
-        "unknown": int(counts.get(Outcome.UNKNOWN.value, 0)),
-        "throughput_per_s": round(answered / seconds, 3) if seconds > 0 else None,
-        "errors": errors,
-    }
-    for p in PERCENTILES:
-        value = nearest_rank(group["latency_ms"], p)
-        summary[f"p{p}_ms"] = None if value is None else round(value, 3)
+    answered = int(group["completed_requests"].sum())
+    summary.update(
+        error_rate=round(summary["errors"] / summary["count"], 6) if summary["count"] else None,
+        throughput_per_s=_rate(summary["ok"] + summary["refused"], seconds),
+        requests_per_s=_rate(answered, seconds),
+        requests_completed=answered,
+        error_kinds=kinds,
+    )
     return summary
 
 
+def _rate(count: int, seconds: float) -> float | None:
+    return round(count / seconds, 3) if seconds > 0 else None
+
+
 def summarize(
-    history: History,
-    *,
-    load_start: float,
-    load_end: float,
-    warmup_s: float,
-    extra: Mapping[str, Any] | None = None,
+    history: History, window: Window, extra: Mapping[str, Any] | None = None
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """(stats rows, summary) for one variant."""
-    frame = operations_frame(history)
-    warmup_end = load_start + warmup_s
-    window = measured(frame, warmup_end, load_end)
-    seconds = max(0.0, load_end - warmup_end)
-    operations = {name: operation_summary(group, seconds) for name, group in window.groupby("name")}
-    holds = window[window["name"] == "hold"]
+    """(stats rows, summary) for one variant, over its measured window."""
+    frame = classified(operations_frame(history))
+    measured = frame[frame["scheduled"] >= window.warmup_end]
+    operations = {
+        str(name): operation_summary(group, window.seconds)
+        for name, group in measured.groupby("name")
+    }
+    overall = operation_summary(measured, window.seconds)
+    holds = measured[measured["name"] == "hold"]
+    refused = holds["outcome"].eq(Outcome.FAIL.value)
     summary: dict[str, Any] = {
+        "window": window.to_dict(),
         "operations": operations,
-        "holds_granted": int((holds["outcome"] == Outcome.OK.value).sum()),
-        "holds_refused": int((holds["status"] == 409).sum()),
-        "warmup_s": warmup_s,
-        "duration_s": round(load_end - load_start, 3),
-        "load_start": load_start,
-        "load_end": load_end,
-        "requests": len(frame),
+        "all": overall,
+        "requests_per_s": overall["requests_per_s"],
+        "throughput_per_s": overall["throughput_per_s"],
+        "cut_off": overall["cut_off"],
+        "holds_granted": int(holds["ok"].sum()),
+        "holds_refused_taken_or_limit": int((refused & holds["refused"]).sum()),
+        "holds_refused_contention": int((refused & holds["status"].eq(CONTENTION_STATUS)).sum()),
     }
     summary.update(extra or {})
-    return per_second(frame, load_start), summary
+    return per_second(measured, window), summary

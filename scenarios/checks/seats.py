@@ -28,21 +28,22 @@ def no_double_booking(db: DbState, slack_s: float = DEFAULT_CLAIM_SLACK_S) -> Ch
     """No seat claimed by two holds at once, and none covered by two confirmed reservations.
 
     Claims are intervals (see :mod:`scenarios.checks.claims`), so a double hold that both
-    expired before the check still counts. ``oversold_seats`` — seats with two or more
-    confirmed reservations — is the headline number of the double-booking scenario.
+    expired before the check still counts. Two quantities, never added up under one name:
+    ``seats_sold_twice`` — seats with two or more confirmed reservations — and
+    ``seats_held_twice`` — seats two claims held at once without two sales.
     Overlaps up to ``slack_s`` are clock noise, not double bookings (see
     :func:`scenarios.checks.claims.overlapping`); two sales of a seat always count.
     """
     found: list[dict[str, Any]] = []
-    oversold_seats = oversold_tickets = 0
+    sold_twice = extra_tickets = 0
     for seat_id, claims in sorted(claims_of(db).by_seat.items()):
         involved = overlapping(claims, slack_s)
         if not involved:
             continue
         sold = [c for c in claims if c.state == SOLD]
         if len(sold) > 1:
-            oversold_seats += 1
-            oversold_tickets += len(sold) - 1
+            sold_twice += 1
+            extra_tickets += len(sold) - 1
         found.append(
             {
                 "seat_id": seat_id,
@@ -58,9 +59,9 @@ def no_double_booking(db: DbState, slack_s: float = DEFAULT_CLAIM_SLACK_S) -> Ch
         definite=found,
         what="seats held or sold twice",
         metrics={
-            "double_booked_seats": len(found),
-            "oversold_seats": oversold_seats,
-            "oversold_tickets": oversold_tickets,
+            "seats_held_twice": len(found) - sold_twice,
+            "seats_sold_twice": sold_twice,
+            "tickets_sold_twice": extra_tickets,
             "slack_s": slack_s,
         },
     )

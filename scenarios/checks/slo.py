@@ -12,6 +12,8 @@ computed from every sample rather than from a load tool's rounded histogram:
 - **Classification**: ``ok`` operations succeed; ``fail`` with a status in
   ``expected_statuses`` (by default 409 — the seat was taken) are *expected refusals*,
   neither success nor error; every other ``fail`` and every ``unknown`` is an error.
+  ``cut-off`` operations (interrupted by the load generator's stop) say nothing about the
+  service: they are counted apart (``cut_off``) and measured in nothing else.
   ``error_rate`` = errors / all; ``success_rate`` = ok / all.
 - **Throughput** is non-error operations (ok + expected refusals) per second of the
   measured window, so fast 503s cannot make an overloaded service look busy.
@@ -85,6 +87,7 @@ class OperationStats:
     error_rate: float | None
     success_rate: float | None
     throughput: float | None
+    cut_off: int = 0
 
     def to_metrics(self) -> dict[str, Any]:
         return asdict(self)
@@ -110,7 +113,8 @@ def measure(
     expected_statuses: Iterable[int] = (409,),
 ) -> OperationStats:
     window = window or MeasuredWindow()
-    ops = measured(history.operations, operation, window)
+    scheduled = measured(history.operations, operation, window)
+    ops = [op for op in scheduled if op.outcome is not Outcome.CUT_OFF]
     expected_set = frozenset(expected_statuses)
     ok = sum(1 for op in ops if op.outcome is Outcome.OK)
     expected = sum(1 for op in ops if op.outcome is Outcome.FAIL and op.status in expected_set)
@@ -146,6 +150,7 @@ def measure(
         error_rate=errors / n if n else None,
         success_rate=ok / n if n else None,
         throughput=(ok + expected) / window_s if window_s and window_s > 0 else None,
+        cut_off=len(scheduled) - n,
     )
 
 

@@ -14,7 +14,10 @@ pure (safe to import anywhere, unit-tested)
     ``process``   the Locust command lines (headless, web UI) and starting one
 
 Locust-facing glue (imported only inside the Locust process)
-    ``users``          the ``Buyer`` (``FastHttpUser``): sign in, browse, hold, reserve, pay
+    ``users``          the ``Buyer`` (``FastHttpUser``): the flow — sign in, browse, hold,
+                       reserve, pay, or walk away
+    ``client``         the booking API as the buyer calls it: one request, one recorded
+                       operation, judged the same way for Locust's statistics
     ``locustfile``     the file given to ``locust -f``: CLI option, events, flushing
     ``shapefile``      the ``LoadTestShape`` driven by the workload's shape (added to ``-f``)
 """

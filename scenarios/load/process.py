@@ -57,15 +57,20 @@ def headless_argv(
     run_time_s: float | None = None,
     python: str = sys.executable,
     extra: Sequence[str] = (),
+    csv_prefix: Path | None = None,
 ) -> list[str]:
     """The headless command for ``workload`` (written at ``workload_path``).
 
     Without a shape the load is ``users``/``spawn_rate``/``run_time_s`` (all required);
     a ``constant`` shape supplies them; any other shape drives the load itself.
+    ``csv_prefix`` keeps Locust's own statistics (``<prefix>_stats.csv`` …) to check
+    the history's figures against.
     """
     argv = [python, "-m", "locust", "-f", locustfiles(workload), "--headless"]
     argv += _common(workload, workload_path)
     argv += ["--only-summary", "--exit-code-on-error", "0"]
+    if csv_prefix is not None:
+        argv += ["--csv", str(csv_prefix)]
     if processes is not None:
         if processes == 0 or processes < -1:
             raise ValueError(f"processes must be >= 1 (or -1: one per core), got {processes}")

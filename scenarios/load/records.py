@@ -6,6 +6,9 @@ payment is never counted as not having happened. On top of that, the load side k
 refusals are *expected*: a 409 "seats taken" or "ticket limit" on a hold is the service
 doing its job under contention, and SLOs on error rates leave it out.
 
+A request the generator's stop interrupted before its answer arrived is ``cut-off``
+(``cut_off_operation``), never ``unknown``: it says nothing about the service.
+
 Locust's own statistics get the same judgement (``locust_failure``) so that its web UI and
 summary tell expected refusals, contention and unknowns apart by message.
 """
@@ -135,6 +138,38 @@ def build_operation(
     )
 
 
+CUT_OFF_REASON = "cut off: the load generator stopped the user mid-request"
+
+
+def cut_off_operation(
+    name: str,
+    process: str,
+    *,
+    start: float,
+    end: float,
+    request_id: str | None,
+    intended_start: float | None = None,
+    ids: Ids = Ids(),
+    requests: int = 1,
+) -> Operation:
+    """The record of a request the generator's stop interrupted before any answer came."""
+    return Operation(
+        name=name,
+        process=process,
+        start=start,
+        end=end,
+        outcome=Outcome.CUT_OFF,
+        intended_start=intended_start,
+        error=CUT_OFF_REASON,
+        hold_id=ids.hold_id,
+        reservation_id=ids.reservation_id,
+        order_id=ids.order_id,
+        seat_ids=ids.seat_ids,
+        request_id=request_id,
+        requests=requests,
+    )
+
+
 def _reason_for(name: str, status: int | None, problem: str | None) -> str:
     if status is None:
         return "no answer"
@@ -157,6 +192,8 @@ def locust_failure(op: Operation) -> str | None:
     """
     if op.outcome is Outcome.OK:
         return None
+    if op.outcome is Outcome.CUT_OFF:
+        return "cut-off"
     if op.outcome is Outcome.UNKNOWN:
         return f"unknown: {op.error or 'no answer'}"
     if is_expected_failure(op):

@@ -9,6 +9,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from scenarios.catalog import load_scenario
@@ -38,8 +40,13 @@ def run(name: str, lab_dir: Path, runs: Path, **overrides: object) -> RunResult:
     )
 
 
-def test_smoke_writes_a_complete_run_directory_that_passes(lab_dir: Path, tmp_path: Path) -> None:
-    result = run("smoke", lab_dir, tmp_path, duration_s=8)
+@pytest.fixture(scope="module")
+def smoke(lab_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    return run("smoke", lab_dir, tmp_path_factory.mktemp("runs"), duration_s=8)
+
+
+def test_smoke_writes_a_complete_run_directory_that_passes(smoke: RunResult) -> None:
+    result = smoke
     assert (result.status, result.verdict) == ("completed", Verdict.PASS), result.error
     manifest = json.loads((result.run_dir / "manifest.json").read_text())
     assert manifest["status"] == "completed" and manifest["verdict"] == "pass"
@@ -51,6 +58,8 @@ def test_smoke_writes_a_complete_run_directory_that_passes(lab_dir: Path, tmp_pa
         "summary.json",
         "metrics.jsonl",
         "resources.csv",
+        "machine.csv",
+        "locust_stats.csv",
         "checks.json",
         "settings.json",
         "logs/service.log",
@@ -68,34 +77,77 @@ def test_smoke_writes_a_complete_run_directory_that_passes(lab_dir: Path, tmp_pa
     assert "smoke" in report and "no-double-booking" in report
 
 
+def test_summary_and_report_agree_with_an_independent_recomputation(smoke: RunResult) -> None:
+    """pandas over operations.jsonl, by the definitions of scenarios/summary.py, written anew."""
+    from reports import tables
+    from reports.rundir import load_run
+
+    variant_dir = smoke.run_dir / "variants" / "default"
+    summary = json.loads((variant_dir / "summary.json").read_text())
+    lines = (variant_dir / "operations.jsonl").read_text().splitlines()
+    ops = pd.DataFrame([r for r in map(json.loads, lines) if r["type"] == "op"])
+    ops["scheduled"] = ops["intended_start"].fillna(ops["start"])
+    ops["requests"] = ops.get("requests", pd.Series(1, index=ops.index)).fillna(1)
+    cut = ops["outcome"].eq("cut-off")
+    start, end = ops["scheduled"].min(), ops.loc[~cut, "end"].max()
+    warmup_end = start + summary["window"]["warmup_s"]
+    assert summary["window"]["load_start"] == pytest.approx(start)
+    assert summary["window"]["load_end"] == pytest.approx(end)
+    seconds = end - warmup_end
+    kept = ops[ops["scheduled"] >= warmup_end]
+    kept_cut = kept["outcome"].eq("cut-off")
+    done = kept[~kept_cut]
+    ok = done["outcome"].eq("ok")
+    refused = done["outcome"].eq("fail") & done["status"].eq(409)
+    latency = np.sort(((done["end"] - done["scheduled"]) * 1000).to_numpy())
+    p95 = latency[int(np.ceil(0.95 * len(latency))) - 1]
+    overall = summary["all"]
+    assert overall["count"] == len(done) and overall["cut_off"] == int(kept_cut.sum())
+    assert overall["errors"] == int((~(ok | refused)).sum())
+    assert overall["p95_ms"] == pytest.approx(p95, abs=1e-3)
+    assert overall["throughput_per_s"] == pytest.approx((ok | refused).sum() / seconds, rel=1e-3)
+    completed = kept["requests"].sum() - kept_cut.sum()
+    assert overall["requests_per_s"] == pytest.approx(completed / seconds, rel=1e-3)
+    locust = summary["locust"]["requests_per_s"]
+    assert summary["requests_per_s"] == pytest.approx(locust, rel=0.01), "Locust's own req/s"
+    variant = load_run(smoke.run_dir).variants[0]
+    table = tables.operation_table(variant)
+    mine = table[table["operation"].eq(tables.ALL)].iloc[0]
+    assert mine["count"] == overall["count"] and mine["errors"] == overall["errors"]
+    assert mine["p95_ms"] == pytest.approx(p95, abs=1e-3)
+    routes = {r["route"]: r for r in summary["routes"]}
+    assert not [r for r in routes.values() if r["mismatch"]], routes
+
+
 def test_naive_oversells_and_every_other_strategy_sells_each_seat_once(
     lab_dir: Path, tmp_path: Path
 ) -> None:
     result = run("double-booking", lab_dir, tmp_path, duration_s=8)
     assert result.status == "completed", result.error
-    oversold = {v.name: v.summary["seats_oversold"] for v in result.variants}
-    assert oversold.pop("naive") > 0
-    assert set(oversold.values()) == {0}
+    twice = {
+        v.name: v.summary["seats_held_twice"] + v.summary["seats_sold_twice"]
+        for v in result.variants
+    }
+    assert twice.pop("naive") > 0
+    assert set(twice.values()) == {0}
     assert result.verdict is Verdict.PASS
 
 
 def test_a_failing_run_stops_every_child_and_says_so(
     lab_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from scenarios import runner
+    from scenarios import variant
     from scenarios.apps import APP_PARTS
     from scenarios.stack import processes
     from scenarios.stack.paths import LabPaths
 
     seen: dict[str, int] = {}
 
-    async def broken_load(
-        workload: object, path: object, out: object, apps: object, *args: object
-    ) -> None:
-        seen.update(apps.pids())  # type: ignore[attr-defined]
+    async def broken_load(run: variant.VariantRun) -> None:
+        seen.update(run.apps.pids())  # type: ignore[union-attr]
         raise RuntimeError("the load generator fell over")
 
-    monkeypatch.setattr(runner, "drive_load", broken_load)
+    monkeypatch.setattr(variant, "drive_load", broken_load)
     result = run("smoke", lab_dir, tmp_path)
     assert result.status == "failed" and "fell over" in (result.error or "")
     assert result.exit_code == 2

@@ -1,6 +1,6 @@
 """Synthetic run directories with known numbers, for the report tests.
 
-The run is written file by file in the run-directory format (format version 1), not through
+The run is written file by file in the run-directory format (format version 2), not through
 the runner, so the report tests pin the format rather than one writer's habits. Latencies
 are whole milliseconds in a known set, so the nearest-rank percentiles are known exactly:
 ``hold`` in variant ``naive`` takes 1…200 ms after warm-up → p50 100, p95 190, p99 198.
@@ -117,7 +117,7 @@ def write_run(root: Path, variants: list[VariantSpec], **manifest: Any) -> Path:
         if spec.stats is not None:
             (path / "stats.csv").write_text(spec.stats)
     data = {
-        "format_version": 1,
+        "format_version": 2,
         "run_id": run.name,
         "scenario": {"name": "double-booking", "description": "six strategies", "source": "x"},
         "status": "completed",
@@ -187,7 +187,7 @@ def naive_spec() -> VariantSpec:
                     {"seat_id": COUNTEREXAMPLE_SEAT, "problem": "sold twice", "holds": [7, 9]}
                 ],
                 counterexample_count=1,
-                metrics={"oversold_seats": 1, "double_booked_seats": 1},
+                metrics={"seats_held_twice": 0, "seats_sold_twice": 1},
             ),
             result(
                 "money-conserved",
@@ -201,13 +201,15 @@ def naive_spec() -> VariantSpec:
         "warmup_s": WARMUP_S,
         "duration_s": 100.0,
         "holds_granted": 172,
-        "holds_refused": 28,
-        "seats_oversold": 1,
+        "holds_refused_taken_or_limit": 20,
+        "holds_refused_contention": 8,
+        "seats_held_twice": 0,
+        "seats_sold_twice": 1,
         "generator_bottleneck": False,
         "operations": {
             "hold": {
                 "count": 200,
-                "errors": {"503 overloaded": {"count": 8, "sample": XSS + " body"}},
+                "error_kinds": {"503 overloaded": {"count": 8, "sample": XSS + " body"}},
             }
         },
     }
@@ -241,3 +243,61 @@ def conditional_spec() -> VariantSpec:
 
 def standard_run(root: Path, **manifest: Any) -> Path:
     return write_run(root, [naive_spec(), conditional_spec()], **manifest)
+
+
+# -- a run whose every figure is known (issue 9) -------------------------------------------
+
+KNOWN_WARMUP_S = 2.0
+TAKEN = "https://ticketlab.dev/problems/seats-taken"
+LIMIT = "https://ticketlab.dev/problems/ticket-limit"
+CONTENTION = "https://ticketlab.dev/problems/contention"
+
+
+def known_records() -> list[dict[str, Any]]:
+    """The load starts at T0 (first request sent) and its last answer arrives at T0 + 12.
+
+    Warm-up (2 s): a sign-in of three requests and a 5 s browse, measured by nothing.
+    Measured (10 s): browses of 10, 20, 30, 40 ms; holds of 50 (ok), 60 (409 taken), 70
+    (409 limit), 80 (503 contention), 90 ms (unknown: timeout); a reserve of 1,000 ms ending
+    at T0 + 12; then a hold and a sign-in (its second request in flight) cut off by the
+    generator's stop, the hold's recorded end after the last answer.
+    """
+    return [
+        op("sign_in", 0.0, 100, requests=3),
+        op("browse", 1.0, 5000),
+        *(op("browse", at, ms) for at, ms in ((2, 10), (3, 20), (4, 30), (5, 40))),
+        op("hold", 6.0, 50, status=201),
+        op("hold", 6.5, 60, "fail", 409, problem_type=TAKEN, error="expected: seats-taken"),
+        op("hold", 7.0, 70, "fail", 409, problem_type=LIMIT, error="expected: ticket-limit"),
+        op("hold", 7.5, 80, "fail", 503, problem_type=CONTENTION, error="contention"),
+        op("hold", 8.0, 90, "unknown", None, error="timeout"),
+        op("reserve", 11.0, 1000, status=201),
+        op("hold", 11.5, 1000, "cut-off", None, error="cut off"),
+        op("sign_in", 11.8, 100, "cut-off", None, requests=2, error="cut off"),
+    ]
+
+
+#: Every figure of known_records(), by name as summary.json spells it.
+KNOWN = {
+    "load_start": T0,
+    "load_end": T0 + 12.0,
+    "warmup_end": T0 + 2.0,
+    "seconds": 10.0,
+    "count": 10,
+    "ok": 6,
+    "refused": 2,
+    "errors": 2,
+    "unknown": 1,
+    "cut_off": 2,
+    "error_rate": 0.2,
+    "throughput_per_s": 0.8,
+    "requests_completed": 11,
+    "requests_per_s": 1.1,
+    "p50_ms": 50.0,
+    "p95_ms": 1000.0,
+    "p99_ms": 1000.0,
+    "hold_p50_ms": 70.0,
+    "holds_granted": 1,
+    "holds_refused_taken_or_limit": 2,
+    "holds_refused_contention": 1,
+}

@@ -41,7 +41,7 @@ def test_a_seat_in_two_live_holds_reads_back_as_double_booked(
     assert {h.id for h in state.holds} >= {901, 902}
     result = no_double_booking(state)
     assert result.verdict is Verdict.FAIL
-    assert result.metrics["double_booked_seats"] == 1
+    assert result.metrics["seats_held_twice"] == 1
 
 
 async def test_a_granted_hold_records_when_it_claimed_its_seats(

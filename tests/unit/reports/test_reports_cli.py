@@ -151,8 +151,8 @@ def test_variant_names_map_to_safe_directory_names(tmp_path: Path) -> None:
 
 
 def test_format_version_mismatch_is_a_note(tmp_path: Path) -> None:
-    run = write_run(tmp_path, [VariantSpec("v", [op("pay", 0, 1)])], format_version=2)
-    assert any("format_version 2" in n for n in load_run(run).notes)
+    run = write_run(tmp_path, [VariantSpec("v", [op("pay", 0, 1)])], format_version=3)
+    assert any("format_version 3" in n for n in load_run(run).notes)
 
 
 def test_time_series_files_are_read(tmp_path: Path) -> None:
@@ -166,11 +166,12 @@ def test_time_series_files_are_read(tmp_path: Path) -> None:
 
 
 def test_stats_and_metrics_are_read(tmp_path: Path) -> None:
-    stats = "second,operation,requests,ok,fail,unknown,p50_ms,p95_ms,p99_ms\n0,hold,3,2,1,0,5,9,9\n"
+    stats = "second,operation,count,ok,refused,errors,unknown,cut_off,p50_ms,p95_ms,p99_ms\n"
+    stats += "0,hold,3,2,1,0,0,0,5,9,9\n"
     run = write_run(tmp_path, [VariantSpec("v", [op("pay", 0, 1)], stats=stats)])
     scrape = {"t": 1.0, "target": "http://w1/metrics", "samples": {'up{worker="1"}': 1.0}}
     (run / "variants" / "v" / "metrics.jsonl").write_text(json.dumps(scrape) + "\n")
     variant = load_run(run).variants[0]
-    assert variant.stats["requests"].tolist() == [3]
+    assert variant.stats["count"].tolist() == [3]
     assert variant.metrics.loc[0, 'up{worker="1"}'] == 1.0
     assert variant.metrics.loc[0, "target"] == "http://w1/metrics"

@@ -63,11 +63,11 @@ def test_verdicts_come_before_the_tables(page: str) -> None:
 
 def test_exact_percentiles_in_the_table(page: str) -> None:
     cells = row_cells(page, "naive", "hold")
-    # count, ok, refused, errors, unknown, error rate, ops/s, p50, p95, p99, max
-    assert cells[2:6] == ["200", "172", "20", "8"]
-    assert cells[9:13] == ["100.0", "190.0", "198.0", "200.0"]
-    assert row_cells(page, "naive", "browse")[9:12] == ["1,050.0", "1,095.0", "1,099.0"]
-    assert row_cells(page, "conditional", "hold")[9:12] == ["50.0", "95.0", "99.0"]
+    # count, ok, refused, errors, unknown, cut off, error rate, ops/s, p50, p95, p99, max
+    assert cells[2:7] == ["200", "172", "20", "8", "0"]
+    assert cells[10:14] == ["100.0", "190.0", "198.0", "200.0"]
+    assert row_cells(page, "naive", "browse")[10:13] == ["1,050.0", "1,095.0", "1,099.0"]
+    assert row_cells(page, "conditional", "hold")[10:13] == ["50.0", "95.0", "99.0"]
 
 
 def test_warmup_is_excluded(page: str) -> None:
@@ -161,7 +161,7 @@ def test_comparison_puts_runs_side_by_side(tmp_path: Path) -> None:
     assert page.index('id="verdicts"') < page.index("<h2>Variants</h2>")
     for label in ("run-a / naive", "run-b / conditional"):
         assert label in page
-    assert row_cells(page, "run-b / naive", "hold")[9:12] == ["100.0", "190.0", "198.0"]
+    assert row_cells(page, "run-b / naive", "hold")[10:13] == ["100.0", "190.0", "198.0"]
     assert "Latency by percentile" in page
     default = build_comparison([first, second])
     assert default.parent == tmp_path and default.name.startswith("compare-")

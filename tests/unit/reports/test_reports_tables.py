@@ -122,14 +122,17 @@ def test_headline_row(run) -> None:
     naive, conditional = run.variants
     row = tables.variant_row(naive, "naive")
     assert row["verdict"] == "fail"
-    assert (row["seats_oversold"], row["holds_granted"], row["holds_refused"]) == (1, 172, 28)
+    assert (row["seats_held_twice"], row["seats_sold_twice"]) == (0, 1)
+    assert (row["holds_granted"], row["holds_refused_taken_or_limit"]) == (172, 20)
+    assert row["holds_refused_contention"] == 8
     assert row["operations"] == 300
     # conditional has no counts in summary.json: they come from its measured hold operations.
     other = tables.variant_row(conditional, "conditional")
     assert other["verdict"] == "pass"
     assert other["holds_granted"] == 100 - 10 - 4
-    assert other["holds_refused"] == 10 + 4
-    assert other["seats_oversold"] is None
+    assert other["holds_refused_taken_or_limit"] == 10
+    assert other["holds_refused_contention"] == 4
+    assert (other["seats_held_twice"], other["seats_sold_twice"]) == (None, None)
 
 
 def test_verdict_without_checks_is_unknown(tmp_path: Path) -> None:
@@ -156,20 +159,19 @@ def test_agrees_with_the_runners_summary(tmp_path: Path) -> None:
     history_module = pytest.importorskip("scenarios.history")
     records = naive_spec().records
     history = history_module.History.from_jsonl([json.dumps(r) for r in records])
-    _, summary = summary_module.summarize(
-        history, load_start=T0, load_end=T0 + 200, warmup_s=WARMUP_S
-    )
+    window = summary_module.measured_window(history, WARMUP_S, (T0, T0))
+    _, summary = summary_module.summarize(history, window)
     summary = json.loads(json.dumps(summary))  # as the file holds it
     run = load_run(write_run(tmp_path, [VariantSpec("v", records, summary=summary)]))
     variant = run.variants[0]
-    assert tables.window_of(variant).end == T0 + 200
+    assert tables.window_of(variant).end == window.load_end
     rows = by_operation(tables.operation_table(variant))
     for name, entry in summary["operations"].items():
         assert rows[name]["count"] == entry["count"]
         for p in tables.PERCENTILES:
             assert rows[name][f"p{p}_ms"] == pytest.approx(entry[f"p{p}_ms"], abs=1e-3)
     errors = tables.error_table(variant)
-    written = {(op, kind) for op, e in summary["operations"].items() for kind in e["errors"]}
+    written = {(op, kind) for op, e in summary["operations"].items() for kind in e["error_kinds"]}
     assert set(zip(errors["operation"], errors["kind"], strict=True)) <= written
 
 

@@ -139,8 +139,8 @@ def test_a_seat_in_two_live_holds_is_a_counterexample() -> None:
     assert example["seat_id"] == 2
     assert example["problem"] == "held twice"
     assert example["holds"] == [1, 2]
-    assert result.metrics["double_booked_seats"] == 1
-    assert result.metrics["oversold_seats"] == 0
+    assert result.metrics["seats_held_twice"] == 1
+    assert result.metrics["seats_sold_twice"] == 0
 
 
 def test_two_holds_that_both_expired_before_the_check_still_count_as_a_double_hold() -> None:
@@ -278,8 +278,8 @@ def test_a_seat_confirmed_in_two_reservations_is_oversold() -> None:
     assert example["seat_id"] == 2
     assert example["problem"] == "sold twice"
     assert example["confirmed_reservations"] == [501, 502]
-    assert result.metrics["oversold_seats"] == 1
-    assert result.metrics["oversold_tickets"] == 1
+    assert result.metrics["seats_sold_twice"] == 1
+    assert result.metrics["tickets_sold_twice"] == 1
 
 
 def test_a_sale_conflicting_with_a_hold_from_long_ago_still_counts() -> None:

@@ -1,0 +1,151 @@
+"""What runs beside a variant's load: samplers, scrapers, fault schedules.
+
+Each is a ``Companion``: a small object with three hooks, every one optional, called by the
+variant pipeline (``scenarios/variant.py``) at fixed moments:
+
+    ``start(run)``       async, in the load's event loop: the apps are up and Locust has
+                         just been started (``run.locust_pid``, ``run.load_started``); its
+                         first request follows its imports, about a second later;
+    ``load_ended(run)``  async, same loop: Locust has exited, so its last answer is in — the
+                         place for a final scrape or for switching faults off;
+    ``finish(run)``      after the checks (or on error), before the apps stop: write files
+                         into ``run.out`` and stop threads;
+    ``summary(run)``     fields this companion adds to ``summary.json``.
+
+``companions_for(run)`` is the one list of them, in start order (they stop in reverse). Add
+a new one there: an InfluxDB writer, a profiler, a leak sampler. Like Locust's event
+listeners, a companion that raises is logged and recorded in ``summary.json``'s
+``companion_errors``, and never stops the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from profiling.machine import machine_load
+from profiling.sampler import ProcessSampler, generator_bottleneck, lab_cpu
+from scenarios import rundir
+from scenarios.load.routes import compare
+from scenarios.nemesis import Nemesis, Targets
+from scenarios.scrape import scrape_final, scrape_forever
+
+if TYPE_CHECKING:
+    from scenarios.variant import VariantRun
+
+
+class Companion:
+    """A thing that runs beside the load; override the hooks you need."""
+
+    name = "companion"
+
+    async def start(self, run: VariantRun) -> None:
+        """The apps are up and Locust has just been started."""
+
+    async def load_ended(self, run: VariantRun) -> None:
+        """Locust has exited: every answer it will get is in."""
+
+    def finish(self, run: VariantRun) -> None:
+        """The variant is over (or failed): write files, stop threads."""
+
+    def summary(self, run: VariantRun) -> Mapping[str, Any]:
+        """Fields for ``summary.json``."""
+        return {}
+
+
+class ResourceSampling(Companion):
+    """CPU, memory, fds and threads of every lab process, into ``resources.csv``, and the
+    machine's CPU, steal and load average on the same tick, into ``machine.csv``. Its
+    summary is the generator verdict and the machine's load over the measured window."""
+
+    name = "resources"
+
+    def __init__(self, run: VariantRun) -> None:
+        parts = run.context.stack.parts
+        self.sampler = ProcessSampler(
+            {name: part.pid for name, part in parts.items() if part.pid is not None}
+        )
+
+    async def start(self, run: VariantRun) -> None:
+        for role, pid in {**run.apps.pids(), "locust": run.locust_pid}.items():
+            self.sampler.add(role, pid)
+        self.sampler.start()
+
+    def finish(self, run: VariantRun) -> None:
+        self.sampler.stop()
+        rows = (s.row() for s in self.sampler.samples)
+        rundir.write_csv(run.out / "resources.csv", rundir.RESOURCE_COLUMNS, rows)
+        machine = (m.row() for m in self.sampler.machine_samples)
+        rundir.write_csv(run.out / "machine.csv", rundir.MACHINE_COLUMNS, machine)
+
+    def summary(self, run: VariantRun) -> Mapping[str, Any]:
+        window = (run.window.warmup_end, run.window.load_end)
+        samples, machine = self.sampler.samples, self.sampler.machine_samples
+        bottleneck = generator_bottleneck(samples, machine, window)
+        return {
+            "generator_bottleneck": bottleneck.saturated,
+            "generator_evidence": bottleneck.evidence,
+            "machine": machine_load(machine, lab_cpu(samples), window),
+        }
+
+
+class MetricsScraping(Companion):
+    """The service's ``/metrics`` each second, into ``metrics.jsonl``, and once more after
+    Locust's last answer; that final scrape's counts go beside the client's per route."""
+
+    name = "metrics"
+
+    def __init__(self) -> None:
+        self.task: asyncio.Task[None] | None = None
+        self.final: dict[str, Any] = {}
+
+    async def start(self, run: VariantRun) -> None:
+        self.task = asyncio.create_task(
+            scrape_forever(
+                run.ports.service_url, run.out / "metrics.jsonl", on_record=run.progress.metrics
+            )
+        )
+
+    async def load_ended(self, run: VariantRun) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        self.final = await scrape_final(run.ports.service_url, run.out / "metrics.jsonl")
+
+    def summary(self, run: VariantRun) -> Mapping[str, Any]:
+        samples = self.final.get("samples")
+        return {
+            "routes": compare(run.history.operations, samples),
+            "final_scrape_error": self.final.get("error"),
+        }
+
+
+class FaultSchedule(Companion):
+    """The scenario's nemesis; its fault records join the history."""
+
+    name = "nemesis"
+
+    def __init__(self, run: VariantRun) -> None:
+        self.nemesis = Nemesis(run.context.scenario.nemesis, Targets(run.ports.psp_url))
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self, run: VariantRun) -> None:
+        self.task = asyncio.create_task(self.nemesis.run(run.load_started))
+
+    async def load_ended(self, run: VariantRun) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+        records = (f.to_dict() for f in self.nemesis.records)
+        rundir.append_jsonl(run.operations_path, records)
+
+    def summary(self, run: VariantRun) -> Mapping[str, Any]:
+        return {"nemesis_errors": self.nemesis.errors}
+
+
+def companions_for(run: VariantRun) -> list[Companion]:
+    """Everything that runs beside this variant's load, in start order."""
+    return [ResourceSampling(run), MetricsScraping(), FaultSchedule(run)]
