@@ -120,6 +120,7 @@ class Settings:
     outbox_relay_max_backoff_s: float = 5.0
     event_consumer_enabled: bool = True
     max_body_bytes: int = 64 * 1024
+    worker_restarts_per_minute: int = 10
 
     def __post_init__(self) -> None:
         if self.claim_strategy not in CLAIM_STRATEGIES:
@@ -155,6 +156,8 @@ class Settings:
             )
         if self.outbox_relay_batch < 1:
             raise ConfigError(f"{_env('outbox_relay_batch')} must be at least 1")
+        if self.worker_restarts_per_minute < 0:
+            raise ConfigError(f"{_env('worker_restarts_per_minute')} must be 0 or more")
         if not self.key_prefix or ":" in self.key_prefix:
             raise ConfigError(f"{_env('key_prefix')} must be non-empty and contain no ':'")
         DatabaseUrl.parse(self.db_url, _env("db_url"))

@@ -72,3 +72,8 @@ events_received = Counter(
     "messages of the event consumer (recorded, duplicate, rejected, requeued, unsettled)",
     ["outcome"],
 )
+worker_restarts = Counter(
+    "ticketlab_worker_restarts",
+    "workers the supervisor restarted after they died, by cause (signal or exit code)",
+    ["cause"],
+)

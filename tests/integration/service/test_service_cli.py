@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from service import server
+from service import supervisor
 from tests.support.processes import free_port
 
 
@@ -112,7 +112,7 @@ def test_the_supervisor_stops_its_workers_against_one_deadline(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Four stuck workers cost one stop timeout, not four (each once had its own 10 s)."""
-    monkeypatch.setattr(server, "STOP_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(supervisor, "STOP_TIMEOUT_S", 0.5)
     context = multiprocessing.get_context("fork")
     ready = context.Semaphore(0)
     workers = [context.Process(target=_ignore_sigterm_and_sleep, args=(ready,)) for _ in range(4)]
@@ -122,7 +122,7 @@ def test_the_supervisor_stops_its_workers_against_one_deadline(
         for _ in workers:
             assert ready.acquire(timeout=10), "a worker never started"
         started = time.monotonic()
-        server._stop_workers(workers)
+        supervisor.stop_workers(workers)
         assert time.monotonic() - started < 1.5
         assert [w.exitcode for w in workers] == [-signal.SIGKILL] * 4
     finally:
