@@ -27,6 +27,8 @@ DEFECTS = (
 
 # Public (it is in this file), so anyone can mint access tokens a service using it accepts.
 DEV_JWT_SECRET = "dev-only-change-me-dev-only-change-me"
+# The payment provider's public test key: anyone could sign webhooks a service using it accepts.
+PUBLIC_PSP_TEST_KEY = "test_sk_ticketlab"
 
 
 class ConfigError(ValueError):
@@ -106,7 +108,7 @@ class Settings:
     oidc_client_id: str = "ticketlab"
     oidc_client_secret: str = "ticketlab-secret"
     psp_url: str = "http://127.0.0.1:9100"
-    psp_secret_key: str = "test_sk_ticketlab"
+    psp_secret_key: str = PUBLIC_PSP_TEST_KEY
     psp_webhook_secret: str = ""
     psp_timeout_s: float = 5.0
     psp_pool_size: int = 100
@@ -182,28 +184,59 @@ class Settings:
         """Without a separate webhook secret the provider signs with the secret key."""
         return self.psp_webhook_secret or self.psp_secret_key
 
-    def check_for_serving(self) -> str | None:
-        """A warning to log before serving, or ``ConfigError`` if serving would be unsafe.
+    def check_for_serving(self, bind_host: str) -> list[str]:
+        """Warnings to log before serving, or ``ConfigError`` if serving would be unsafe.
 
-        The default JWT secret is public, so anyone could forge access tokens. That is
-        harmless while sign-in goes to a provider on this machine (development, tests, the
-        lab), so it is only a warning there; with a real identity provider it means a real
-        deployment that forgot ``TICKETLAB_JWT_SECRET``, and start-up is refused.
+        The development JWT secret and the provider's public test key are in this file, so
+        with either anyone could forge access tokens or payment webhooks. That is harmless
+        while nothing outside this machine can reach the service (development, tests, the
+        lab), so it is only a warning there. Reachable from outside — bound to a
+        non-loopback address, or a public URL or identity provider off this machine, which
+        means a real deployment — start-up is refused, naming what to set.
         Only ``serve`` calls this: ``migrate`` and ``seed`` never issue or check tokens.
         """
-        if self.jwt_secret != DEV_JWT_SECRET:
-            return None
-        variable = _env("jwt_secret")
-        if not is_loopback_url(self.oidc_issuer):
-            raise ConfigError(
-                f"{variable} is the public development default, so anyone could forge access "
-                f"tokens, and {_env('oidc_issuer')}={self.oidc_issuer!r} is not on this "
-                f"machine: refusing to serve; set {variable} to a long random secret"
-            )
-        return (
-            f"{variable} is the public development default: anyone can forge access tokens; "
-            "acceptable on a developer machine only, set it anywhere else"
+        public = self._public_secrets()
+        if not public:
+            return []
+        exposure = self._exposure(bind_host)
+        if exposure is None:
+            return [
+                f"{name} is public ({what}); acceptable on a developer machine only, "
+                "set it anywhere else"
+                for name, what in public
+            ]
+        named = "; ".join(f"{name} is public ({what})" for name, what in public)
+        to_set = " and ".join(name for name, _ in public)
+        raise ConfigError(
+            f"{named}, and the service is reachable from outside this machine ({exposure}): "
+            f"refusing to serve; set {to_set} to a long random secret"
         )
+
+    def _public_secrets(self) -> list[tuple[str, str]]:
+        """(variable, why it matters) for every secret whose value is published."""
+        found = []
+        if self.jwt_secret == DEV_JWT_SECRET:
+            found.append(
+                (_env("jwt_secret"), "the development default: anyone can forge access tokens")
+            )
+        if self.webhook_signing_secret == PUBLIC_PSP_TEST_KEY:
+            variable = _env("psp_webhook_secret")
+            if not self.psp_webhook_secret:
+                variable += f" (unset, so {_env('psp_secret_key')})"
+            found.append(
+                (variable, "the provider's public test key: anyone can forge payment webhooks")
+            )
+        return found
+
+    def _exposure(self, bind_host: str) -> str | None:
+        """How the service is reachable from outside loopback, or None if it is not."""
+        if not is_loopback_host(bind_host):
+            return f"--host {bind_host}"
+        for name in ("public_url", "oidc_issuer"):
+            value = getattr(self, name)
+            if not is_loopback_url(value):
+                return f"{_env(name)}={value!r}"
+        return None
 
     def has_defect(self, name: str) -> bool:
         return name in self.defects
@@ -247,6 +280,15 @@ def is_loopback_url(url: str) -> bool:
         host = urlsplit(url).hostname
     except ValueError:
         return False
+    return is_loopback_host(host or "")
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether a host name or address (``::1`` with or without brackets) is this machine.
+
+    ``0.0.0.0`` and ``::`` mean every interface, so they are not loopback.
+    """
+    host = host.strip("[]")
     if not host:
         return False
     if host.rstrip(".") == "localhost":

@@ -74,7 +74,7 @@ def _stop_on_first_signal(loop: asyncio.AbstractEventLoop) -> None:
 
 def serve(settings: Settings, host: str, port: int, workers: int) -> int:
     """Serve until told to stop; ``ConfigError`` before anything starts if serving is unsafe."""
-    warning = settings.check_for_serving()
+    warnings = settings.check_for_serving(host)
     owned_dir = None
     if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         owned_dir = tempfile.mkdtemp(prefix="ticketlab-metrics-")
@@ -82,7 +82,7 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
     try:
         # Only now: logging imports the metrics, which read PROMETHEUS_MULTIPROC_DIR on import.
         configure_logging()
-        if warning:
+        for warning in warnings:
             log.warning(warning)
         print(
             f"ticketlab service on http://{host}:{port} ({workers} worker(s), "
