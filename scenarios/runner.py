@@ -289,7 +289,7 @@ def run_variant(
     out = rundir.variant_dir(run_dir, variant.name)
     ports = AppPorts.choose()
     settings = variant_settings(stack, scenario, variant, ports, f"{run_token}v{index}")
-    rundir.write_json(out / "settings.json", {k: str(v) for k, v in vars(settings).items()})
+    rundir.write_json(out / "settings.json", settings.public())
     progress.enter("reset", variant=variant.name)
     schema.reset(settings)
     workload = build_workload(scenario, variant, ports, concert_ids, out, options.seed + index)

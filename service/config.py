@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, get_type_hints
@@ -29,6 +30,14 @@ DEFECTS = (
 DEV_JWT_SECRET = "dev-only-change-me-dev-only-change-me"
 # The payment provider's public test key: anyone could sign webhooks a service using it accepts.
 PUBLIC_PSP_TEST_KEY = "test_sk_ticketlab"
+
+
+# Settings whose values are secrets: written down anywhere, they are masked.
+SECRET_FIELDS = frozenset(
+    {"jwt_secret", "oidc_client_secret", "psp_secret_key", "psp_webhook_secret"}
+)
+MASK = "***"
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/?#@:\s]*):[^/?#\s]*@")
 
 
 class ConfigError(ValueError):
@@ -258,6 +267,23 @@ class Settings:
         values.update(overrides)
         return cls(**values)
 
+    def public(self) -> dict[str, str]:
+        """Every setting as ``TICKETLAB_*`` → text, fit to be written down.
+
+        Run directories, reports and manifests are shared and kept; the settings they
+        record must not let a reader forge tokens or webhooks or log in to a server.
+        Secrets become ``***`` (an unset one stays empty, so a reader still sees which were
+        given) and URLs keep their user but lose their password.
+        """
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            text = ",".join(sorted(value)) if isinstance(value, frozenset) else str(value)
+            if f.name in SECRET_FIELDS:
+                text = MASK if text else ""
+            out[_env(f.name)] = without_password(text)
+        return out
+
     @classmethod
     def documented(cls) -> list[tuple[str, str]]:
         """(variable, default) pairs, for the README's settings table."""
@@ -269,6 +295,11 @@ class Settings:
                 value = ",".join(sorted(value))
             out.append((_env(f.name), str(value)))
         return out
+
+
+def without_password(text: str) -> str:
+    """``text`` with the password of any ``scheme://user:password@`` in it replaced by ***."""
+    return _URL_PASSWORD.sub(lambda m: f"{m['head']}:{MASK}@", text)
 
 
 def is_loopback_url(url: str) -> bool:

@@ -144,3 +144,47 @@ def test_secrets_of_ones_own_need_no_warning_anywhere(host: str) -> None:
 def test_the_dev_secret_is_checked_only_when_serving() -> None:
     # migrate and seed never touch tokens, so building the settings alone never refuses.
     assert Settings.from_env({"TICKETLAB_OIDC_ISSUER": "https://accounts.google.com"})
+
+
+SECRETS = {
+    "jwt_secret": "jwt-3f9a7c",
+    "oidc_client_secret": "oidc-8e1b2d",
+    "psp_secret_key": "psp-c47e90",
+    "psp_webhook_secret": "hook-5d2a61",
+}
+
+
+def test_the_public_view_masks_every_secret() -> None:
+    public = Settings(**SECRETS).public()
+    assert not [value for value in public.values() if any(s in value for s in SECRETS.values())]
+    assert public["TICKETLAB_JWT_SECRET"] == "***"
+    assert public["TICKETLAB_PSP_WEBHOOK_SECRET"] == "***"
+
+
+def test_the_public_view_shows_which_secrets_were_left_unset() -> None:
+    assert Settings(psp_webhook_secret="").public()["TICKETLAB_PSP_WEBHOOK_SECRET"] == ""
+
+
+@pytest.mark.parametrize(
+    ("field", "url", "shown"),
+    [
+        ("db_url", "mysql://app:s3cret@db:3306/tl", "mysql://app:***@db:3306/tl"),
+        ("replica_url", "mysql://app:s3cret@r:3306/tl", "mysql://app:***@r:3306/tl"),
+        ("db_admin_url", "mysql://root:s3cret@db/tl", "mysql://root:***@db/tl"),
+        ("redis_url", "redis://:s3cret@cache:6379/0", "redis://:***@cache:6379/0"),
+        ("amqp_url", "amqp://guest:s3cret@mq:5672/v", "amqp://guest:***@mq:5672/v"),
+        ("redis_url", "redis://:s3@cr@et@cache:6379/0", "redis://:***@cache:6379/0"),
+    ],
+)
+def test_the_public_view_keeps_urls_without_their_passwords(
+    field: str, url: str, shown: str
+) -> None:
+    assert Settings(**{field: url}).public()["TICKETLAB_" + field.upper()] == shown
+
+
+def test_the_public_view_keeps_everything_else_as_the_environment_would_give_it() -> None:
+    public = Settings(defects=frozenset({"pool-leak", "fd-leak"}), hold_ttl_s=4).public()
+    assert public["TICKETLAB_DEFECTS"] == "fd-leak,pool-leak"
+    assert public["TICKETLAB_HOLD_TTL_S"] == "4"
+    assert public["TICKETLAB_DB_ADMIN_URL"] == "mysql://root@127.0.0.1:3306/ticketlab"
+    assert set(public) == {name for name, _ in Settings.documented()}
