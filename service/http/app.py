@@ -23,6 +23,7 @@ from service.config import Settings
 from service.http.auth import setup_auth
 from service.http.defects import defect_middlewares
 from service.http.keys import AMQP, BOOKING, DB, JOBS_DB, REDIS, SETTINGS
+from service.http.malformed import install as answer_malformed_requests
 from service.http.outbox_jobs import outbox_ctx
 from service.http.payments import setup_payments
 from service.http.problems import problem_middleware
@@ -103,6 +104,7 @@ async def background_jobs_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def init_app(settings: Settings) -> web.Application:
+    answer_malformed_requests()
     app = web.Application(
         middlewares=[telemetry_middleware, problem_middleware, *defect_middlewares(settings)],
         client_max_size=settings.max_body_bytes,

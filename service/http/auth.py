@@ -28,6 +28,8 @@ OIDC_CLIENT = web.AppKey("oidc_client", OidcClient)
 
 MAX_LOGIN_HINT = 254
 MAX_CODE_LEN = 2048
+MAX_STATE_LEN = 256
+MAX_ERROR_LEN = 1024
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 POOL_LIMIT = 100
 
@@ -139,12 +141,12 @@ async def login(request: web.Request) -> web.StreamResponse:
 async def callback(request: web.Request) -> web.StreamResponse:
     """Finish the flow: verify, upsert the member, answer with the service's own tokens."""
     states = _states(request)
-    state = _query_value(request, "state", max_len=256)
-    error = _query_value(request, "error", max_len=256)
+    state = _query_value(request, "state", max_len=MAX_STATE_LEN)
+    error = _query_value(request, "error", max_len=MAX_ERROR_LEN)
     if error is not None:
         if state is not None:
             await states.take(state)  # a refused flow cannot be resumed
-        description = _query_value(request, "error_description", max_len=1024)
+        description = _query_value(request, "error_description", max_len=MAX_ERROR_LEN)
         raise SignInFailed(
             f"the identity provider refused the sign-in: {error}"
             + (f" ({description})" if description else "")

@@ -61,7 +61,7 @@ def _refuse_constant(name: str) -> Any:
     raise _NotJson(f"{name} is not a JSON value")
 
 
-def int_list(body: dict[str, Any], name: str, *, max_items: int) -> list[int]:
+def int_list(body: dict[str, Any], name: str, *, max_items: int, unique: bool = False) -> list[int]:
     value = body.get(name)
     if value is None:
         raise InvalidRequest(f"{name} is required", {name: "required"})
@@ -76,6 +76,11 @@ def int_list(body: dict[str, Any], name: str, *, max_items: int) -> list[int]:
         raise InvalidRequest(f"{name} must contain only integers", {name: "integers only"})
     if not all(0 < item <= MAX_ID for item in value):
         raise InvalidRequest(f"{name} must contain positive ids", {name: "positive ids only"})
+    if unique and len(set(value)) != len(value):
+        repeated = sorted({item for item in value if value.count(item) > 1})
+        raise InvalidRequest(
+            f"{name} repeats {', '.join(map(str, repeated))}", {name: "each id at most once"}
+        )
     return value
 
 
