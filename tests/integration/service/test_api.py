@@ -16,7 +16,7 @@ from service.config import Settings
 from service.http.problems import PROBLEM_JSON
 from tests.support.http import call
 from tests.support.servers import free_port, identity_provider, service_settings, serving
-from tests.support.signin import bearer, sign_in
+from tests.support.signin import bearer, browser, sign_in
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ async def base_url(settings: Settings, idp_url: str, concert_id: int) -> AsyncIt
 
 @pytest.fixture(scope="module")
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
+    async with browser() as session:
         yield session
 
 
