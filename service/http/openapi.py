@@ -22,15 +22,22 @@ from aiohttp import web
 from service.adapters.oauth_state import STATE_FORMAT
 from service.adapters.psp_client import SIGNATURE_HEADER, TRANSMISSION_TIME_HEADER
 from service.adapters.tokens import MAX_REFRESH_TOKEN_LEN
-from service.http.auth import MAX_CODE_LEN, MAX_ERROR_LEN, MAX_LOGIN_HINT
+from service.http.auth import (
+    BINDING_COOKIE,
+    CONTROL_CHARS,
+    MAX_CODE_LEN,
+    MAX_ERROR_LEN,
+    MAX_LOGIN_HINT,
+)
 from service.http.keys import SETTINGS
-from service.http.parsing import MAX_ID
+from service.http.parsing import MAX_EXACT_FLOAT_INT, MAX_ID
 from service.http.payments import MAX_AMOUNT, MAX_ORDER_ID, MAX_PAYMENT_KEY
 from service.http.problems import PROBLEM_JSON
 from service.http.views import MAX_ROW_LEN
 
 JSON = "application/json"
 AUTH = [{"bearer": []}]
+MEMBER_TAG, PUBLIC_TAG = "member", "public"  # needs a bearer token, or not
 PROBLEM = {"$ref": "#/components/responses/Problem"}
 RETRY_AFTER = {
     "description": "seconds to wait before trying again",
@@ -42,7 +49,7 @@ OVERLOADED = {
     "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
 }
 # No control characters (what the query parsers refuse); printable ASCII for opaque tokens.
-NO_CONTROLS = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+NO_CONTROLS = f"^[^{CONTROL_CHARS}]*$"
 PRINTABLE_ASCII = r"^[ -~]*$"
 
 
@@ -88,6 +95,7 @@ def operation(
     if overloadable:
         all_responses["503"] = OVERLOADED
     op: dict[str, Any] = {"summary": summary, "responses": dict(sorted(all_responses.items()))}
+    op["tags"] = [MEMBER_TAG if secured else PUBLIC_TAG]
     if secured:
         op["security"] = AUTH
     if parameters:
@@ -276,7 +284,7 @@ def _seats_body(max_seats: int) -> dict[str, Any]:
         "properties": {
             "seat_ids": {
                 "type": "array",
-                "items": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                "items": {"type": "integer", "minimum": 1, "maximum": MAX_EXACT_FLOAT_INT},
                 "minItems": 1,
                 "maxItems": max_seats,
                 "uniqueItems": True,
@@ -304,8 +312,19 @@ def _paths(max_seats: int) -> dict[str, Any]:
         {"type": "string", "maxLength": MAX_LOGIN_HINT, "pattern": NO_CONTROLS},
     )
     state_pattern = STATE_FORMAT.pattern
+    binding_cookie = {
+        "name": BINDING_COOKIE,
+        "in": "cookie",
+        "required": False,
+        "description": "set by /auth/login: binds the sign-in to the browser that started it",
+        "schema": {"type": "string"},
+    }
     callback_params = [
-        query("code", {"type": "string", "minLength": 1, "maxLength": MAX_CODE_LEN}, required=True),
+        query(
+            "code",
+            {"type": "string", "minLength": 1, "maxLength": MAX_CODE_LEN, "pattern": NO_CONTROLS},
+            required=True,
+        ),
         query("state", {"type": "string", "pattern": state_pattern}, required=True),
         query("error", {"type": "string", "maxLength": MAX_ERROR_LEN, "pattern": NO_CONTROLS}),
         query(
@@ -355,9 +374,14 @@ def _paths(max_seats: int) -> dict[str, Any]:
                 "Start sign-in: redirects to the identity provider",
                 {
                     "302": {
-                        "description": "to the provider's authorize URL",
+                        "description": "to the provider's authorize URL; the cookie binds the "
+                        "sign-in to this browser (HttpOnly, SameSite=Lax, the state's lifetime)",
                         "headers": {
                             "Location": {"required": True, "schema": {"type": "string"}},
+                            "Set-Cookie": {
+                                "required": True,
+                                "schema": {"type": "string", "pattern": f"^{BINDING_COOKIE}="},
+                            },
                         },
                     },
                     "502": problem("the identity provider answered something unusable"),
@@ -370,9 +394,13 @@ def _paths(max_seats: int) -> dict[str, Any]:
                 "Finish sign-in: the service's own tokens",
                 {
                     "200": json_body("signed in", ref("Tokens")),
+                    "403": problem(
+                        "the sign-in was started in another browser, or this browser's sign-in "
+                        "cookie is missing or expired (the state stays usable for its browser)"
+                    ),
                     "502": problem("the identity provider answered something unusable"),
                 },
-                parameters=callback_params,
+                parameters=[*callback_params, binding_cookie],
             )
         },
         "/auth/refresh": {
@@ -546,7 +574,10 @@ def _paths(max_seats: int) -> dict[str, Any]:
                     ),
                     "402": problem("the provider declined the payment"),
                     "404": problem("no reservation of mine with that order id"),
-                    "409": problem("paid too late (refunded) or not payable"),
+                    "409": problem(
+                        "an amount other than the order's (nothing sent to the provider), "
+                        "paid too late (refunded), or not payable"
+                    ),
                     "422": problem("a field is missing, of the wrong type or out of range"),
                     "502": problem("the provider answered something unusable"),
                 },
