@@ -77,3 +77,8 @@ worker_restarts = Counter(
     "workers the supervisor restarted after they died, by cause (signal or exit code)",
     ["cause"],
 )
+rate_limit_checks = Counter(
+    "ticketlab_rate_limit_checks",
+    "rate-limit checks that refused a request, or could not be made (Redis away)",
+    ["limit", "outcome"],
+)

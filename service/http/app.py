@@ -27,6 +27,7 @@ from service.http.malformed import install as answer_malformed_requests
 from service.http.outbox_jobs import outbox_ctx
 from service.http.payments import setup_payments
 from service.http.problems import problem_middleware
+from service.http.rate_limits import setup_rate_limits
 from service.http.routes import setup_routes
 from service.http.telemetry import sampler_ctx, telemetry_middleware
 from service.usecases.holds import BookingDeps
@@ -117,4 +118,5 @@ def init_app(settings: Settings) -> web.Application:
     setup_auth(app)
     setup_routes(app)
     setup_payments(app)
+    setup_rate_limits(app)
     return app

@@ -48,6 +48,11 @@ OVERLOADED = {
     "headers": {"Retry-After": RETRY_AFTER},
     "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
 }
+RATE_LIMITED = {
+    "description": "past a rate limit (the problem's `limit` names it): retry after Retry-After",
+    "headers": {"Retry-After": {**RETRY_AFTER, "required": True}},
+    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
 # No control characters (what the query parsers refuse); printable ASCII for opaque tokens.
 NO_CONTROLS = f"^[^{CONTROL_CHARS}]*$"
 PRINTABLE_ASCII = r"^[ -~]*$"
@@ -85,9 +90,12 @@ def operation(
     body: dict[str, Any] | None = None,
     secured: bool = False,
     overloadable: bool = True,
+    rate_limited: bool = False,
 ) -> dict[str, Any]:
     """One operation; the statuses every route shares are added here."""
     all_responses = {"400": PROBLEM, **responses}
+    if rate_limited:
+        all_responses["429"] = RATE_LIMITED
     if secured:
         all_responses["401"] = problem("no, an invalid or an expired bearer token")
     if body is not None:
@@ -387,6 +395,7 @@ def _paths(max_seats: int) -> dict[str, Any]:
                     "502": problem("the identity provider answered something unusable"),
                 },
                 parameters=[login_hint],
+                rate_limited=True,
             )
         },
         "/auth/callback": {
@@ -401,6 +410,7 @@ def _paths(max_seats: int) -> dict[str, Any]:
                     "502": problem("the identity provider answered something unusable"),
                 },
                 parameters=[*callback_params, binding_cookie],
+                rate_limited=True,
             )
         },
         "/auth/refresh": {
@@ -412,6 +422,7 @@ def _paths(max_seats: int) -> dict[str, Any]:
                     "422": problem("refresh_token missing or not a string"),
                 },
                 body=REFRESH_BODY,
+                rate_limited=True,
             )
         },
         "/auth/logout": {
@@ -500,6 +511,7 @@ def _paths(max_seats: int) -> dict[str, Any]:
                 parameters=concert,
                 body=_seats_body(max_seats),
                 secured=True,
+                rate_limited=True,
             )
         },
         "/api/v1/holds/{hold_id}": {
@@ -583,6 +595,7 @@ def _paths(max_seats: int) -> dict[str, Any]:
                 },
                 body=CONFIRM_BODY,
                 secured=True,
+                rate_limited=True,
             )
         },
         "/webhooks/psp": {

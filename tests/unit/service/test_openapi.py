@@ -8,6 +8,7 @@ from openapi_spec_validator import validate
 from service.http.auth import setup_auth
 from service.http.openapi import document
 from service.http.payments import setup_payments
+from service.http.rate_limits import RULES
 from service.http.routes import setup_routes
 
 
@@ -44,3 +45,9 @@ def test_every_secured_operation_documents_401_and_every_body_413() -> None:
                 assert "401" in operation["responses"], operation["summary"]
             if "requestBody" in operation:
                 assert "413" in operation["responses"], operation["summary"]
+
+
+def test_every_rate_limited_route_documents_its_429() -> None:
+    paths = document(10)["paths"]
+    for method, path in RULES:
+        assert "429" in paths[path][method.lower()]["responses"], (method, path)
