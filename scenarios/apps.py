@@ -97,6 +97,9 @@ class Apps:
                 str(self.ports.idp),
                 "--issuer",
                 self.ports.idp_url,
+                "--client",
+                f"{self.settings.oidc_client_id}:{self.settings.oidc_client_secret}:"
+                f"{self.ports.service_url}/",
             ],
             env,
         )

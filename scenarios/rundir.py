@@ -7,7 +7,8 @@ reads the files it describes (without importing this module). Format version 2:
       manifest.json            the run as a whole (below)
       report.html              the self-contained report (reports/)
       variants/<variant>/
-        settings.json          the service settings of this variant (TICKETLAB_* → value)
+        settings.json          the service settings of this variant (TICKETLAB_* → value;
+                               Settings.public(): secrets ***, URLs without passwords)
         workload.json          what Locust was given (scenarios/load/workload.py)
         operations.jsonl       one history record per line (scenarios/history.py): every
                                client operation and every fault, with intended/actual start,

@@ -269,7 +269,7 @@ def variant_settings(ctx: RunContext, variant: Variant, ports: AppPorts, prefix:
 
 
 def write_settings(out: Path, settings: Settings) -> None:
-    rundir.write_json(out / "settings.json", {k: str(v) for k, v in vars(settings).items()})
+    rundir.write_json(out / "settings.json", settings.public())
 
 
 def build_workload(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, get_type_hints
@@ -27,6 +28,26 @@ DEFECTS = (
 
 # Public (it is in this file), so anyone can mint access tokens a service using it accepts.
 DEV_JWT_SECRET = "dev-only-change-me-dev-only-change-me"
+# The payment provider's public test key: anyone could sign webhooks a service using it accepts.
+PUBLIC_PSP_TEST_KEY = "test_sk_ticketlab"
+
+
+# Limits per client address. Where every request comes from one address (the lab's load
+# generator, the tests) they would count all buyers as one client: switch them off there.
+PER_CLIENT_RATE_LIMITS = (
+    "rate_limit_signin_per_client",
+    "rate_limit_refresh_per_client",
+    "rate_limit_holds_per_client",
+    "rate_limit_confirm_per_client",
+)
+NO_CLIENT_RATE_LIMITS = dict.fromkeys(PER_CLIENT_RATE_LIMITS, 0)
+
+# Settings whose values are secrets: written down anywhere, they are masked.
+SECRET_FIELDS = frozenset(
+    {"jwt_secret", "oidc_client_secret", "psp_secret_key", "psp_webhook_secret"}
+)
+MASK = "***"
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/?#@:\s]*):[^/?#\s]*@")
 
 
 class ConfigError(ValueError):
@@ -106,7 +127,7 @@ class Settings:
     oidc_client_id: str = "ticketlab"
     oidc_client_secret: str = "ticketlab-secret"
     psp_url: str = "http://127.0.0.1:9100"
-    psp_secret_key: str = "test_sk_ticketlab"
+    psp_secret_key: str = PUBLIC_PSP_TEST_KEY
     psp_webhook_secret: str = ""
     psp_timeout_s: float = 5.0
     psp_pool_size: int = 100
@@ -120,6 +141,16 @@ class Settings:
     outbox_relay_max_backoff_s: float = 5.0
     event_consumer_enabled: bool = True
     max_body_bytes: int = 64 * 1024
+    worker_restarts_per_minute: int = 10
+    rate_limit_window_s: float = 60.0
+    rate_limit_signin_per_client: int = 60
+    rate_limit_refresh_per_client: int = 60
+    rate_limit_holds_per_client: int = 600
+    rate_limit_holds_per_member: int = 300
+    rate_limit_confirm_per_client: int = 300
+    rate_limit_confirm_per_member: int = 60
+    signin_ttl_s: int = 600
+    signin_pending_max: int = 10_000
 
     def __post_init__(self) -> None:
         if self.claim_strategy not in CLAIM_STRATEGIES:
@@ -155,6 +186,18 @@ class Settings:
             )
         if self.outbox_relay_batch < 1:
             raise ConfigError(f"{_env('outbox_relay_batch')} must be at least 1")
+        rate_limits = [f.name for f in fields(self) if f.name.startswith("rate_limit_")]
+        for name in rate_limits:
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{_env(name)} must be 0 (off) or more")
+        if self.rate_limit_window_s <= 0:
+            raise ConfigError(f"{_env('rate_limit_window_s')} must be positive")
+        if self.signin_ttl_s < 1 or self.signin_pending_max < 1:
+            raise ConfigError(
+                f"{_env('signin_ttl_s')} and {_env('signin_pending_max')} must be at least 1"
+            )
+        if self.worker_restarts_per_minute < 0:
+            raise ConfigError(f"{_env('worker_restarts_per_minute')} must be 0 or more")
         if not self.key_prefix or ":" in self.key_prefix:
             raise ConfigError(f"{_env('key_prefix')} must be non-empty and contain no ':'")
         DatabaseUrl.parse(self.db_url, _env("db_url"))
@@ -179,28 +222,59 @@ class Settings:
         """Without a separate webhook secret the provider signs with the secret key."""
         return self.psp_webhook_secret or self.psp_secret_key
 
-    def check_for_serving(self) -> str | None:
-        """A warning to log before serving, or ``ConfigError`` if serving would be unsafe.
+    def check_for_serving(self, bind_host: str) -> list[str]:
+        """Warnings to log before serving, or ``ConfigError`` if serving would be unsafe.
 
-        The default JWT secret is public, so anyone could forge access tokens. That is
-        harmless while sign-in goes to a provider on this machine (development, tests, the
-        lab), so it is only a warning there; with a real identity provider it means a real
-        deployment that forgot ``TICKETLAB_JWT_SECRET``, and start-up is refused.
+        The development JWT secret and the provider's public test key are in this file, so
+        with either anyone could forge access tokens or payment webhooks. That is harmless
+        while nothing outside this machine can reach the service (development, tests, the
+        lab), so it is only a warning there. Reachable from outside — bound to a
+        non-loopback address, or a public URL or identity provider off this machine, which
+        means a real deployment — start-up is refused, naming what to set.
         Only ``serve`` calls this: ``migrate`` and ``seed`` never issue or check tokens.
         """
-        if self.jwt_secret != DEV_JWT_SECRET:
-            return None
-        variable = _env("jwt_secret")
-        if not is_loopback_url(self.oidc_issuer):
-            raise ConfigError(
-                f"{variable} is the public development default, so anyone could forge access "
-                f"tokens, and {_env('oidc_issuer')}={self.oidc_issuer!r} is not on this "
-                f"machine: refusing to serve; set {variable} to a long random secret"
-            )
-        return (
-            f"{variable} is the public development default: anyone can forge access tokens; "
-            "acceptable on a developer machine only, set it anywhere else"
+        public = self._public_secrets()
+        if not public:
+            return []
+        exposure = self._exposure(bind_host)
+        if exposure is None:
+            return [
+                f"{name} is public ({what}); acceptable on a developer machine only, "
+                "set it anywhere else"
+                for name, what in public
+            ]
+        named = "; ".join(f"{name} is public ({what})" for name, what in public)
+        to_set = " and ".join(name for name, _ in public)
+        raise ConfigError(
+            f"{named}, and the service is reachable from outside this machine ({exposure}): "
+            f"refusing to serve; set {to_set} to a long random secret"
         )
+
+    def _public_secrets(self) -> list[tuple[str, str]]:
+        """(variable, why it matters) for every secret whose value is published."""
+        found = []
+        if self.jwt_secret == DEV_JWT_SECRET:
+            found.append(
+                (_env("jwt_secret"), "the development default: anyone can forge access tokens")
+            )
+        if self.webhook_signing_secret == PUBLIC_PSP_TEST_KEY:
+            variable = _env("psp_webhook_secret")
+            if not self.psp_webhook_secret:
+                variable += f" (unset, so {_env('psp_secret_key')})"
+            found.append(
+                (variable, "the provider's public test key: anyone can forge payment webhooks")
+            )
+        return found
+
+    def _exposure(self, bind_host: str) -> str | None:
+        """How the service is reachable from outside loopback, or None if it is not."""
+        if not is_loopback_host(bind_host):
+            return f"--host {bind_host}"
+        for name in ("public_url", "oidc_issuer"):
+            value = getattr(self, name)
+            if not is_loopback_url(value):
+                return f"{_env(name)}={value!r}"
+        return None
 
     def has_defect(self, name: str) -> bool:
         return name in self.defects
@@ -222,6 +296,23 @@ class Settings:
         values.update(overrides)
         return cls(**values)
 
+    def public(self) -> dict[str, str]:
+        """Every setting as ``TICKETLAB_*`` → text, fit to be written down.
+
+        Run directories, reports and manifests are shared and kept; the settings they
+        record must not let a reader forge tokens or webhooks or log in to a server.
+        Secrets become ``***`` (an unset one stays empty, so a reader still sees which were
+        given) and URLs keep their user but lose their password.
+        """
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            text = ",".join(sorted(value)) if isinstance(value, frozenset) else str(value)
+            if f.name in SECRET_FIELDS:
+                text = MASK if text else ""
+            out[_env(f.name)] = without_password(text)
+        return out
+
     @classmethod
     def documented(cls) -> list[tuple[str, str]]:
         """(variable, default) pairs, for the README's settings table."""
@@ -235,6 +326,11 @@ class Settings:
         return out
 
 
+def without_password(text: str) -> str:
+    """``text`` with the password of any ``scheme://user:password@`` in it replaced by ***."""
+    return _URL_PASSWORD.sub(lambda m: f"{m['head']}:{MASK}@", text)
+
+
 def is_loopback_url(url: str) -> bool:
     """Whether ``url``'s host is this machine: ``localhost``, 127.0.0.0/8 or ``::1``.
 
@@ -244,6 +340,15 @@ def is_loopback_url(url: str) -> bool:
         host = urlsplit(url).hostname
     except ValueError:
         return False
+    return is_loopback_host(host or "")
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether a host name or address (``::1`` with or without brackets) is this machine.
+
+    ``0.0.0.0`` and ``::`` mean every interface, so they are not loopback.
+    """
+    host = host.strip("[]")
     if not host:
         return False
     if host.rstrip(".") == "localhost":

@@ -72,3 +72,13 @@ events_received = Counter(
     "messages of the event consumer (recorded, duplicate, rejected, requeued, unsettled)",
     ["outcome"],
 )
+worker_restarts = Counter(
+    "ticketlab_worker_restarts",
+    "workers the supervisor restarted after they died, by cause (signal or exit code)",
+    ["cause"],
+)
+rate_limit_checks = Counter(
+    "ticketlab_rate_limit_checks",
+    "rate-limit checks that refused a request, or could not be made (Redis away)",
+    ["limit", "outcome"],
+)

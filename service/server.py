@@ -1,25 +1,23 @@
 """Serving: one worker process, or N of them sharing a port under one supervisor.
 
 Several workers share the port through SO_REUSEPORT, each a separate process with its own
-event loop and pools; the parent only supervises and stops them together. Lives in its own
-module (not ``__main__``) because spawned workers import their entry point by name.
+event loop and pools; the parent only supervises them (``service/supervisor.py``: restarts
+the dead, stops them together). Lives in its own module (not ``__main__``) because spawned
+workers import their entry point by name.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import os
 import shutil
 import signal
 import tempfile
-import time
 
 from service.config import Settings
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(process)d %(name)s [%(request_id)s] %(message)s"
-STOP_TIMEOUT_S = 10.0
 log = logging.getLogger("service")
 
 
@@ -76,7 +74,7 @@ def _stop_on_first_signal(loop: asyncio.AbstractEventLoop) -> None:
 
 def serve(settings: Settings, host: str, port: int, workers: int) -> int:
     """Serve until told to stop; ``ConfigError`` before anything starts if serving is unsafe."""
-    warning = settings.check_for_serving()
+    warnings = settings.check_for_serving(host)
     owned_dir = None
     if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         owned_dir = tempfile.mkdtemp(prefix="ticketlab-metrics-")
@@ -84,7 +82,7 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
     try:
         # Only now: logging imports the metrics, which read PROMETHEUS_MULTIPROC_DIR on import.
         configure_logging()
-        if warning:
+        for warning in warnings:
             log.warning(warning)
         print(
             f"ticketlab service on http://{host}:{port} ({workers} worker(s), "
@@ -101,59 +99,17 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
 
 
 def supervise(settings: Settings, host: str, port: int, workers: int) -> int:
-    """Start the workers, and stop them all when one dies or we are told to stop."""
-    from prometheus_client import multiprocess
+    """The workers under ``service/supervisor.py``: dead ones restarted, all stopped together."""
+    from service import metrics
+    from service.supervisor import supervise as run_supervised
 
-    context = multiprocessing.get_context("spawn")
-    children = [
-        context.Process(target=serve_worker, args=(settings, host, port, True), name=f"worker-{i}")
-        for i in range(workers)
-    ]
-    stopping = False
+    def count_restart(cause: str) -> None:
+        metrics.worker_restarts.labels(cause=cause).inc()
 
-    def stop(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    for child in children:
-        child.start()
-    exit_code = 0
-    try:
-        while not stopping:
-            dead = [c for c in children if not c.is_alive()]
-            if dead:
-                log.error("worker %s exited with %s; stopping", dead[0].name, dead[0].exitcode)
-                exit_code = 1
-                break
-            signal.sigtimedwait([signal.SIGCHLD], 0.5)
-    finally:
-        _stop_workers(children)
-        for child in children:
-            if child.pid is not None:
-                multiprocess.mark_process_dead(child.pid)
-    return exit_code
-
-
-def _stop_workers(children: list[multiprocessing.process.BaseProcess]) -> None:
-    """Signal every worker, then wait for all against one deadline, then kill the rest.
-
-    Workers drain in parallel, so stopping N of them takes at most ``STOP_TIMEOUT_S``, not
-    N times that: whoever stops the supervisor (``ticketlab down`` waits 20 s before its
-    SIGKILL) can count on the supervisor being done first.
-    """
-    for child in children:
-        if child.is_alive():
-            child.terminate()  # SIGTERM; a worker that already exited is skipped
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    for child in children:
-        if child.pid is not None:
-            child.join(max(0.0, deadline - time.monotonic()))
-    for child in children:
-        if child.is_alive():
-            log.error("worker %s did not stop within %.0fs; killing it", child.name, STOP_TIMEOUT_S)
-            child.kill()
-    for child in children:
-        if child.pid is not None:
-            child.join()
+    return run_supervised(
+        serve_worker,
+        (settings, host, port, True),
+        workers,
+        settings.worker_restarts_per_minute,
+        on_restart=count_restart,
+    )

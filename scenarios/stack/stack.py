@@ -27,7 +27,7 @@ from scenarios.stack.net import LOOPBACK, choose_port, port_answers
 from scenarios.stack.paths import LabPaths
 from scenarios.stack.state import LabState, PartRecord, clear_state, load_state, save_state
 from service import schema
-from service.config import Settings
+from service.config import NO_CLIENT_RATE_LIMITS, Settings
 
 PRIMARY, REPLICA, REDIS, RABBITMQ = mariadb.PRIMARY, mariadb.REPLICA, redis.PART, rabbitmq.PART
 # Start order; ``down`` stops in reverse. The service workers and the providers (``--app``)
@@ -75,6 +75,8 @@ class StackInfo:
             "db_admin_url": self.db_admin_url,
             "redis_url": self.redis_url,
             "amqp_url": self.amqp_url,
+            # All buyers come from one address here: per-member limits still apply.
+            **NO_CLIENT_RATE_LIMITS,
         }
         return Settings(**{**values, **overrides})
 

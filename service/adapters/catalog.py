@@ -67,11 +67,12 @@ async def zones(db: Database, concert_id: int) -> list[Zone]:
     ]
 
 
-async def zone_id(db: Database, concert_id: int, zone_code: str) -> int | None:
+async def find_zone(db: Database, concert_id: int, zone_code: str) -> tuple[int, str] | None:
+    """The zone's id and its code as stored (the lookup ignores case, answers must not)."""
     row = await db.fetch_one(
-        "SELECT id FROM zones WHERE concert_id = %s AND code = %s", (concert_id, zone_code)
+        "SELECT id, code FROM zones WHERE concert_id = %s AND code = %s", (concert_id, zone_code)
     )
-    return None if row is None else int(row["id"])
+    return None if row is None else (int(row["id"]), row["code"])
 
 
 async def seats(db: Database, zone_id: int, zone_code: str, row: str | None) -> list[Seat]:

@@ -144,10 +144,13 @@ class OidcClient:
 
     # -- the flow -------------------------------------------------------------------------
 
-    async def start_login(self, states: OAuthStateStore, login_hint: str | None = None) -> str:
-        """Remember a fresh verifier and nonce under a new state; the URL to send the user to."""
+    async def start_login(
+        self, states: OAuthStateStore, login_hint: str | None, binding: str
+    ) -> str:
+        """Remember a fresh verifier and nonce under a new state, bound to the browser's
+        ``binding``; the URL to send the user to."""
         metadata = await self.metadata()  # fail before storing anything if the IdP is down
-        pending = PendingLogin.new(self.redirect_uri)
+        pending = PendingLogin.new(self.redirect_uri, binding)
         state = new_state()
         await states.put(state, pending)
         query = {
@@ -164,9 +167,12 @@ class OidcClient:
             query["login_hint"] = login_hint
         return str(URL(metadata.authorization_endpoint).update_query(query))
 
-    async def finish_login(self, states: OAuthStateStore, code: str, state: str) -> Identity:
-        """Take the state (once), exchange the code, verify the id_token."""
-        pending = await states.take(state)
+    async def finish_login(
+        self, states: OAuthStateStore, code: str, state: str, binding: str | None
+    ) -> Identity:
+        """Take the state (once, and only for the browser that started it: ``binding``),
+        exchange the code, verify the id_token."""
+        pending = await states.take(state, binding)
         if pending is None:
             raise SignInFailed("unknown, expired or already used state; start the sign-in again")
         id_token = await self.exchange_code(code, pending)

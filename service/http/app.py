@@ -23,9 +23,11 @@ from service.config import Settings
 from service.http.auth import setup_auth
 from service.http.defects import defect_middlewares
 from service.http.keys import AMQP, BOOKING, DB, JOBS_DB, REDIS, SETTINGS
+from service.http.malformed import install as answer_malformed_requests
 from service.http.outbox_jobs import outbox_ctx
 from service.http.payments import setup_payments
 from service.http.problems import problem_middleware
+from service.http.rate_limits import setup_rate_limits
 from service.http.routes import setup_routes
 from service.http.telemetry import sampler_ctx, telemetry_middleware
 from service.usecases.holds import BookingDeps
@@ -103,6 +105,7 @@ async def background_jobs_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def init_app(settings: Settings) -> web.Application:
+    answer_malformed_requests()
     app = web.Application(
         middlewares=[telemetry_middleware, problem_middleware, *defect_middlewares(settings)],
         client_max_size=settings.max_body_bytes,
@@ -115,4 +118,5 @@ def init_app(settings: Settings) -> web.Application:
     setup_auth(app)
     setup_routes(app)
     setup_payments(app)
+    setup_rate_limits(app)
     return app

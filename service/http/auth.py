@@ -10,13 +10,21 @@ worker finishes on any other.
 
 from __future__ import annotations
 
+import posixpath
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
 
 from service.adapters.members import MemberStore
-from service.adapters.oauth_state import OAuthStateStore
+from service.adapters.oauth_state import (
+    NotThisBrowser,
+    OAuthStateStore,
+    new_binding,
+    valid_binding,
+)
 from service.adapters.oidc import DEFAULT_TIMEOUT, OidcClient, ProviderUnavailable, SignInFailed
 from service.adapters.tokens import MAX_REFRESH_TOKEN_LEN, AccessTokens, TokenService
 from service.domain.errors import InvalidRequest, Unauthorized
@@ -28,8 +36,14 @@ OIDC_CLIENT = web.AppKey("oidc_client", OidcClient)
 
 MAX_LOGIN_HINT = 254
 MAX_CODE_LEN = 2048
+MAX_STATE_LEN = 256
+MAX_ERROR_LEN = 1024
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 POOL_LIMIT = 100
+BINDING_COOKIE = "ticketlab_signin"
+# What the query parsers refuse, and the OpenAPI patterns say: control characters.
+CONTROL_CHARS = "\u0000-\u001f\u007f-\u009f"
+_CONTROL = re.compile(f"[{CONTROL_CHARS}]")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -110,6 +124,10 @@ def _auth_errors(handler: Handler) -> Handler:
                 exc.detail,
                 headers=headers,
             )
+        except NotThisBrowser as exc:
+            return problem(
+                403, "sign-in-not-from-this-browser", "Sign-in not from this browser", str(exc)
+            )
         except SignInFailed as exc:
             return problem(400, exc.code, "Sign-in failed", str(exc))
 
@@ -122,38 +140,63 @@ def _query_value(request: web.Request, name: str, *, max_len: int) -> str | None
         raise BadRequest("invalid-request", f"{name} is repeated", {name: "give it once"})
     if not values or not values[0]:
         return None
-    if len(values[0]) > max_len or not values[0].isprintable():
+    if len(values[0]) > max_len or _CONTROL.search(values[0]):
         raise BadRequest(
-            "invalid-request", f"{name} is not valid", {name: f"at most {max_len} printable chars"}
+            "invalid-request",
+            f"{name} is not valid",
+            {name: f"at most {max_len} characters, no control characters"},
         )
     return values[0]
 
 
 async def login(request: web.Request) -> web.StreamResponse:
-    """302 to the provider's authorize URL, with PKCE, state and nonce."""
+    """302 to the provider's authorize URL, with PKCE, state and nonce, bound to this browser.
+
+    The binding is a secret in a short-lived HttpOnly, SameSite=Lax cookie scoped to the
+    sign-in routes; a browser that already holds one keeps it, so sign-ins started in two
+    tabs both finish.
+    """
     hint = _query_value(request, "login_hint", max_len=MAX_LOGIN_HINT)
-    url = await request.app[OIDC_CLIENT].start_login(_states(request), hint)
-    raise web.HTTPFound(url, headers=NO_STORE)
+    binding = valid_binding(request.cookies.get(BINDING_COOKIE)) or new_binding()
+    oidc = request.app[OIDC_CLIENT]
+    url = await oidc.start_login(_states(request), hint, binding)
+    response = web.Response(status=302, headers={"Location": url, **NO_STORE})
+    redirect = urlsplit(oidc.redirect_uri)
+    response.set_cookie(
+        BINDING_COOKIE,
+        binding,
+        max_age=_states(request).ttl_s,
+        path=posixpath.dirname(redirect.path) or "/",  # /auth: the login and the callback
+        httponly=True,
+        samesite="Lax",
+        secure=redirect.scheme == "https",
+    )
+    return response
 
 
 async def callback(request: web.Request) -> web.StreamResponse:
-    """Finish the flow: verify, upsert the member, answer with the service's own tokens."""
+    """Finish the flow: verify, upsert the member, answer with the service's own tokens.
+
+    Only the browser that started the sign-in may finish or cancel it (403 otherwise, and
+    the state stays usable for that browser).
+    """
     states = _states(request)
-    state = _query_value(request, "state", max_len=256)
-    error = _query_value(request, "error", max_len=256)
+    state = _query_value(request, "state", max_len=MAX_STATE_LEN)
+    error = _query_value(request, "error", max_len=MAX_ERROR_LEN)
+    description = _query_value(request, "error_description", max_len=MAX_ERROR_LEN)
+    code = _query_value(request, "code", max_len=MAX_CODE_LEN)
+    binding = valid_binding(request.cookies.get(BINDING_COOKIE))
     if error is not None:
         if state is not None:
-            await states.take(state)  # a refused flow cannot be resumed
-        description = _query_value(request, "error_description", max_len=1024)
+            await states.take(state, binding)  # a refused flow cannot be resumed
         raise SignInFailed(
             f"the identity provider refused the sign-in: {error}"
             + (f" ({description})" if description else "")
         )
-    code = _query_value(request, "code", max_len=MAX_CODE_LEN)
     missing = {name: "required" for name, value in (("code", code), ("state", state)) if not value}
     if code is None or state is None:
         raise BadRequest("invalid-request", "the callback needs code and state", missing)
-    identity = await request.app[OIDC_CLIENT].finish_login(states, code, state)
+    identity = await request.app[OIDC_CLIENT].finish_login(states, code, state, binding)
     member_id = await MemberStore(request.app[DB]).upsert(identity)
     pair = await _tokens(request).issue(member_id)
     return web.json_response(pair.as_json(), headers=NO_STORE)

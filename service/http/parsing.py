@@ -14,6 +14,8 @@ from aiohttp import web
 from service.domain.errors import InvalidRequest, MalformedInput, NotFound
 
 MAX_ID = 2**63 - 1
+# Beyond this a JSON number written with a fraction (7.0) may not be the integer it names.
+MAX_EXACT_FLOAT_INT = 2**53
 
 
 async def read_json_object(request: web.Request) -> dict[str, Any]:
@@ -61,7 +63,7 @@ def _refuse_constant(name: str) -> Any:
     raise _NotJson(f"{name} is not a JSON value")
 
 
-def int_list(body: dict[str, Any], name: str, *, max_items: int) -> list[int]:
+def int_list(body: dict[str, Any], name: str, *, max_items: int, unique: bool = False) -> list[int]:
     value = body.get(name)
     if value is None:
         raise InvalidRequest(f"{name} is required", {name: "required"})
@@ -72,11 +74,32 @@ def int_list(body: dict[str, Any], name: str, *, max_items: int) -> list[int]:
             f"{name} has {len(value)} items; at most {max_items} allowed",
             {name: f"at most {max_items} items"},
         )
-    if not all(type(item) is int for item in value):
+    ints = [as_int(item) for item in value]
+    if None in ints:
         raise InvalidRequest(f"{name} must contain only integers", {name: "integers only"})
+    value = [item for item in ints if item is not None]
     if not all(0 < item <= MAX_ID for item in value):
         raise InvalidRequest(f"{name} must contain positive ids", {name: "positive ids only"})
+    if unique and len(set(value)) != len(value):
+        repeated = sorted({item for item in value if value.count(item) > 1})
+        raise InvalidRequest(
+            f"{name} repeats {', '.join(map(str, repeated))}", {name: "each id at most once"}
+        )
     return value
+
+
+def as_int(value: Any) -> int | None:
+    """``value`` as an integer if JSON Schema calls it one, else None.
+
+    JSON does not tell 7 from 7.0 and JSON Schema's ``integer`` accepts both, so an integral
+    number written with a fraction is that integer, as long as a float holds it exactly.
+    Booleans are not integers here, even though Python says they are.
+    """
+    if type(value) is int:
+        return value
+    if type(value) is float and value.is_integer() and abs(value) <= MAX_EXACT_FLOAT_INT:
+        return int(value)
+    return None
 
 
 def reject_unknown_fields(body: dict[str, Any], allowed: set[str]) -> None:

@@ -3,8 +3,9 @@
 ``setup_payments(app)`` adds the routes and one cleanup context that opens the pooled
 provider client and the reconciler (after the database, which earlier contexts open) and
 closes them in reverse. Payment problems are answered here with their own statuses —
-402 declined, 409 refunded or not payable, 502/503 provider trouble — because they are
-not booking errors; anything else passes on to ``problem_middleware``.
+402 declined, 409 an amount other than the order's, refunded or not payable, 502/503
+provider trouble — because they are not booking errors; anything else passes on to
+``problem_middleware``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from service.domain.payments import AmountMismatch, PaymentProblem, ProviderPaym
 from service.http.auth import current_member
 from service.http.keys import DB, PAYMENTS, SETTINGS
 from service.http.parsing import (
+    as_int,
     parse_json_object,
     path_id,
     read_json_object,
@@ -77,9 +79,9 @@ def _payment_errors(handler: Handler) -> Handler:
     async def wrapped(request: web.Request) -> web.StreamResponse:
         try:
             return await handler(request)
-        except AmountMismatch as exc:
+        except AmountMismatch as exc:  # the body is valid; it conflicts with the order
             return problem(
-                400,
+                409,
                 exc.code,
                 "Amount mismatch",
                 str(exc),
@@ -116,9 +118,11 @@ def _string(body: dict[str, Any], name: str, max_len: int, *, min_len: int = 1) 
 
 
 def _amount(body: dict[str, Any]) -> int:
-    value = body.get("amount")
-    if type(value) is not int or not 0 < value <= MAX_AMOUNT:
-        raise InvalidRequest("amount must be a positive integer", {"amount": "positive integer"})
+    value = as_int(body.get("amount"))
+    if value is None or not 0 < value <= MAX_AMOUNT:
+        raise InvalidRequest(
+            f"amount must be an integer from 1 to {MAX_AMOUNT}", {"amount": "positive integer"}
+        )
     return value
 
 

@@ -20,6 +20,8 @@ from service.http.serialize import json_response
 from service.usecases import catalog
 from service.usecases import holds as hold_cases
 
+MAX_ROW_LEN = 4
+
 
 async def list_concerts(request: web.Request) -> web.Response:
     return json_response({"concerts": await catalog.list_concerts(request.app[DB])})
@@ -38,7 +40,7 @@ async def list_zones(request: web.Request) -> web.Response:
 async def list_seats(request: web.Request) -> web.Response:
     concert_id = path_id(request, "concert_id", "concert")
     zone = request.match_info["zone"]
-    row = optional_query(request, "row", max_len=4)
+    row = optional_query(request, "row", max_len=MAX_ROW_LEN)
     seats = await catalog.list_seats(request.app[DB], concert_id, zone, row)
     return json_response({"seats": seats})
 
@@ -49,7 +51,7 @@ async def create_hold(request: web.Request) -> web.Response:
     deps = request.app[BOOKING]
     body = await read_json_object(request)
     reject_unknown_fields(body, {"seat_ids"})
-    seat_ids = int_list(body, "seat_ids", max_items=deps.settings.max_seats_per_hold)
+    seat_ids = int_list(body, "seat_ids", max_items=deps.settings.max_seats_per_hold, unique=True)
     hold = await hold_cases.place_hold(deps, member_id, concert_id, seat_ids)
     return json_response(hold, status=201, headers={"Location": f"/api/v1/holds/{hold.id}"})
 

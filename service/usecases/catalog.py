@@ -31,8 +31,9 @@ async def list_zones(db: Database, concert_id: int) -> list[Zone]:
 
 
 async def list_seats(db: Database, concert_id: int, zone_code: str, row: str | None) -> list[Seat]:
-    zone_id = await store.zone_id(db, concert_id, zone_code)
-    if zone_id is None:
+    zone = await store.find_zone(db, concert_id, zone_code)
+    if zone is None:
         await get_concert(db, concert_id)
         raise NotFound("zone", zone_code)
-    return await store.seats(db, zone_id, zone_code, row)
+    zone_id, canonical_code = zone
+    return await store.seats(db, zone_id, canonical_code, row)

@@ -5,7 +5,10 @@ Slow (a minute or two): they run what ``nox -s scenario -- NAME`` runs, shortene
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,9 +43,22 @@ def run(name: str, lab_dir: Path, runs: Path, **overrides: object) -> RunResult:
     )
 
 
+# Values no run would write by chance: every one must stay out of the run directory.
+SECRETS = {
+    "jwt_secret": "jwt-" + secrets.token_hex(16),
+    "oidc_client_secret": "oidc-" + secrets.token_hex(16),
+    "psp_secret_key": "test_sk_" + secrets.token_hex(16),
+}
+PASSWORD_IN_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@:\s\"]*:(?!\*\*\*@)[^/?#\s\"]*@")
+
+
 @pytest.fixture(scope="module")
 def smoke(lab_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> RunResult:
-    return run("smoke", lab_dir, tmp_path_factory.mktemp("runs"), duration_s=8)
+    """One short smoke run, with secrets of its own, for the tests that read its directory."""
+    scenario = apply_overrides(load_scenario("smoke"), Overrides(duration_s=8))
+    scenario = dataclasses.replace(scenario, settings={**scenario.settings, **SECRETS})
+    runs = tmp_path_factory.mktemp("runs")
+    return run_scenario(scenario, RunOptions(command="test smoke", runs_dir=runs, lab_dir=lab_dir))
 
 
 def test_smoke_writes_a_complete_run_directory_that_passes(smoke: RunResult) -> None:
@@ -117,6 +133,17 @@ def test_summary_and_report_agree_with_an_independent_recomputation(smoke: RunRe
     assert mine["p95_ms"] == pytest.approx(p95, abs=1e-3)
     routes = {r["route"]: r for r in summary["routes"]}
     assert not [r for r in routes.values() if r["mismatch"]], routes
+
+
+def test_a_run_directory_holds_no_secret_and_no_password(smoke: RunResult) -> None:
+    files = [path for path in smoke.run_dir.rglob("*") if path.is_file()]
+    assert any(path.name == "settings.json" for path in files)
+    leaks = []
+    for path in files:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        leaks += [(path.name, name) for name, value in SECRETS.items() if value in text]
+        leaks += [(path.name, found) for found in PASSWORD_IN_URL.findall(text)]
+    assert not leaks
 
 
 def test_naive_oversells_and_every_other_strategy_sells_each_seat_once(

@@ -20,7 +20,7 @@ from urllib.parse import quote
 import redis
 
 from service import schema
-from service.config import Settings
+from service.config import NO_CLIENT_RATE_LIMITS, Settings
 
 ADMIN_URL = os.environ.get("TICKETLAB_TEST_DB_ADMIN_URL", "mysql://root@127.0.0.1:3306/mysql")
 REDIS_URL = os.environ.get("TICKETLAB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -59,6 +59,7 @@ class Isolation:
             "amqp_url": AMQP_BASE.rstrip("/") + "/" + quote(self.vhost, safe=""),
             "key_prefix": f"t{self.token}",
             "sweeper_interval_s": 0.5,
+            **NO_CLIENT_RATE_LIMITS,  # every test client is 127.0.0.1
         }
         values.update(overrides)
         return Settings(**values)

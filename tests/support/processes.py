@@ -23,6 +23,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def worker_pids(supervisor_pid: int) -> list[int]:
+    """The worker processes a supervisor spawned (not multiprocessing's resource tracker)."""
+    task = Path(f"/proc/{supervisor_pid}/task/{supervisor_pid}/children")
+    pids = []
+    for pid in task.read_text().split():
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except FileNotFoundError:  # it ended between the two reads
+            continue
+        if b"spawn_main" in cmdline:
+            pids.append(int(pid))
+    return pids
+
+
 def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:

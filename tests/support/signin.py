@@ -1,10 +1,20 @@
-"""Signing in the way a browser (or a load-test user) does: login, provider, callback."""
+"""Signing in the way a browser (or a load-test user) does: login, provider, callback.
+
+The service binds a sign-in to the browser that started it with a cookie, so the session
+that signs in must keep cookies as a browser does (``browser()``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import aiohttp
+
+
+def browser(**kwargs: Any) -> aiohttp.ClientSession:
+    """A client session that keeps cookies as a browser does, for 127.0.0.1 too (aiohttp's
+    default jar refuses cookies of IP addresses)."""
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True), **kwargs)
 
 
 async def start_sign_in(session: aiohttp.ClientSession, service_url: str, hint: str) -> str:

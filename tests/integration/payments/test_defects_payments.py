@@ -132,7 +132,7 @@ async def test_trust_client_amount_charges_what_the_client_says(
         assert entry["capturedAmount"] == 100 != reservation["amount"]
         assert await reservation_status(db, reservation["id"]) == "CONFIRMED"
     else:
-        assert status == 400, body
+        assert status == 409, body  # the amount conflicts with the order's
         assert entry["capturedAmount"] == 0 and await psp.confirm_calls(key) == []
         assert await reservation_status(db, reservation["id"]) == "AWAITING_PAYMENT"
 

@@ -190,7 +190,7 @@ async def test_a_confirmed_payment_writes_its_events_to_the_outbox_once(
     assert {r["type"]: r["n"] for r in rows} == {"reservation.confirmed": 1, "payment.captured": 1}
 
 
-async def test_a_tampered_amount_is_a_400_without_any_provider_call(
+async def test_a_tampered_amount_is_a_409_without_any_provider_call(
     http: aiohttp.ClientSession, service: Service, psp: Psp, db: Database, seats: Seats
 ) -> None:
     member, reservation, key = await start_and_checkout(http, service, psp, db, seats)
@@ -199,7 +199,7 @@ async def test_a_tampered_amount_is_a_400_without_any_provider_call(
         json={"paymentKey": key, "orderId": reservation["order_id"], "amount": 100},
         headers=member.headers,
     ) as response:
-        assert (response.status, response.content_type) == (400, PROBLEM_JSON)
+        assert (response.status, response.content_type) == (409, PROBLEM_JSON)
         problem = await response.json()
     assert problem["type"].endswith("/payment-amount-mismatch")
     assert problem["expected"] == reservation["amount"]

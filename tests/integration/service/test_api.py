@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -13,7 +16,7 @@ from service.config import Settings
 from service.http.problems import PROBLEM_JSON
 from tests.support.http import call
 from tests.support.servers import free_port, identity_provider, service_settings, serving
-from tests.support.signin import bearer, sign_in
+from tests.support.signin import bearer, browser, sign_in
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +34,7 @@ async def base_url(settings: Settings, idp_url: str, concert_id: int) -> AsyncIt
 
 @pytest.fixture(scope="module")
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
+    async with browser() as session:
         yield session
 
 
@@ -270,6 +273,32 @@ async def test_bad_requests_get_a_4xx_problem(
     assert body["title"]
     if code:
         assert body["type"].endswith("/" + code)
+
+
+async def test_a_nul_byte_in_a_header_is_a_problem_400_without_a_traceback(
+    base_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    host, port = base_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Note: a\x00b\r\n\r\n")
+    await writer.drain()
+    answer = await reader.read()  # the server closes the connection after refusing
+    writer.close()
+    await writer.wait_closed()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split(b" ")[1] == b"400"
+    assert f"Content-Type: {PROBLEM_JSON}".encode() in head  # not aiohttp's text/plain
+    assert json.loads(body)["type"].endswith("/malformed-request")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+async def test_seats_of_a_zone_asked_in_lower_case_name_it_in_upper_case(
+    http: aiohttp.ClientSession, base_url: str, concert_id: int
+) -> None:
+    url = f"{base_url}/api/v1/concerts/{concert_id}/zones/a/seats"
+    status, body, _ = await call(http, "GET", url)
+    assert status == 200
+    assert {seat["zone_code"] for seat in body["seats"]} == {"A"}
 
 
 @pytest.mark.parametrize(

@@ -36,17 +36,22 @@ from providers.idp.app import KEY, create_app
 from providers.idp.config import IdpConfig
 from providers.idp.keys import SigningKey
 from service.adapters.db import Database
-from service.adapters.oauth_state import OAuthStateStore, PendingLogin
+from service.adapters.oauth_state import (
+    NotThisBrowser,
+    OAuthStateStore,
+    PendingLogin,
+    new_binding,
+)
 from service.adapters.oidc import OidcClient, ProviderUnavailable
 from service.adapters.tokens import AccessTokens
 from service.config import Settings
 from service.domain.errors import Contention, Unauthorized
-from service.http.auth import OIDC_CLIENT, current_member, setup_auth
+from service.http.auth import BINDING_COOKIE, OIDC_CLIENT, current_member, setup_auth
 from service.http.keys import DB, REDIS, SETTINGS
 from service.http.problems import PROBLEM_JSON, problem_middleware
 from tests.support.http import call
 from tests.support.servers import Service, serving_app
-from tests.support.signin import sign_in
+from tests.support.signin import browser, sign_in
 
 Tamper = Callable[[str, SigningKey], str]
 
@@ -135,7 +140,7 @@ async def service(
 
 @pytest.fixture(scope="module")
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
+    async with browser() as session:
         yield session
 
 
@@ -361,22 +366,85 @@ async def test_a_state_works_once(http: aiohttp.ClientSession, service: Service)
 
 
 @pytest.mark.parametrize(
-    ("query", "expected"),
+    ("query", "bound", "expected"),
     [
-        ({"code": "c", "state": secrets.token_urlsafe(32)}, 400),  # unknown state
-        ({"code": "c", "state": "../../etc"}, 400),  # not even a state
-        ({"state": secrets.token_urlsafe(32)}, 400),  # no code
-        ({"code": "c"}, 400),  # no state
-        ({}, 400),
-        ({"error": "access_denied", "state": secrets.token_urlsafe(32)}, 400),
-        ({"code": "c" * 5000, "state": "s"}, 400),
+        ({"code": "c", "state": secrets.token_urlsafe(32)}, True, 400),  # unknown state
+        ({"code": "c", "state": secrets.token_urlsafe(32)}, False, 403),  # and no binding
+        ({"code": "c", "state": "../../etc"}, True, 400),  # not even a state
+        ({"state": secrets.token_urlsafe(32)}, True, 400),  # no code
+        ({"code": "c"}, True, 400),  # no state
+        ({}, True, 400),
+        ({"error": "access_denied", "state": secrets.token_urlsafe(32)}, True, 400),
+        ({"error": "access_denied", "state": secrets.token_urlsafe(32)}, False, 403),
+        ({"code": "c" * 5000, "state": "s"}, True, 400),
+        ({"code": "c\x01", "state": secrets.token_urlsafe(32)}, True, 400),
     ],
 )
 async def test_bad_callbacks_are_4xx_problems(
-    http: aiohttp.ClientSession, service: Service, query: dict[str, str], expected: int
+    service: Service, query: dict[str, str], bound: bool, expected: int
 ) -> None:
-    status, body, resp = await call(http, "GET", f"{service.url}/auth/callback", params=query)
+    cookies = {BINDING_COOKIE: new_binding()} if bound else None
+    async with browser(cookies=cookies) as fresh:
+        status, body, resp = await call(fresh, "GET", f"{service.url}/auth/callback", params=query)
     assert_problem(status, body, resp, expected)
+
+
+async def test_the_login_cookie_is_short_lived_httponly_lax_and_for_sign_in_only(
+    service: Service,
+) -> None:
+    async with browser() as fresh:
+        status, _, resp = await call(fresh, "GET", f"{service.url}/auth/login")
+    assert status == 302
+    cookie = resp.cookies[BINDING_COOKIE]
+    assert cookie["httponly"] is True
+    assert cookie["samesite"] == "Lax"
+    assert cookie["path"] == "/auth"
+    assert 0 < int(cookie["max-age"]) <= 600
+    assert not cookie["secure"]  # the test service is on http://127.0.0.1
+    assert len(cookie.value) == 43
+
+
+async def test_a_stolen_callback_is_refused_and_the_browser_that_started_it_still_signs_in(
+    service: Service,
+) -> None:
+    async with browser() as victim, browser() as thief:
+        callback_url = await provider_redirect(victim, await login(victim, service, "vic@x.io"))
+        status, body, resp = await call(thief, "GET", callback_url)
+        assert_problem(status, body, resp, 403)
+        assert body["type"].endswith("/sign-in-not-from-this-browser")
+        status, tokens, _ = await call(victim, "GET", callback_url)
+    assert status == 200 and tokens["access_token"]
+
+
+async def test_a_thief_with_a_sign_in_of_their_own_is_refused_too(service: Service) -> None:
+    async with browser() as victim, browser() as thief:
+        await login(thief, service, "thief@x.io")  # the thief's browser has a binding too
+        callback_url = await provider_redirect(victim, await login(victim, service, "vic@x.io"))
+        status, body, resp = await call(thief, "GET", callback_url)
+        assert_problem(status, body, resp, 403)
+        assert (await call(victim, "GET", callback_url))[0] == 200
+
+
+async def test_a_forged_error_callback_cannot_cancel_someone_elses_sign_in(
+    service: Service,
+) -> None:
+    async with browser() as victim, browser() as forger:
+        callback_url = await provider_redirect(victim, await login(victim, service, "vic@x.io"))
+        state = parse_qs(urlsplit(callback_url).query)["state"][0]
+        forged = {"error": "access_denied", "state": state}
+        status, body, resp = await call(
+            forger, "GET", f"{service.url}/auth/callback", params=forged
+        )
+        assert_problem(status, body, resp, 403)
+        assert (await call(victim, "GET", callback_url))[0] == 200
+
+
+async def test_two_sign_ins_started_in_one_browser_both_finish(service: Service) -> None:
+    async with browser() as tabs:
+        first = await provider_redirect(tabs, await login(tabs, service, "tab1@x.io"))
+        second = await provider_redirect(tabs, await login(tabs, service, "tab2@x.io"))
+        assert (await call(tabs, "GET", second))[0] == 200
+        assert (await call(tabs, "GET", first))[0] == 200
 
 
 async def test_a_provider_error_redirect_burns_the_state(
@@ -576,21 +644,24 @@ async def test_a_wrong_issuer_in_discovery_is_a_502(
         assert caught.value.status == 502
         store = OAuthStateStore(redis_client, settings)
         with pytest.raises(ProviderUnavailable):
-            await other.start_login(store, "a@b.c")
+            await other.start_login(store, "a@b.c", new_binding())
 
 
 async def test_oauth_state_is_single_use_and_expires(
     settings: Settings, redis_client: aioredis.Redis
 ) -> None:
     store = OAuthStateStore(redis_client, settings, ttl_s=30)
-    state = secrets.token_urlsafe(32)
-    pending = PendingLogin.new("http://127.0.0.1/cb")
+    state, binding = secrets.token_urlsafe(32), new_binding()
+    pending = PendingLogin.new("http://127.0.0.1/cb", binding)
     await store.put(state, pending)
     key = settings.key("oauth", state)
     assert 0 < await redis_client.ttl(key) <= 30
-    assert await store.take(state) == pending
-    assert await store.take(state) is None
-    assert await store.take("bad state!") is None
+    assert binding not in await redis_client.get(key)  # only its hash is stored
+    with pytest.raises(NotThisBrowser):
+        await store.take(state, new_binding())
+    assert await store.take(state, binding) == pending
+    assert await store.take(state, binding) is None
+    assert await store.take("bad state!", binding) is None
 
 
 @asynccontextmanager
@@ -677,6 +748,6 @@ async def test_redis_down_is_a_retryable_contention(settings: Settings) -> None:
         with pytest.raises(Contention):
             await store.put(secrets.token_urlsafe(32), PendingLogin.new("http://x/cb"))
         with pytest.raises(Contention):
-            await store.take(secrets.token_urlsafe(32))
+            await store.take(secrets.token_urlsafe(32), new_binding())
     finally:
         await client.aclose()

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from service import server
+from service import supervisor
 from tests.support.processes import free_port
 
 
@@ -60,21 +60,65 @@ def test_an_unknown_command_lists_the_valid_ones() -> None:
     assert "serve" in done.stderr and "migrate" in done.stderr
 
 
-def test_the_public_jwt_secret_with_a_real_issuer_stops_serve() -> None:
-    done = run(
-        "serve",
-        "--port",
-        str(free_port()),
-        env={"TICKETLAB_OIDC_ISSUER": "https://accounts.google.com", "TICKETLAB_JWT_SECRET": None},
-    )
-    assert done.returncode == 2
-    assert "TICKETLAB_JWT_SECRET" in done.stderr
+OWN_JWT_SECRET = {"TICKETLAB_JWT_SECRET": "s" * 40}
+OWN_WEBHOOK_SECRET = {"TICKETLAB_PSP_WEBHOOK_SECRET": "w" * 40}
+EXPOSURES = {
+    "bind host": (["--host", "0.0.0.0"], {}, "--host 0.0.0.0"),
+    "public url": (
+        [],
+        {"TICKETLAB_PUBLIC_URL": "https://tickets.example.com"},
+        "TICKETLAB_PUBLIC_URL='https://tickets.example.com'",
+    ),
+    "issuer": (
+        [],
+        {"TICKETLAB_OIDC_ISSUER": "https://accounts.google.com"},
+        "TICKETLAB_OIDC_ISSUER='https://accounts.google.com'",
+    ),
+}
+
+
+def serve_refused(args: list[str], env: dict[str, str | None]) -> str:
+    """Runs ``serve``, expects a refusal before anything started; returns its message."""
+    base: dict[str, str | None] = {
+        "TICKETLAB_JWT_SECRET": None,
+        "TICKETLAB_PSP_WEBHOOK_SECRET": None,
+        "TICKETLAB_PSP_SECRET_KEY": None,
+        "TICKETLAB_PUBLIC_URL": None,
+        "TICKETLAB_OIDC_ISSUER": None,
+    }
+    done = run("serve", "--port", str(free_port()), *args, env={**base, **env})
+    assert done.returncode == 2, done.stderr
     assert "ticketlab service on" not in done.stdout  # refused before anything started
+    return done.stderr
 
 
-def test_the_public_jwt_secret_on_loopback_is_served_with_a_warning(tmp_path: Path) -> None:
+@pytest.mark.parametrize("exposure", EXPOSURES)
+def test_serve_reachable_from_outside_refuses_the_public_jwt_secret(exposure: str) -> None:
+    args, env, named = EXPOSURES[exposure]
+    message = serve_refused(args, {**env, **OWN_WEBHOOK_SECRET})
+    assert "TICKETLAB_JWT_SECRET is public" in message and named in message
+    assert "TICKETLAB_PSP_WEBHOOK_SECRET" not in message
+
+
+@pytest.mark.parametrize("exposure", EXPOSURES)
+def test_serve_reachable_from_outside_refuses_the_public_webhook_secret(exposure: str) -> None:
+    args, env, named = EXPOSURES[exposure]
+    message = serve_refused(args, {**env, **OWN_JWT_SECRET})
+    assert "TICKETLAB_PSP_WEBHOOK_SECRET (unset, so TICKETLAB_PSP_SECRET_KEY) is public" in message
+    assert named in message and "TICKETLAB_JWT_SECRET" not in message
+
+
+def test_public_secrets_on_loopback_are_served_with_warnings(tmp_path: Path) -> None:
     log = tmp_path / "service.log"
-    env = child_env({"TICKETLAB_OIDC_ISSUER": "http://127.0.0.1:9", "TICKETLAB_JWT_SECRET": None})
+    env = child_env(
+        {
+            "TICKETLAB_OIDC_ISSUER": "http://127.0.0.1:9",
+            "TICKETLAB_PUBLIC_URL": None,
+            "TICKETLAB_JWT_SECRET": None,
+            "TICKETLAB_PSP_WEBHOOK_SECRET": None,
+            "TICKETLAB_PSP_SECRET_KEY": None,
+        }
+    )
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "service", "serve", "--port", str(free_port())],
@@ -91,8 +135,9 @@ def test_the_public_jwt_secret_on_loopback_is_served_with_a_warning(tmp_path: Pa
             time.sleep(0.05)
         text = log.read_text()
         assert "ticketlab service on" in text, text
-        warning = next(line for line in text.splitlines() if " WARNING " in line)
-        assert "TICKETLAB_JWT_SECRET" in warning
+        warnings = [line for line in text.splitlines() if " WARNING " in line]
+        assert "TICKETLAB_JWT_SECRET is public" in warnings[0]
+        assert "TICKETLAB_PSP_WEBHOOK_SECRET (unset" in warnings[1]
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -112,7 +157,7 @@ def test_the_supervisor_stops_its_workers_against_one_deadline(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Four stuck workers cost one stop timeout, not four (each once had its own 10 s)."""
-    monkeypatch.setattr(server, "STOP_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(supervisor, "STOP_TIMEOUT_S", 0.5)
     context = multiprocessing.get_context("fork")
     ready = context.Semaphore(0)
     workers = [context.Process(target=_ignore_sigterm_and_sleep, args=(ready,)) for _ in range(4)]
@@ -122,7 +167,7 @@ def test_the_supervisor_stops_its_workers_against_one_deadline(
         for _ in workers:
             assert ready.acquire(timeout=10), "a worker never started"
         started = time.monotonic()
-        server._stop_workers(workers)
+        supervisor.stop_workers(workers)
         assert time.monotonic() - started < 1.5
         assert [w.exitcode for w in workers] == [-signal.SIGKILL] * 4
     finally:

@@ -16,7 +16,7 @@ from scenarios.apps import settings_env
 from service.config import Settings
 from tests.support.processes import free_port, running
 from tests.support.servers import identity_provider
-from tests.support.signin import authorize, bearer, finish_sign_in, start_sign_in
+from tests.support.signin import authorize, bearer, browser, finish_sign_in, start_sign_in
 
 FIND_OTHER_WORKER_ATTEMPTS = 200
 
@@ -60,10 +60,17 @@ async def sessions() -> AsyncIterator[list[aiohttp.ClientSession]]:
 
 
 async def session_on_other_worker(
-    url: str, pid: int, opened: list[aiohttp.ClientSession]
+    url: str,
+    pid: int,
+    opened: list[aiohttp.ClientSession],
+    cookie_jar: aiohttp.abc.AbstractCookieJar | None = None,
 ) -> aiohttp.ClientSession:
+    """A new connection that landed on another worker; with ``cookie_jar``, of the same
+    browser."""
     for _ in range(FIND_OTHER_WORKER_ATTEMPTS):
-        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1))
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=1), cookie_jar=cookie_jar
+        )
         opened.append(session)
         if await worker_pid(session, url) != pid:
             return session
@@ -73,14 +80,14 @@ async def session_on_other_worker(
 async def test_a_sign_in_started_on_one_worker_finishes_on_the_other(
     service_url: str, sessions: list[aiohttp.ClientSession]
 ) -> None:
-    first = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1))
+    first = browser(connector=aiohttp.TCPConnector(limit=1))
     sessions.append(first)
     first_pid = await worker_pid(first, service_url)
     authorize_url = await start_sign_in(first, service_url, "carol@example.com")
     assert await worker_pid(first, service_url) == first_pid
     callback_url = await authorize(first, authorize_url)
 
-    second = await session_on_other_worker(service_url, first_pid, sessions)
+    second = await session_on_other_worker(service_url, first_pid, sessions, first.cookie_jar)
     tokens = await finish_sign_in(second, callback_url)
     assert await worker_pid(second, service_url) != first_pid
 
