@@ -280,7 +280,6 @@ def build_workload(
         "seed": seed,
         **ctx.scenario.variant_workload(variant),
         "service_url": ports.service_url,
-        "psp_url": ports.psp_url,
         "operations_path": str(out / "operations.jsonl"),
     }
     return parse_workload(data)
