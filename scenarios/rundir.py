@@ -37,7 +37,10 @@ reads the files it describes (without importing this module). Format version 2:
                                scrape; machine {cores, cpu_percent_mean, cpu_percent_peak,
                                saturated_share, steal_percent_peak, load_average_peak,
                                other_cpu_cores_mean, samples} over the window;
-                               generator_bottleneck (bool) with generator_evidence;
+                               generator_bottleneck (bool: Locust CPU-bound or the machine
+                               saturated) with generator_evidence, generator_cpu_busy_share
+                               (share of samples with Locust at ≥90% of a core) and
+                               generator_cpu_peak_percent (% of one core);
                                quiesce_s, unsettled, nemesis_errors, claim_strategy,
                                companion_errors (when a companion failed)
         locust_stats.csv …     Locust's own statistics (--csv: also _stats_history, _failures,
