@@ -18,17 +18,32 @@ def render_run(run: Run) -> str:
     return html.run_page(run, reports)
 
 
+def run_labels(runs: Sequence[Run]) -> list[str]:
+    """Each run's shortest telling name: its id without the parts every id shares (the
+    date, the scenario), so ``20240610-061320-double-booking`` and
+    ``20240610-072205-double-booking`` read ``061320`` and ``072205``."""
+    ids = [run.run_id for run in runs]
+    parts = [i.split("-") for i in ids]
+    if len(ids) < 2 or len({len(p) for p in parts}) != 1:
+        return ids
+    telling = [k for k in range(len(parts[0])) if len({p[k] for p in parts}) > 1]
+    labels = ["-".join(p[k] for k in telling) for p in parts]
+    return labels if telling and len(set(labels)) == len(labels) else ids
+
+
 def render_comparison(runs: Sequence[Run]) -> str:
-    """Every variant of every run side by side, labelled ``run / variant`` (the run id is
-    dropped when only one run is given, and the variant name when a run has only one)."""
+    """Every variant of every run side by side, labelled ``run / variant`` (the run by the
+    part of its id that tells it apart; dropped when only one run is given, and the variant
+    name when a run has only one)."""
     reports: list[VariantReport] = []
-    for run in runs:
+    labels = run_labels(runs)
+    for run, label in zip(runs, labels, strict=True):
         for variant in run.variants:
-            parts = [run.run_id] if len(runs) > 1 else []
+            parts = [label] if len(runs) > 1 else []
             if len(run.variants) > 1 or not parts:
                 parts.append(variant.name)
             reports.append(variant_report(run, variant, " / ".join(parts)))
-    return html.comparison_page(runs, reports)
+    return html.comparison_page(runs, reports, labels)
 
 
 def _write(path: Path, content: str) -> Path:

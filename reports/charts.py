@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from reports.rundir import Variant
-from reports.tables import ALL, Window, classify, measured, percentile_curve
+from reports.tables import ALL, CUT_OFF, Window, classify, measured, percentile_curve
 
 DPI = 96
 WIDTH_IN = 10.0
@@ -30,9 +30,9 @@ WARMUP_COLOUR = "#9e9e9e"
 FAULT_COLOUR = "#e53935"
 # resources.csv column → (axis label, divisor), in panel order.
 RESOURCE_PANELS = {
-    "cpu_percent": ("CPU % (sum per role)", 1.0),
-    "rss_bytes": ("RSS MiB (sum per role)", 1024.0 * 1024.0),
-    "fds": ("open fds (sum per role)", 1.0),
+    "cpu_percent": ("CPU, % of one core", 1.0),
+    "rss_bytes": ("memory (RSS), MiB", 1024.0 * 1024.0),
+    "fds": ("open file descriptors", 1.0),
 }
 OUTCOME_COLOURS = {"ok": "#2e7d32", "refused": "#757575", "errors": "#c62828"}
 
@@ -104,7 +104,8 @@ def _top(names: pd.Series, limit: int = MAX_LINES) -> list[str]:
 
 def timeline(variant: Variant, window: Window, title: str) -> bytes | None:
     """Throughput and latency per second, then resources per role (CPU, memory, open files —
-    the leak stories) and replica lag, each when recorded.
+    the leak stories; each role's processes summed, the whole machine's CPU beside them) and
+    replica lag, each when recorded.
 
     Throughput counts completions per second by outcome; latency is each operation's p95
     per second of its scheduled start (interpolated — a chart, not a statistic; the exact
@@ -134,11 +135,13 @@ def timeline(variant: Variant, window: Window, title: str) -> bytes | None:
     for i, (panel, axes) in enumerate(zip(panels, axes_list, strict=True)):
         _shade(axes, window, faults, t0, x_end, labelled=i == 0)
         if panel == "throughput":
-            _throughput(axes, ops, t0)
+            _throughput(axes, ops, t0, _full_seconds(window, t0))
         elif panel == "latency":
-            _latency(axes, ops, t0)
+            _latency(axes, ops, t0, _full_seconds(window, t0))
         elif panel in RESOURCE_PANELS:
             _per_role(axes, resources, t0, panel)
+            if panel == "cpu_percent":
+                _machine_cpu(axes, variant.machine, t0)
         else:
             axes.plot(lag["t"] - t0, lag["seconds_behind_primary"], color="#6a1b9a", lw=1)
             axes.set_ylabel("replica lag (s)")
@@ -165,11 +168,21 @@ def _x_range(variant: Variant, t0: float) -> tuple[float, float]:
     return min([*offsets, 0.0]), max([*offsets, 1.0])
 
 
-def _throughput(axes: Axes, ops: pd.DataFrame, t0: float) -> None:
+def _full_seconds(window: Window, t0: float) -> int | None:
+    """How many whole seconds the load lasted: a last, partial second would read as a drop
+    in throughput and (only its fastest requests answered) in latency, so it is not drawn."""
+    return None if window.end is None else math.floor(window.end - t0)
+
+
+def _throughput(axes: Axes, ops: pd.DataFrame, t0: float, seconds: int | None) -> None:
     flags = classify(ops)[["ok", "refused", "errors"]]
     per_second = (
         flags.assign(second=np.floor(ops["end"] - t0).astype("int64")).groupby("second").sum()
     )
+    if seconds is not None:
+        per_second = per_second[per_second.index < seconds]
+    if per_second.empty:
+        return
     full = pd.RangeIndex(per_second.index.min(), per_second.index.max() + 1)
     per_second = per_second.reindex(full, fill_value=0)
     for column, colour in OUTCOME_COLOURS.items():
@@ -179,9 +192,11 @@ def _throughput(axes: Axes, ops: pd.DataFrame, t0: float) -> None:
     axes.set_ylim(bottom=0)
 
 
-def _latency(axes: Axes, ops: pd.DataFrame, t0: float) -> None:
+def _latency(axes: Axes, ops: pd.DataFrame, t0: float, seconds: int | None) -> None:
     names = _top(ops["name"])
-    chosen = ops[ops["name"].isin(names)]
+    chosen = ops[ops["name"].isin(names) & ops["outcome"].ne(CUT_OFF)]
+    if seconds is not None:
+        chosen = chosen[chosen["scheduled"] - t0 < seconds]
     second = np.floor(chosen["scheduled"] - t0).astype("int64")
     p95 = chosen.groupby([second.rename("second"), chosen["name"]])["latency_ms"].quantile(0.95)
     table = p95.unstack("name")
@@ -211,6 +226,16 @@ def _per_role(axes: Axes, resources: pd.DataFrame, t0: float, column: str) -> No
         axes.plot(series.index, series.to_numpy(), lw=1, label=role)
     axes.set_ylabel(RESOURCE_PANELS[column][0])
     axes.set_ylim(bottom=0)
+
+
+def _machine_cpu(axes: Axes, machine: pd.DataFrame, t0: float) -> None:
+    """The whole machine on the same scale as the roles (% of one core): what is above the
+    lab's lines is other work."""
+    if machine.empty or machine["cpu_percent"].isna().all():
+        return
+    busy = machine["cpu_percent"] * machine["cores"].fillna(1)
+    axes.plot(machine["t"] - t0, busy, color="black", lw=1, ls="--", label="whole machine")
+    axes.set_ylim(0, max(axes.get_ylim()[1], float(busy.max()) * 1.05))
 
 
 # -- percentile distributions ---------------------------------------------------------------

@@ -22,6 +22,7 @@ import pandas as pd
 
 from reports.model import VariantReport, percentile_png, run_verdict
 from reports.rundir import Run
+from reports.tables import machine_row, route_totals
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;
@@ -33,6 +34,9 @@ color:#fff;text-transform:uppercase;letter-spacing:.04em}
 .pass{background:#2e7d32}.fail{background:#c62828}.unknown{background:#ef8f00}
 .big{font-size:15px;padding:3px 12px}
 table{border-collapse:collapse;margin:6px 0 12px;font-size:13px}
+.scroll{overflow-x:auto;margin:6px 0 12px}.scroll>table{margin:0}
+table.wrap td{overflow-wrap:anywhere}
+td.c{text-align:center}
 th,td{border:1px solid #ddd;padding:3px 8px;vertical-align:top}
 th{background:#f5f5f5;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
 tr.all td{font-weight:600;background:#fafafa}
@@ -93,7 +97,10 @@ def text(value: Any) -> str:
 Column = tuple[str, str, Callable[[Any], str], bool]  # key, heading, formatter, numeric
 
 
-def table(rows: Iterable[dict[str, Any]], columns: Sequence[Column], row_class=None) -> str:
+def table(
+    rows: Iterable[dict[str, Any]], columns: Sequence[Column], row_class=None, cls: str = ""
+) -> str:
+    """A table in a box that scrolls sideways, so no table is ever wider than the page."""
     head = "".join(f"<th>{esc(h)}</th>" for _, h, _, _ in columns)
     body = []
     for row in rows:
@@ -103,7 +110,11 @@ def table(rows: Iterable[dict[str, Any]], columns: Sequence[Column], row_class=N
         )
         cls = row_class(row) if row_class else ""
         body.append(f'<tr class="{cls}">{cells}</tr>' if cls else f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    attr = f' class="{cls}"' if cls else ""
+    return (
+        f'<div class="scroll"><table{attr}><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
 
 
 def image(data: bytes | None, alt: str) -> str:
@@ -126,7 +137,17 @@ def page(title: str, body: str) -> str:
 # -- verdicts -----------------------------------------------------------------------------
 
 
-def counterexamples(result: dict[str, Any]) -> str:
+UNIX_TIME_MIN = 1e9  # a number this large in a time-like field is a Unix time
+TIME_KEYS = ("at", "from", "until", "start", "end", "time")
+
+
+def _is_time(key: str, value: Any) -> bool:
+    timed = any(part in TIME_KEYS for part in str(key).split("_"))
+    return timed and isinstance(value, int | float) and value > UNIX_TIME_MIN
+
+
+def counterexamples(result: dict[str, Any], t0: float | None = None) -> str:
+    """The check's counterexamples; Unix times shown as seconds since the load started."""
     examples = [e for e in result.get("counterexamples") or [] if isinstance(e, dict)]
     total = result.get("counterexample_count") or len(examples)
     if not examples:
@@ -134,23 +155,34 @@ def counterexamples(result: dict[str, Any]) -> str:
     keys: list[str] = []
     for example in examples:
         keys += [k for k in example if k not in keys]
-    columns = [(k, k, text, False) for k in keys]
+    timed = t0 is not None and any(_is_time(k, v) for e in examples for k, v in e.items())
+
+    def cell(key: str) -> Callable[[Any], str]:
+        if not timed:
+            return text
+        return lambda v: f"{v - t0:+.2f} s" if _is_time(key, v) else text(v)
+
+    columns = [(k, k, cell(k), False) for k in keys]
     shown = f"{len(examples)} counterexample{'s' if len(examples) != 1 else ''}"
     if total > len(examples):
         shown += f" (of {total:,})"
+    if timed:
+        shown += "; times in seconds since the load started"
     opened = " open" if result.get("verdict") == "fail" else ""
     return f"<details{opened}><summary>{shown}</summary>{table(examples, columns)}</details>"
 
 
-def check(result: dict[str, Any]) -> str:
+def check(result: dict[str, Any], t0: float | None = None) -> str:
+    summary = str(result.get("summary", ""))
     parts = [
         f'<div class="check">{badge(result.get("verdict"))} <strong>{esc(result.get("name"))}'
-        f"</strong> — {esc(result.get('summary', ''))}"
+        f"</strong> — {esc(summary)}"
     ]
-    if result.get("expected_violation"):
+    expected = result.get("expected_violation")
+    if expected and str(expected) not in summary:
         parts.append(
-            f' <span class="muted">(this variant exists to show '
-            f"{esc(result['expected_violation'])}; the verdict is inverted)</span>"
+            f' <span class="muted">(expected violation: {esc(expected)}; the verdict is '
+            "inverted)</span>"
         )
     unsettled = result.get("unsettled") or []
     if unsettled:
@@ -159,20 +191,65 @@ def check(result: dict[str, Any]) -> str:
     if metrics:
         rendered = ", ".join(f"{esc(k)} = {text(v)}" for k, v in metrics.items())
         parts.append(f'<details><summary class="muted">measured</summary>{rendered}</details>')
-    parts.append(counterexamples(result))
+    parts.append(counterexamples(result, t0))
     parts.append("</div>")
     return "".join(parts)
 
 
+def verdict_matrix(reports: Sequence[VariantReport]) -> str:
+    """Every variant against every check, one badge per cell: the run at a glance."""
+    names: list[str] = []
+    for report in reports:
+        names += [str(c.get("name")) for c in report.checks if str(c.get("name")) not in names]
+    if not names:
+        return ""
+    inverted = False
+    rows = []
+    for report in reports:
+        by_name = {str(c.get("name")): c for c in report.checks}
+        cells = [f"<td>{esc(report.label)}</td>", f"<td>{badge(report.verdict)}</td>"]
+        for name in names:
+            result = by_name.get(name)
+            if result is None:
+                cells.append('<td class="c muted">—</td>')
+                continue
+            mark = "*" if result.get("expected_violation") else ""
+            inverted = inverted or bool(mark)
+            cells.append(f'<td class="c">{badge(result.get("verdict"))}{mark}</td>')
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    head = "".join(f"<th>{esc(h)}</th>" for h in ("variant", "verdict", *names))
+    note = (
+        '<p class="muted">* expected violation: the variant exists to show it, so observing '
+        "it passes.</p>"
+        if inverted
+        else ""
+    )
+    matrix = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return f'<div class="scroll">{matrix}</div>{note}'
+
+
 def verdicts(reports: Sequence[VariantReport]) -> str:
-    out = []
+    """The matrix, then each variant's checks: a variant that did not pass under its own
+    heading, open; one that passed on one folded line."""
+    out = [verdict_matrix(reports)]
     for report in reports:
         checks = report.checks
-        listed = "".join(check(r) for r in checks) or (
-            '<div class="check muted">No check results recorded (checks.json missing or '
+        listed = "".join(check(r, report.window.load_start) for r in checks)
+        counted = ", ".join(
+            f"{n} {v}" for v in VERDICTS if (n := sum(1 for r in checks if r.get("verdict") == v))
+        )
+        if report.verdict == "pass" and checks:
+            out.append(
+                f"<details><summary>{badge(report.verdict)} <strong>{esc(report.label)}"
+                f"</strong> — {len(checks)} checks ({counted})</summary>{listed}</details>"
+            )
+            continue
+        out.append(f"<h3>{badge(report.verdict)} {esc(report.label)}</h3>")
+        out.append(
+            listed
+            or '<div class="check muted">No check results recorded (checks.json missing or '
             "empty), so the verdict is unknown.</div>"
         )
-        out.append(f"<h3>{badge(report.verdict)} {esc(report.label)}</h3>{listed}")
     return "".join(out)
 
 
@@ -188,19 +265,8 @@ def warnings(runs: Sequence[Run], reports: Sequence[VariantReport]) -> str:
                 f"Run {esc(run.run_id)} is <strong>{esc(status)}</strong>: the numbers cover "
                 "only what was recorded."
             )
+    items += machine_warning(reports)
     for report in reports:
-        if report.row["generator_bottleneck"]:
-            evidence = report.bottleneck_evidence
-            if len(evidence) == 1 and isinstance(next(iter(evidence.values())), str):
-                evidence = next(iter(evidence.values()))  # the runner's one-line reason
-            detail = f" Evidence: <code>{text(evidence)}</code>" if evidence else ""
-            items.append(
-                f"<strong>{esc(report.label)}: the load generator was the bottleneck</strong> — "
-                "throughput and latency describe Locust as much as the service; rerun with more "
-                f"generator processes or fewer users.{detail}"
-            )
-    for report in reports:
-        items += machine_warnings(report)
         routes = report.routes
         mismatched = routes[routes["mismatch"].eq(True)] if len(routes) else routes
         if len(mismatched):
@@ -226,51 +292,125 @@ def warnings(runs: Sequence[Run], reports: Sequence[VariantReport]) -> str:
 
 OTHER_WORK_CORES = 0.25
 STEAL_PERCENT = 5.0
+BUSY_SHARE = 0.2  # the sampler's threshold: more than a fifth of the samples
+
+CPU_BOUND = "Locust CPU-bound"
+SATURATED = "machine saturated"
+OTHER_WORK = "other work took CPU"
+BOTTLENECK = "generator bottleneck"
 
 
-def machine_warnings(report: VariantReport) -> list[str]:
-    """Other work on the machine during the window: CPU none of the lab's processes used,
-    steal, a load average above the cores."""
-    machine = report.variant.summary.get("machine")
-    if not isinstance(machine, dict) or not machine.get("samples"):
+def machine_findings(row: dict[str, Any]) -> list[str]:
+    """What the sampler saw that puts a variant's numbers in doubt."""
+    found = []
+    busy = row["generator_cpu_busy_share"]
+    if busy is not None and busy > BUSY_SHARE:
+        found.append(CPU_BOUND)
+    saturated = row["saturated_share"]
+    if saturated is not None and saturated > BUSY_SHARE:
+        found.append(SATURATED)
+    other = row["other_cpu_cores_mean"]
+    if other is not None and other >= OTHER_WORK_CORES:
+        found.append(OTHER_WORK)
+    steal = row["steal_percent_peak"]
+    if steal is not None and steal >= STEAL_PERCENT:
+        found.append(f"CPU steal up to {steal:.1f}%")
+    if row["generator_bottleneck"] and not {CPU_BOUND, SATURATED} & set(found):
+        found.append(BOTTLENECK)  # the runner said so; its evidence says why
+    return found
+
+
+MACHINE_COLUMNS: list[Column] = [
+    ("variant", "variant", text, False),
+    ("findings", "found", text, False),
+    ("generator_cpu_peak_percent", "Locust CPU, peak (% of one core)", num, True),
+    ("cpu_percent_mean", "machine busy, mean (% of all cores)", num, True),
+    ("saturated_share", "samples with the machine ≥90% busy", percent, True),
+    ("other_cpu_cores_mean", "CPU other work took (cores, mean)", lambda v: num(v, 2), True),
+    ("load_average_peak", "load average, peak (1 min)", lambda v: num(v, 2), True),
+    ("cores", "cores", count, True),
+]
+
+
+def machine_warning(reports: Sequence[VariantReport]) -> list[str]:
+    """One warning for the whole page: which variants ran on a busy machine or with a
+    CPU-bound generator, with the sampler's figures over each measured window."""
+    rows = []
+    for report in reports:
+        row = machine_row(report.variant)
+        findings = machine_findings(row) if row else []
+        if findings:
+            rows.append({"variant": report.label, **row, "findings": "; ".join(findings)})
+    if not rows:
         return []
-    label = esc(report.label)
-    items = []
-    other = machine.get("other_cpu_cores_mean")
-    if isinstance(other, int | float) and other >= OTHER_WORK_CORES:
-        items.append(
-            f"<strong>{label}: other work took CPU during the run</strong> — on average "
-            f"{other:.2f} of {machine.get('cores')} cores went to processes outside the lab "
-            f"(machine {num(machine.get('cpu_percent_mean'))}% busy on average, load average "
-            f"up to {num(machine.get('load_average_peak'), 2)}); latency and throughput may "
-            "reflect that contention."
+    seen = {f for r in rows for f in r["findings"].split("; ")}
+    lines = []
+    if CPU_BOUND in seen or BOTTLENECK in seen:
+        lines.append(
+            "<strong>The load generator may have set the pace</strong>: where Locust was "
+            "CPU-bound, throughput and latency describe Locust as much as the service — rerun "
+            "with more generator processes (<code>--processes</code>) or fewer users "
+            "(<code>--users</code>)."
         )
-    steal = machine.get("steal_percent_peak")
-    if isinstance(steal, int | float) and steal >= STEAL_PERCENT:
-        items.append(f"<strong>{label}: CPU steal up to {steal:.1f}%</strong> (the hypervisor).")
-    return items
+    if seen - {CPU_BOUND, BOTTLENECK}:
+        lines.append(
+            "<strong>Other work took CPU during the run</strong>: the machine was busier than "
+            "the lab's own processes make it, so the service and Locust both waited for CPU; "
+            "latency and throughput reflect that contention, and runs on a quieter machine "
+            "will differ."
+        )
+    evidence = [
+        f"<li>{esc(r['variant'])}: <code>{text(r['generator_evidence'])}</code></li>"
+        for r in rows
+        if r["generator_evidence"]
+    ]
+    details = (
+        f"<details><summary>the sampler's evidence</summary><ul>{''.join(evidence)}</ul></details>"
+        if evidence
+        else ""
+    )
+    return ["<br>".join(lines) + table(rows, MACHINE_COLUMNS) + details]
 
 
 # -- numbers ------------------------------------------------------------------------------
 
 
-VARIANT_COLUMNS: list[Column] = [
+def signed_percent(value: Any) -> str:
+    return "—" if _missing(value) else f"{float(value) * 100:+.2f}%"
+
+
+LOAD_COLUMNS: list[Column] = [
     ("variant", "variant", text, False),
     ("verdict", "verdict", badge, False),
-    ("operations", "ops measured", count, True),
-    ("cut_off", "cut off", count, True),
     ("window_s", "window (s)", num, True),
+    ("operations", "ops measured", count, True),
+    ("cut_off", "cut off (apart)", count, True),
     ("throughput_per_s", "throughput (ops/s)", num, True),
-    ("requests_per_s", "requests/s", num, True),
-    ("locust_requests_per_s", "Locust req/s", num, True),
     ("error_rate", "error rate", percent, True),
-    ("p95_ms", "p95 all (ms)", num, True),
+    ("p95_ms", "p95, all ops (ms)", num, True),
+    ("requests_per_s", "answered requests/s", num, True),
+    ("locust_cell", "Locust's own req/s", lambda v: v, True),
+    ("locust_difference", "difference", signed_percent, True),
+    ("warmup_s", "warm-up left out (s)", num, True),
+]
+
+SEAT_COLUMNS: list[Column] = [
+    ("variant", "variant", text, False),
     ("seats_held_twice", "seats held twice", count, True),
     ("seats_sold_twice", "seats sold twice", count, True),
     ("holds_granted", "holds granted", count, True),
-    ("holds_refused_taken_or_limit", "holds refused: taken/limit (409)", count, True),
+    ("holds_refused_taken_or_limit", "holds refused: taken or over the limit (409)", count, True),
     ("holds_refused_contention", "holds refused: contention (503)", count, True),
-    ("warmup_s", "warm-up excluded (s)", num, True),
+]
+
+ROUTE_TOTAL_COLUMNS: list[Column] = [
+    ("variant", "variant", text, False),
+    ("routes", "routes", count, True),
+    ("client_answered", "client: answered", count, True),
+    ("client_in_flight", "client: in flight (cut off)", count, True),
+    ("server", "server counted", count, True),
+    ("difference", "server − answered", count, True),
+    ("mismatched", "routes differing beyond in-flight", count, True),
 ]
 
 ROUTE_COLUMNS: list[Column] = [
@@ -291,9 +431,9 @@ OPERATION_COLUMNS: list[Column] = [
     ("refused", "refused (409)", count, True),
     ("errors", "errors", count, True),
     ("unknown", "of which unknown", count, True),
-    ("cut_off", "cut off", count, True),
+    ("cut_off", "cut off (apart)", count, True),
     ("error_rate", "error rate", percent, True),
-    ("throughput_per_s", "ops/s", num, True),
+    ("throughput_per_s", "throughput (ops/s)", num, True),
     ("p50_ms", "p50 (ms)", num, True),
     ("p95_ms", "p95 (ms)", num, True),
     ("p99_ms", "p99 (ms)", num, True),
@@ -315,40 +455,69 @@ def _records(frame: pd.DataFrame, label: str) -> list[dict[str, Any]]:
 
 
 WINDOW_NOTE = (
-    '<p class="muted">Window: from the first request sent to the last answer received; the '
-    "warm-up at its start is left out of every figure on this page. Counts, error rates and "
-    "exact nearest-rank percentiles cover the operations scheduled after warm-up, without the "
-    "<em>cut-off</em> ones (in flight when the load generator stopped: counted apart). "
-    "Latency counts from the intended start when the load was open-model. Throughput is ok "
-    "plus expected refusals (409) per second of the window; requests/s counts every answered "
-    "HTTP request (a sign-in makes three), as Locust's own req/s does.</p>"
+    '<p class="muted">Every figure in these tables covers the <strong>measured '
+    "window</strong>: from the first request sent to the last answer received, less the "
+    "warm-up at its start. Counts, error rates and exact nearest-rank percentiles are over "
+    "the operations scheduled after warm-up, without the <em>cut-off</em> ones (in flight "
+    "when the load generator stopped: counted apart). Latency counts from the intended start "
+    "when the load was open-model. Throughput is ok plus expected refusals (409) per second "
+    "of the window. Answered requests/s counts HTTP requests (a sign-in makes three) the way "
+    "Locust's own req/s does — requests answered, from its start to the last answer — so "
+    "the two should agree within about 1 %.</p>"
+)
+LOCUST_CSV_NOTE = (
+    '<p class="muted">† Locust\'s figure from its CSV, which it rewrites each second and not '
+    "when it stops: up to a second stale.</p>"
+)
+ROUTE_NOTE = (
+    '<p class="muted">Over the whole load, warm-up included (the service\'s counters cannot '
+    "leave it out): requests the client got an answer to, those in flight when the "
+    "generator stopped, and what the service counted at a final scrape after the last "
+    "answer. A route whose difference exceeds its requests in flight is flagged.</p>"
 )
 
 
+def _locust_cell(row: dict[str, Any]) -> str:
+    stale = row.get("locust_source") == "csv" and not _missing(row.get("locust_requests_per_s"))
+    return num(row.get("locust_requests_per_s")) + (" †" if stale else "")
+
+
 def numbers(reports: Sequence[VariantReport]) -> str:
-    rows = [r.row for r in reports]
+    rows = [{**r.row, "locust_cell": _locust_cell(r.row)} for r in reports]
     operations = [row for r in reports for row in _records(r.operations, r.label)]
     errors = [row for r in reports for row in _records(r.errors, r.label)]
     routes = [row for r in reports for row in _records(r.routes, r.label)]
+    totals = [{"variant": r.label, **found} for r in reports if (found := route_totals(r.routes))]
+    stale = any(r.get("locust_source") == "csv" for r in rows)
     out = [
         "<h2>Variants</h2>",
         WINDOW_NOTE,
-        table(rows, VARIANT_COLUMNS),
+        "<h3>Load</h3>",
+        table(rows, LOAD_COLUMNS),
+        LOCUST_CSV_NOTE if stale else "",
+        "<h3>Seats and holds</h3>",
+        table(rows, SEAT_COLUMNS),
         "<h2>Operations</h2>",
+        '<p class="muted">The measured window, as above.</p>',
         table(
             operations,
             OPERATION_COLUMNS,
             row_class=lambda row: "all" if row.get("operation") == "(all)" else "",
         ),
         "<h2>Errors by kind</h2>",
+        '<p class="muted">The measured window; cut-off requests are not errors.</p>',
         table(errors, ERROR_COLUMNS) if errors else '<p class="muted">No errors.</p>',
         "<h2>Client and server counts per route</h2>",
-        '<p class="muted">Over the whole load, warm-up included (the service\'s counters cannot '
-        "leave it out): requests the client got an answer to, those in flight when the "
-        "generator stopped, and what the service counted at a final scrape after the last "
-        "answer. A difference beyond the requests in flight is flagged.</p>",
-        table(routes, ROUTE_COLUMNS) if routes else '<p class="muted">No route counts.</p>',
+        ROUTE_NOTE,
     ]
+    if totals:
+        out += [
+            table(totals, ROUTE_TOTAL_COLUMNS),
+            f"<details><summary>per route ({len(routes)} rows)</summary>"
+            f"{table(routes, ROUTE_COLUMNS)}</details>",
+        ]
+    else:
+        out.append('<p class="muted">No route counts.</p>')
     return "".join(out)
 
 
@@ -358,15 +527,30 @@ def chart_section(reports: Sequence[VariantReport]) -> str:
         out += ["<h3>Latency by percentile</h3>", image(percentile_png(reports), "percentiles")]
     else:
         out += [image(percentile_png(reports), "latency by percentile")]
+    out.append(
+        '<p class="muted">Exact percentiles over the measured window, one line per variant; '
+        "x counts nines (50, 90, 99, 99.9 …), latency on a log scale.</p>"
+    )
     for report in reports:
         out.append(f"<h3>{esc(report.label)} over time</h3>")
-        out.append(
-            '<p class="muted">Grey: warm-up (not measured). Red: fault windows.</p>'
-            if report.timeline_png
-            else ""
-        )
+        if report.timeline_png:
+            out.append(f'<p class="muted">{timeline_note(report)}</p>')
         out.append(image(report.timeline_png, report.label))
     return "".join(out)
+
+
+def timeline_note(report: VariantReport) -> str:
+    """What the timeline shows, and what its shading means when there is any."""
+    parts = [
+        "The whole load, warm-up included, per second since the first request; the last, "
+        "partial second is not drawn. CPU is in % of one core (200 = two cores busy), the "
+        "whole machine's beside the lab's processes."
+    ]
+    if report.window.warmup_s > 0:
+        parts.append("Grey: warm-up (not measured).")
+    if not report.variant.faults.empty:
+        parts.append("Red: fault windows.")
+    return " ".join(parts)
 
 
 # -- provenance ---------------------------------------------------------------------------
@@ -388,6 +572,8 @@ def _pairs(data: Any) -> str:
         shown = text(value)
         if str(key).endswith("_bytes") and isinstance(value, int | float) and value >= 0:
             shown = esc(_bytes(float(value)))
+        if key == "load_average" and isinstance(value, list) and len(value) == 3:
+            shown = esc(" / ".join(num(v, 2) for v in value) + " (1 / 5 / 15 min, at start)")
         rows.append(f"<tr><th>{esc(key)}</th><td>{shown}</td></tr>")
     return "".join(rows)
 
@@ -409,27 +595,43 @@ def manifest(run: Run) -> str:
         "command": m.get("command"),
         "format version": m.get("format_version"),
     }
-    out = [f"<table>{_pairs(general)}</table>"]
+    out = [f'<div class="scroll"><table class="wrap">{_pairs(general)}</table></div>']
     for key, title in (("machine", "Machine"), ("code", "Code"), ("servers", "Servers")):
         if m.get(key):
-            out.append(f"<h3>{title}</h3><table>{_pairs(m[key])}</table>")
+            out.append(f'<h3>{title}</h3><div class="scroll"><table>{_pairs(m[key])}</table></div>')
     out.append(settings(run))
     return "".join(out)
 
 
 def settings(run: Run) -> str:
+    """The service settings: those every variant shared once, then those that differ, side
+    by side (long values wrap, so many variants still fit the page)."""
     per_variant = {v.name: v.settings for v in run.variants if v.settings}
     if not per_variant:
         return ""
     keys = sorted({k for s in per_variant.values() for k in s})
-    head = "".join(f"<th>{esc(n)}</th>" for n in per_variant)
-    body = "".join(
-        f"<tr><th>{esc(k)}</th>"
-        + "".join(f"<td>{text(s.get(k))}</td>" for s in per_variant.values())
-        + "</tr>"
-        for k in keys
-    )
-    return f"<h3>Service settings</h3><table><tr><th></th>{head}</tr>{body}</table>"
+    values = {k: [s.get(k) for s in per_variant.values()] for k in keys}
+    same = [k for k in keys if len(per_variant) > 1 and len({text(v) for v in values[k]}) == 1]
+    differ = [k for k in keys if k not in same]
+    out = ["<h3>Service settings</h3>"]
+    if differ:
+        head = "".join(f"<th>{esc(n)}</th>" for n in per_variant)
+        body = "".join(
+            f"<tr><th>{esc(k)}</th>" + "".join(f"<td>{text(v)}</td>" for v in values[k]) + "</tr>"
+            for k in differ
+        )
+        caption = "Different per variant" if same else "Per variant"
+        out.append(
+            f'<p class="muted">{caption}:</p><div class="scroll"><table class="wrap">'
+            f"<tr><th></th>{head}</tr>{body}</table></div>"
+        )
+    if same:
+        body = "".join(f"<tr><th>{esc(k)}</th><td>{text(values[k][0])}</td></tr>" for k in same)
+        out.append(
+            f'<p class="muted">The same in every variant:</p><div class="scroll"><table>'
+            f"{body}</table></div>"
+        )
+    return "".join(out)
 
 
 def rerun(run: Run) -> str:
@@ -466,15 +668,19 @@ def run_page(run: Run, reports: Sequence[VariantReport]) -> str:
     return page(title, "".join(body))
 
 
-def comparison_page(runs: Sequence[Run], reports: Sequence[VariantReport]) -> str:
+def comparison_page(
+    runs: Sequence[Run], reports: Sequence[VariantReport], labels: Sequence[str] = ()
+) -> str:
     summary = []
-    for run in runs:
+    for i, run in enumerate(runs):
         own = [r for r in reports if r.run is run]
         scenario = run.manifest.get("scenario")
         name = scenario.get("name") if isinstance(scenario, dict) else scenario
+        label = labels[i] if i < len(labels) and labels[i] != run.run_id else None
+        called = f" · labelled <strong>{esc(label)}</strong> below" if label else ""
         summary.append(
             f"<h3>{badge(run_verdict(run, own))} {esc(run.run_id)} "
-            f'<span class="muted">{esc(name or "")}</span></h3>'
+            f'<span class="muted">{esc(name or "")}{called}</span></h3>'
         )
     provenance = "".join(
         f"<details><summary>{esc(run.run_id)}</summary>{manifest(run)}"

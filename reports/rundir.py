@@ -57,6 +57,7 @@ STATS_COLUMNS = (
 )
 RESOURCE_COLUMNS = ("t", "role", "pid", "cpu_percent", "rss_bytes", "fds", "threads")
 LAG_COLUMNS = ("t", "seconds_behind_primary")
+MACHINE_COLUMNS = ("t", "cpu_percent", "steal_percent", "iowait_percent", "load_1m", "cores")
 # The same rule as scenarios/rundir.py's safe_name: a variant's directory name.
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -177,6 +178,12 @@ class Variant:
     def resources(self) -> pd.DataFrame:
         frame = self._csv("resources.csv", RESOURCE_COLUMNS, ("t", "role", "cpu_percent"))
         return _numeric(frame, ("t", "cpu_percent", "rss_bytes", "fds", "threads"))
+
+    @cached_property
+    def machine(self) -> pd.DataFrame:
+        """The whole machine each sample: ``cpu_percent`` of all cores (100 = every core)."""
+        frame = self._csv("machine.csv", MACHINE_COLUMNS, ("t", "cpu_percent", "cores"))
+        return _numeric(frame, MACHINE_COLUMNS)
 
     @cached_property
     def lag(self) -> pd.DataFrame:

@@ -299,6 +299,8 @@ def variant_row(
     held, sold = seats_twice(variant)
     locust = variant.summary.get("locust")
     locust = locust if isinstance(locust, dict) else {}
+    requests_per_s = _number(variant.summary.get("requests_per_s"))
+    locust_per_s = _number(locust.get("requests_per_s"))
     return {
         "variant": label,
         "verdict": variant_verdict(variant),
@@ -306,8 +308,12 @@ def variant_row(
         "cut_off": None if total is None else int(total["cut_off"]),
         "window_s": window_seconds(measured(variant.ops, window), window),
         "throughput_per_s": None if total is None else total["throughput_per_s"],
-        "requests_per_s": _number(variant.summary.get("requests_per_s")),
-        "locust_requests_per_s": _number(locust.get("requests_per_s")),
+        "requests_per_s": requests_per_s,
+        "locust_requests_per_s": locust_per_s,
+        "locust_source": locust.get("source", "csv" if locust else None),  # csv before it
+        "locust_difference": (
+            requests_per_s / locust_per_s - 1 if requests_per_s and locust_per_s else None
+        ),
         "error_rate": None if total is None else total["error_rate"],
         "p95_ms": None if total is None else total["p95_ms"],
         "seats_held_twice": held,
@@ -325,6 +331,41 @@ def route_table(variant: Variant) -> pd.DataFrame:
     if not isinstance(rows, list):
         return pd.DataFrame(columns=columns)
     return pd.DataFrame([r for r in rows if isinstance(r, dict)], columns=columns)
+
+
+def route_totals(routes: pd.DataFrame) -> dict[str, Any]:
+    """One variant's route comparison added up: how many routes, requests on each side, and
+    how many routes differ by more than their requests in flight."""
+    if routes.empty:
+        return {}
+    numbers = routes[["client_answered", "client_in_flight", "server", "difference"]]
+    sums = numbers.apply(pd.to_numeric, errors="coerce").sum(min_count=1)
+    return {
+        "routes": len(routes),
+        **{k: None if pd.isna(v) else float(v) for k, v in sums.items()},
+        "mismatched": int(routes["mismatch"].eq(True).sum()),
+    }
+
+
+def machine_row(variant: Variant) -> dict[str, Any] | None:
+    """The machine and the generator over the window (summary.json's ``machine`` and
+    ``generator_*``), or None when neither was recorded."""
+    summary = variant.summary
+    machine = summary.get("machine") if isinstance(summary.get("machine"), dict) else {}
+    if not machine.get("samples") and "generator_bottleneck" not in summary:
+        return None
+    return {
+        "cores": _number(machine.get("cores")),
+        "cpu_percent_mean": _number(machine.get("cpu_percent_mean")),
+        "saturated_share": _number(machine.get("saturated_share")),
+        "other_cpu_cores_mean": _number(machine.get("other_cpu_cores_mean")),
+        "load_average_peak": _number(machine.get("load_average_peak")),
+        "steal_percent_peak": _number(machine.get("steal_percent_peak")),
+        "generator_cpu_peak_percent": _number(summary.get("generator_cpu_peak_percent")),
+        "generator_cpu_busy_share": _number(summary.get("generator_cpu_busy_share")),
+        "generator_bottleneck": bool(summary.get("generator_bottleneck")),
+        "generator_evidence": summary.get("generator_evidence"),
+    }
 
 
 def percentile_curve(variant: Variant, window: Window | None = None) -> pd.DataFrame:

@@ -87,6 +87,8 @@ class ResourceSampling(Companion):
         return {
             "generator_bottleneck": bottleneck.saturated,
             "generator_evidence": bottleneck.evidence,
+            "generator_cpu_busy_share": round(bottleneck.busy_share, 4),
+            "generator_cpu_peak_percent": round(bottleneck.peak_cpu_percent, 1),
             "machine": machine_load(machine, lab_cpu(samples), window),
         }
 

@@ -29,18 +29,27 @@ reads the files it describes (without importing this module). Format version 2:
                                holds_granted, holds_refused_taken_or_limit (409),
                                holds_refused_contention (503); seats_held_twice (two holds
                                at once, never sold twice), seats_sold_twice (two confirmed
-                               sales); locust {requests, failures, requests_per_s} (Locust's
-                               own Aggregated row, same window); routes [{route,
+                               sales); locust {requests, failures, requests_per_s, seconds,
+                               stopping_at, source} (Locust's own closing figures, same
+                               window definition: scenarios/locust_stats.py); routes [{route,
                                client_answered, client_in_flight, server, difference,
                                mismatch}] over the whole load (warm-up included: the
                                service's counters cannot leave it out), from the final
                                scrape; machine {cores, cpu_percent_mean, cpu_percent_peak,
                                saturated_share, steal_percent_peak, load_average_peak,
                                other_cpu_cores_mean, samples} over the window;
-                               generator_bottleneck (bool) with generator_evidence;
+                               generator_bottleneck (bool: Locust CPU-bound or the machine
+                               saturated) with generator_evidence, generator_cpu_busy_share
+                               (share of samples with Locust at ≥90% of a core) and
+                               generator_cpu_peak_percent (% of one core);
                                quiesce_s, unsettled, nemesis_errors, claim_strategy,
                                companion_errors (when a companion failed)
-        locust_stats.csv       Locust's own statistics (--csv), for cross-checking
+        locust_stats.csv …     Locust's own statistics (--csv: also _stats_history, _failures,
+                               _exceptions), rewritten each second while it runs, so up
+                               to a second stale at its end
+        locust_final.json      Locust's closing figures (what its summary prints): requests,
+                               failures, requests_per_s, start, last_answer, seconds,
+                               stopping_at (when the generator began stopping), written_at
         metrics.jsonl          the service's /metrics, scraped each second from every
                                worker, and once more after Locust's last answer: {"t": unix
                                seconds, "target": url, "samples": {"name{label=\"v\",…}":
@@ -81,6 +90,9 @@ Changes from version 1 (issue 9, one name per quantity):
     - stats.csv: ``requests``/``fail`` became ``count``/``refused``/``errors``/``cut_off``.
     - new: machine.csv, locust_stats.csv, summary ``locust``, ``routes``, ``machine``, the
       final scrape in metrics.jsonl; resources.csv leaves priming CPU readings empty.
+    - added later within version 2 (readers need not know it): locust_final.json, and
+      summary ``locust`` taken from it (``source: final``; ``csv`` when only the stale CSV
+      was left).
 """
 
 from __future__ import annotations

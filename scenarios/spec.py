@@ -52,7 +52,7 @@ RUNNER_OWNED_SETTINGS = frozenset(
 )
 
 
-RUNNER_OWNED_WORKLOAD = frozenset({"service_url", "operations_path", "psp_url"})
+RUNNER_OWNED_WORKLOAD = frozenset({"service_url", "operations_path"})
 
 
 def workload_problems(where: str, workload: Mapping[str, Any]) -> list[str]:

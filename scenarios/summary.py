@@ -16,7 +16,11 @@ One definition of each figure, shared with the SLO checks and the report
 - ``error_rate`` = errors / count; percentiles are exact (nearest rank) over the count's
   latencies, from the intended start when there is one.
 - ``throughput_per_s`` = (ok + refused) / window; ``requests_per_s`` = HTTP requests
-  answered / window, a sign-in counting each of its requests: Locust's own ``req/s``.
+  answered / window, a sign-in counting each of its requests: Locust's own ``req/s``,
+  which divides the requests it logged by the time from its start to the last answer it
+  logged (``scenarios/locust_stats.py``). Answers that arrive while the generator stops
+  are in both: they answer requests sent under the full load. On six double-booking
+  variants the two agree within 0.2 % and count the same requests.
 - **Holds refused** are two quantities: ``holds_refused_taken_or_limit`` (409: seats
   taken or over the ticket limit) and ``holds_refused_contention`` (503: the lock or pool
   was busy, retryable).

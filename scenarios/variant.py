@@ -222,7 +222,7 @@ def summarize_variant(run: VariantRun) -> VariantResult:
     extra: dict[str, Any] = {
         "seats_held_twice": metrics.get("seats_held_twice"),
         "seats_sold_twice": metrics.get("seats_sold_twice"),
-        "locust": read_locust_totals(run.out / f"{LOCUST_CSV_PREFIX}_stats.csv"),
+        "locust": read_locust_totals(run.out / LOCUST_CSV_PREFIX),
         "quiesce_s": round(run.settled.seconds, 3),
         "unsettled": dict(run.settled.settlement.unsettled),
         "claim_strategy": run.settings.claim_strategy,
@@ -280,7 +280,6 @@ def build_workload(
         "seed": seed,
         **ctx.scenario.variant_workload(variant),
         "service_url": ports.service_url,
-        "psp_url": ports.psp_url,
         "operations_path": str(out / "operations.jsonl"),
     }
     return parse_workload(data)

@@ -235,7 +235,8 @@ class BookingClient:
                     response.failure(verdict)
                 return exchange
         except GreenletExit:
-            self.interrupted = replace(self.interrupted, end=time.time())
+            if self.interrupted.cut_off:  # else it ends when its answer arrived
+                self.interrupted = replace(self.interrupted, end=time.time())
             raise
 
 

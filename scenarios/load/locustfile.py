@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import logging
 import sys
+import time
 from typing import Any
 
 import gevent
@@ -26,6 +27,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from scenarios.load.context import LoadContext
 from scenarios.load.users import CONTEXT_ATTR, Buyer
 from scenarios.load.workload import CLI_OPTION, ENV_VAR, WorkloadError, load_workload
+from scenarios.locust_stats import write_final
 
 __all__ = ["Buyer"]
 
@@ -59,6 +61,8 @@ def load_context(environment: Environment, **_: Any) -> None:
     if not environment.host:
         environment.host = workload.service_url
     Buyer.network_timeout = Buyer.connection_timeout = workload.request_timeout_s
+    if not isinstance(environment.runner, WorkerRunner):
+        keep_final_figures(environment)
     if isinstance(environment.runner, MasterRunner):
         return  # the master of --processes runs no users and records nothing
     processes = getattr(options, "processes", None)
@@ -67,6 +71,28 @@ def load_context(environment: Environment, **_: Any) -> None:
     log.info("ticketlab: recording operations to %s", context.recorder.path)
     gevent.spawn(_flush_periodically, context)
     atexit.register(context.recorder.flush)
+
+
+def keep_final_figures(environment: Environment) -> None:
+    """With ``--csv PREFIX``: the figures of Locust's closing summary, in
+    ``PREFIX_final.json`` (``scenarios/locust_stats.py``: its CSV is up to a second stale).
+
+    ``quit`` fires after the runner has quit (with ``--processes``, after the workers' last
+    reports) and after the summary is printed: the statistics are final.
+    """
+    prefix = getattr(environment.parsed_options, "csv_prefix", None)
+    if not prefix:
+        return
+    stopping: list[float] = []
+
+    def began_stopping(**_: Any) -> None:
+        stopping.append(time.time())
+
+    def write(**_: Any) -> None:
+        write_final(prefix, environment.stats, stopping[0] if stopping else None)
+
+    environment.events.test_stopping.add_listener(began_stopping)
+    environment.events.quit.add_listener(write)
 
 
 @events.test_start.add_listener

@@ -21,7 +21,6 @@ Fields (JSON keys; defaults in brackets)::
                        holding (the hold expires) and after reserving (it expires unpaid)
                                                                   [{"hold": 0, "reservation": 0}]
     pay                pay for reservations (issue 3's endpoints; see users.py)        [false]
-    psp_url            the payment provider, for checkout when the service gives no URL [null]
     warmup_s           seconds at the start left out of statistics                          [0]
     on_sale_at_s       seconds after Locust starts when the sale opens: buyers sign in and
                        browse, then all ask for seats at that instant, as at a real on-sale
@@ -94,7 +93,6 @@ class Workload:
     think_time_s: tuple[float, float] = (0.5, 2.0)
     abandon: Abandon = field(default_factory=Abandon)
     pay: bool = False
-    psp_url: str | None = None
     warmup_s: float = 0.0
     on_sale_at_s: float = 0.0
     request_timeout_s: float = 10.0
@@ -125,7 +123,6 @@ def parse_workload(data: Any) -> Workload:
         think_time_s=r.float_range("think_time_s", Workload.think_time_s),
         abandon=_parse_abandon(r.section("abandon")),
         pay=r.boolean("pay", False),
-        psp_url=r.optional_url("psp_url"),
         warmup_s=r.number("warmup_s", 0.0, low=0.0),
         on_sale_at_s=r.number("on_sale_at_s", 0.0, low=0.0),
         request_timeout_s=r.number("request_timeout_s", 10.0, low=0.0, low_open=True),
@@ -331,10 +328,6 @@ class _Reader:
         if not value.startswith(("http://", "https://")):
             raise WorkloadError(self.path(key), f"must be an http(s) URL, got {value!r}")
         return value.rstrip("/")
-
-    def optional_url(self, key: str) -> str | None:
-        self.used.add(key)
-        return None if self.data.get(key) is None else self.url(key)
 
     def hint(self, key: str, default: str) -> str:
         value = self.string(key, default)

@@ -23,6 +23,7 @@ from scenarios.load.merge import merge_parts, part_files
 from scenarios.load.process import headless_argv, start_locust, stop_locust, web_ui_argv
 from scenarios.load.records import PROBLEM_BASE, is_expected_failure
 from scenarios.load.workload import Workload, parse_workload, write_workload
+from scenarios.locust_stats import read_locust_totals
 from service.config import Settings
 from tests.support.processes import free_port, running, wait_ready
 from tests.support.servers import identity_provider
@@ -147,6 +148,26 @@ def test_an_open_model_run_in_two_processes_records_intended_starts(
     gaps = [b - a for a, b in itertools.pairwise(browse)]
     assert min(gaps) >= 0.05 - 1e-3, "slots of both processes interleave at 1/20 s"
     assert all(op.intended_start <= op.start + 1e-3 for op in ops)  # type: ignore[operator]
+
+
+def test_locust_in_two_processes_leaves_closing_figures_that_count_what_the_history_answered(
+    service_url: str, concert_id: int, tmp_path: Path
+) -> None:
+    users = 6
+    workload = buyers(
+        service_url,
+        concert_id,
+        tmp_path,
+        shape={"kind": "constant", "users": users, "spawn_rate": users, "duration_s": 4},
+    )
+    history = run_locust(tmp_path, workload, processes=2, csv_prefix=tmp_path / "locust")
+    totals = read_locust_totals(tmp_path / "locust")
+    assert totals is not None and totals["source"] == "final"
+    answered = sum(op.requests - (op.outcome is Outcome.CUT_OFF) for op in history.operations)
+    # Only a request whose status line came just before its user was stopped is answered
+    # in the history and not in Locust's statistics: at most one per user.
+    assert 0 <= answered - totals["requests"] <= users, (answered, totals)
+    assert totals["stopping_at"] is not None
 
 
 def test_the_web_ui_serves_the_same_buyers_on_loopback(tmp_path: Path) -> None:

@@ -61,11 +61,10 @@ def urls(
 def test_buyers_who_pay_check_out_and_confirm_with_the_service_amount(
     urls: tuple[str, str], concert_id: int, tmp_path: Path
 ) -> None:
-    service_url, psp_url = urls
+    service_url, _ = urls
     workload = parse_workload(
         {
             "service_url": service_url,
-            "psp_url": psp_url,
             "operations_path": str(tmp_path / "operations.jsonl"),
             "login_hint": f"{tmp_path.name}-{{n}}@lab.test",
             "concert_ids": [concert_id],

@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 
 from reports import build_comparison, build_report
+from reports.build import run_labels
 from reports.charts import percentile_chart, timeline
 from reports.rundir import load_run
 from reports.tables import window_of
 from tests.support.run_dirs import (
     COUNTEREXAMPLE_SEAT,
+    T0,
     XSS,
     VariantSpec,
     op,
@@ -38,6 +40,10 @@ def row_cells(page: str, *first: str) -> list[str]:
         if tuple(cells[: len(first)]) == first:
             return cells
     raise AssertionError(f"no row starting {first}")
+
+
+def after(page: str, marker: str) -> str:
+    return page[page.index(marker) :]
 
 
 def test_page_is_self_contained(page: str) -> None:
@@ -73,7 +79,7 @@ def test_exact_percentiles_in_the_table(page: str) -> None:
 def test_warmup_is_excluded(page: str) -> None:
     assert "5,000.0" not in page  # the warm-up holds' latency
     assert row_cells(page, "naive", "(all)")[2] == "300"
-    assert row_cells(page, "naive")[-1] == "10.0"  # warm-up excluded (s)
+    assert row_cells(after(page, "<h3>Load</h3>"), "naive")[-1] == "10.0"  # warm-up (s)
 
 
 def test_failed_check_shows_its_counterexamples(page: str) -> None:
@@ -96,24 +102,140 @@ def test_manifest_and_rerun_command(page: str) -> None:
     assert "ticketlab run double-booking --seed 7 --users 50" in page[rerun:]
 
 
-def test_generator_bottleneck_warning(tmp_path: Path) -> None:
-    summary = {"generator_bottleneck": True, "generator_evidence": {"locust_cpu": 98.5}}
-    run = write_run(tmp_path, [VariantSpec("v", [op("pay", 0, 1)], summary=summary)])
-    page = build_report(run).read_text()
-    assert "the load generator was the bottleneck" in page
-    assert "locust_cpu" in page
-    summary = {
-        "generator_bottleneck": True,
-        "generator_evidence": "locust at ≥90% of a core in 40% of 120 samples",
-        "nemesis_errors": ["psp-latency at 30s: <refused>"],
+def test_every_table_sits_in_a_box_that_scrolls_sideways(page: str) -> None:
+    """A wide table scrolls inside the page instead of pushing past its edge."""
+    assert page.count("<table") == len(re.findall(r'<div class="scroll"><table', page)) > 5
+
+
+def test_the_verdict_matrix_shows_every_variant_against_every_check(page: str) -> None:
+    matrix = page[page.index('id="verdicts"') : page.index("</table>")]
+    heads = re.findall(r"<th>(.*?)</th>", matrix)
+    checks = ["seat-counts-conserved", "no-double-booking", "money-conserved"]
+    assert heads == ["variant", "verdict", *checks]
+    assert row_cells(matrix, "conditional")[3] == '<span class="badge pass">pass</span>'
+    assert row_cells(matrix, "conditional")[4] == "—"  # that check did not run there
+
+
+def test_settings_every_variant_shares_are_listed_once(tmp_path: Path) -> None:
+    common = {"TICKETLAB_HOLD_TTL_S": "900"}
+    variants = [
+        VariantSpec(name, [op("hold", 0, 1)], settings={**common, "STRATEGY": name})
+        for name in ("naive", "conditional")
+    ]
+    page = build_report(write_run(tmp_path, variants)).read_text()
+    settings = after(page, "<h3>Service settings</h3>")
+    assert row_cells(settings.replace("<th>", "<td>").replace("</th>", "</td>"), "STRATEGY") == [
+        "STRATEGY",
+        "naive",
+        "conditional",
+    ]
+    shared = after(settings, "The same in every variant")
+    assert "<th>TICKETLAB_HOLD_TTL_S</th><td>900</td></tr>" in shared
+    assert "STRATEGY" not in shared
+
+
+def test_counterexample_times_read_as_seconds_since_the_load_started(tmp_path: Path) -> None:
+    example = {"seat_id": 1, "overlap_from": T0 + 12.5, "holds": [10, 11]}
+    checks = {
+        "verdict": "fail",
+        "results": [
+            {
+                "name": "no-double-booking",
+                "verdict": "fail",
+                "summary": "1 seat held twice",
+                "counterexamples": [example],
+            }
+        ],
     }
-    run = write_run(tmp_path, [VariantSpec("v", [op("pay", 0, 1)], summary=summary)], run_id="r2")
-    page = build_report(run).read_text()
-    assert "Evidence: <code>locust at ≥90% of a core in 40% of 120 samples</code>" in page
+    spec = VariantSpec("v", [op("hold", 0, 1)], checks=checks)
+    page = build_report(write_run(tmp_path, [spec])).read_text()
+    assert row_cells(page, "1") == ["1", "+12.50 s", "[10, 11]"]
+    assert "times in seconds since the load started" in page
+
+
+def test_answered_requests_per_second_stand_beside_locust_s_own_with_the_difference(
+    tmp_path: Path,
+) -> None:
+    summary = {"requests_per_s": 101.0, "locust": {"requests_per_s": 100.0, "source": "final"}}
+    cells = row_cells(after(page_for(tmp_path, summary), "<h3>Load</h3>"), "v")
+    assert cells[-4:-1] == ["101.0", "100.0", "+1.00%"]
+
+
+def test_a_figure_from_locust_s_stale_csv_is_marked(tmp_path: Path) -> None:
+    summary = {"requests_per_s": 101.0, "locust": {"requests_per_s": 100.0}}  # before "source"
+    page = page_for(tmp_path, summary)
+    assert row_cells(after(page, "<h3>Load</h3>"), "v")[-3] == "100.0 †"
+    assert "up to a second stale" in page
+
+
+def page_for(tmp_path: Path, summary: dict) -> str:
+    run = write_run(tmp_path, [VariantSpec("v", [op("pay", 0, 1)], summary=summary)])
+    return build_report(run).read_text()
+
+
+def machine(saturated_share: float, other_cores: float) -> dict:
+    return {
+        "samples": 20,
+        "cores": 2,
+        "cpu_percent_mean": 95.0,
+        "cpu_percent_peak": 100.0,
+        "saturated_share": saturated_share,
+        "steal_percent_peak": 0.0,
+        "load_average_peak": 8.47,
+        "other_cpu_cores_mean": other_cores,
+    }
+
+
+def test_a_cpu_bound_generator_is_named_with_its_figures(tmp_path: Path) -> None:
+    page = page_for(
+        tmp_path,
+        {
+            "generator_bottleneck": True,
+            "generator_evidence": "locust at ≥90% of a core in 40% of 120 samples",
+            "generator_cpu_busy_share": 0.4,
+            "generator_cpu_peak_percent": 99.0,
+            "machine": machine(0.0, 0.1),
+        },
+    )
+    assert "The load generator may have set the pace" in page
+    assert row_cells(page, "v", "Locust CPU-bound")[2] == "99.0"
+    assert "<code>locust at ≥90% of a core in 40% of 120 samples</code>" in page
+    assert "Other work took CPU" not in page
+
+
+def test_a_busy_machine_is_other_work_not_a_cpu_bound_generator(tmp_path: Path) -> None:
+    page = page_for(
+        tmp_path,
+        {
+            "generator_bottleneck": True,
+            "generator_cpu_busy_share": 0.0,
+            "generator_cpu_peak_percent": 25.0,
+            "machine": machine(1.0, 1.51),
+        },
+    )
+    assert "Other work took CPU during the run" in page
+    assert "may have set the pace" not in page
+    cells = row_cells(page, "v", "machine saturated; other work took CPU")
+    assert cells[4:7] == ["100.00%", "1.51", "8.47"]
+
+
+def test_a_bottleneck_without_figures_shows_the_runner_s_evidence(tmp_path: Path) -> None:
+    page = page_for(
+        tmp_path, {"generator_bottleneck": True, "generator_evidence": {"locust_cpu": 98.5}}
+    )
+    assert "The load generator may have set the pace" in page
+    assert "generator bottleneck" in page and "locust_cpu" in page
+
+
+def test_a_calm_run_has_no_machine_warning(tmp_path: Path) -> None:
+    page = page_for(tmp_path, {"generator_bottleneck": False, "machine": machine(0.0, 0.1)})
+    assert 'class="warn"' not in page
+
+
+def test_faults_that_could_not_be_applied_are_listed(tmp_path: Path) -> None:
+    page = page_for(tmp_path, {"nemesis_errors": ["psp-latency at 30s: <refused>"]})
     assert "some faults could not be applied" in page
     assert "psp-latency at 30s: &lt;refused&gt;" in page
-    ok = write_run(tmp_path, [VariantSpec("v", [op("pay", 0, 1)])], run_id="other")
-    assert "the load generator was the bottleneck" not in build_report(ok).read_text()
 
 
 def test_missing_optional_files_do_not_break_the_report(tmp_path: Path) -> None:
@@ -154,14 +276,15 @@ def test_out_option_writes_elsewhere(tmp_path: Path) -> None:
 
 
 def test_comparison_puts_runs_side_by_side(tmp_path: Path) -> None:
-    first = standard_run(tmp_path, run_id="run-a")
-    second = standard_run(tmp_path, run_id="run-b", verdict="pass")
+    first = standard_run(tmp_path, run_id="20240610-061320-double-booking")
+    second = standard_run(tmp_path, run_id="20240610-072205-double-booking", verdict="pass")
     out = build_comparison([first, second], tmp_path / "cmp.html")
     page = out.read_text()
     assert page.index('id="verdicts"') < page.index("<h2>Variants</h2>")
-    for label in ("run-a / naive", "run-b / conditional"):
+    for label in ("061320 / naive", "072205 / conditional"):
         assert label in page
-    assert row_cells(page, "run-b / naive", "hold")[10:13] == ["100.0", "190.0", "198.0"]
+    assert "20240610-072205-double-booking" in page and "labelled <strong>072205</strong>" in page
+    assert row_cells(page, "072205 / naive", "hold")[10:13] == ["100.0", "190.0", "198.0"]
     assert "Latency by percentile" in page
     default = build_comparison([first, second])
     assert default.parent == tmp_path and default.name.startswith("compare-")
@@ -176,3 +299,21 @@ def test_charts_are_png(tmp_path: Path) -> None:
     empty = load_run(write_run(tmp_path / "e", [VariantSpec("v", None)])).variants[0]
     assert timeline(empty, window_of(empty), "v") is None
     assert percentile_chart([("v", empty, window_of(empty))]) is None
+
+
+@pytest.mark.parametrize(
+    ("ids", "labels"),
+    [
+        (["20240610-061320-smoke", "20240611-061320-smoke"], ["20240610", "20240611"]),
+        (["20240610-061320-smoke", "20240610-061320-smoke-2"], None),  # shapes differ
+        (["a-x", "a-x"], None),  # nothing tells them apart
+    ],
+)
+def test_compared_runs_are_labelled_by_what_tells_their_ids_apart(
+    tmp_path: Path, ids: list[str], labels: list[str] | None
+) -> None:
+    runs = [
+        load_run(write_run(tmp_path / str(i), [VariantSpec("v")], run_id=run_id))
+        for i, run_id in enumerate(ids)
+    ]
+    assert run_labels(runs) == (labels or ids)

@@ -52,7 +52,6 @@ def test_every_section_is_read() -> None:
         think_time_s=[0, 0.25],
         abandon={"hold": 0.1, "reservation": 0.2},
         pay=True,
-        psp_url="http://127.0.0.1:9100",
         warmup_s=15,
         request_timeout_s=5,
         seed=99,
