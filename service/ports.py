@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
 
-from service.domain.holds import Hold
+from service.domain.holds import FreedSeats, Hold
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,10 @@ class SeatClaimer(ABC):
 
     @abstractmethod
     async def claim(self, request: ClaimRequest) -> Hold: ...
+
+    async def released(self, freed: FreedSeats) -> None:  # noqa: B027 (optional hook)
+        """After a release commits: undo whatever the strategy keeps about these seats
+        outside the database (redis-gate's keys). Nothing, for the others."""
 
 
 class HoldExpiryScheduler(ABC):

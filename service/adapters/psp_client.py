@@ -31,7 +31,7 @@ import aiohttp
 from service import metrics
 from service.config import Settings
 from service.domain.payments import ProviderPayment
-from service.http.telemetry import request_id_var
+from service.request_id import current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +131,8 @@ class PspClient:
         idempotency_key: str | None = None,
     ) -> Result:
         headers = {"Authorization": self._auth}
-        request_id = request_id_var.get()
-        if request_id and request_id != "-":
+        request_id = current_request_id()
+        if request_id:
             headers["X-Request-Id"] = request_id
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key

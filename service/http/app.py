@@ -16,8 +16,7 @@ from aiohttp import web
 
 from service.adapters.claims import build_claimer
 from service.adapters.db import Database, create_pool
-from service.adapters.expiry import ExpiryConsumer, RabbitExpiryScheduler
-from service.adapters.sweeper import Sweeper
+from service.adapters.expiry import RabbitExpiryScheduler
 from service.clock import SystemClock
 from service.config import Settings
 from service.http.auth import setup_auth
@@ -28,6 +27,9 @@ from service.http.payments import setup_payments
 from service.http.problems import problem_middleware
 from service.http.routes import setup_routes
 from service.http.telemetry import sampler_ctx, telemetry_middleware
+from service.jobs.expiry import ExpiryConsumer
+from service.jobs.sweeper import Sweeper
+from service.usecases.expiry import ExpiryDeps
 from service.usecases.holds import BookingDeps
 
 AMQP_CONNECT_TIMEOUT_S = 10.0
@@ -84,7 +86,6 @@ async def booking_ctx(app: web.Application) -> AsyncIterator[None]:
         claimer=build_claimer(settings.claim_strategy, settings, app[DB], app[REDIS]),
         expiry=scheduler,
         clock=SystemClock(),
-        redis=app[REDIS],
     )
     yield
     await scheduler.close()
@@ -93,11 +94,11 @@ async def booking_ctx(app: web.Application) -> AsyncIterator[None]:
 async def background_jobs_ctx(app: web.Application) -> AsyncIterator[None]:
     """The expiry consumer and the sweeper; every worker runs both (rows are claimed safely)."""
     settings = app[SETTINGS]
-    consumer = ExpiryConsumer(settings, app[AMQP], app[JOBS_DB], app[REDIS])
-    sweeper = Sweeper(settings, app[JOBS_DB], app[REDIS])
+    deps = ExpiryDeps(db=app[JOBS_DB], claimer=app[BOOKING].claimer, clock=SystemClock())
+    consumer = ExpiryConsumer(settings, app[AMQP], deps)
+    sweeper = Sweeper(settings, deps)
     await consumer.start()
-    if settings.sweeper_enabled:
-        await sweeper.start()
+    await sweeper.start()
     yield
     await asyncio.gather(consumer.close(), sweeper.close())
 

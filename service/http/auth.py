@@ -10,19 +10,18 @@ worker finishes on any other.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp import web
 
 from service.adapters.members import MemberStore
 from service.adapters.oauth_state import OAuthStateStore
-from service.adapters.oidc import DEFAULT_TIMEOUT, OidcClient, ProviderUnavailable, SignInFailed
+from service.adapters.oidc import DEFAULT_TIMEOUT, OidcClient
 from service.adapters.tokens import MAX_REFRESH_TOKEN_LEN, AccessTokens, TokenService
-from service.domain.errors import InvalidRequest, Unauthorized
+from service.domain.errors import InvalidQuery, InvalidRequest, SignInFailed, Unauthorized
 from service.http.keys import DB, REDIS, SETTINGS
 from service.http.parsing import read_json_object
-from service.http.problems import problem
 
 OIDC_CLIENT = web.AppKey("oidc_client", OidcClient)
 
@@ -30,22 +29,6 @@ MAX_LOGIN_HINT = 254
 MAX_CODE_LEN = 2048
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 POOL_LIMIT = 100
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class BadRequest(Exception):
-    """Query input the endpoint cannot use (missing or repeated parameters): 400.
-
-    An unreadable JSON body is a ``MalformedInput`` from the shared reader (400) and a readable
-    body with a wrong field an ``InvalidRequest`` (422), as elsewhere in the API.
-    """
-
-    def __init__(self, code: str, detail: str, field_errors: dict[str, str] | None = None) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-        self.field_errors = field_errors
 
 
 def setup_auth(app: web.Application, *, timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT) -> None:
@@ -64,10 +47,10 @@ def setup_auth(app: web.Application, *, timeout: aiohttp.ClientTimeout = DEFAULT
             await session.close()
 
     app.cleanup_ctx.append(oidc_ctx)
-    app.router.add_get("/auth/login", _auth_errors(login))
-    app.router.add_get("/auth/callback", _auth_errors(callback))
-    app.router.add_post("/auth/refresh", _auth_errors(refresh))
-    app.router.add_post("/auth/logout", _auth_errors(logout))
+    app.router.add_get("/auth/login", login)
+    app.router.add_get("/auth/callback", callback)
+    app.router.add_post("/auth/refresh", refresh)
+    app.router.add_post("/auth/logout", logout)
 
 
 async def current_member(request: web.Request) -> int:
@@ -90,42 +73,14 @@ def _tokens(request: web.Request) -> TokenService:
     return TokenService(request.app[SETTINGS], request.app[DB])
 
 
-def _auth_errors(handler: Handler) -> Handler:
-    """Provider trouble is a 503 (retry) or 502 (misbehaving provider); a refusal a 400.
-
-    Domain errors (Unauthorized, InvalidRequest, Contention) pass on to problem_middleware.
-    """
-
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except BadRequest as exc:
-            return problem(400, exc.code, "Bad Request", exc.detail, field_errors=exc.field_errors)
-        except ProviderUnavailable as exc:
-            headers = {"Retry-After": "5"} if exc.status == 503 else None
-            return problem(
-                exc.status,
-                "identity-provider-unavailable",
-                "Identity provider unavailable",
-                exc.detail,
-                headers=headers,
-            )
-        except SignInFailed as exc:
-            return problem(400, exc.code, "Sign-in failed", str(exc))
-
-    return wrapped
-
-
 def _query_value(request: web.Request, name: str, *, max_len: int) -> str | None:
     values = request.query.getall(name, [])
     if len(values) > 1:
-        raise BadRequest("invalid-request", f"{name} is repeated", {name: "give it once"})
+        raise InvalidQuery(f"{name} is repeated", {name: "give it once"})
     if not values or not values[0]:
         return None
     if len(values[0]) > max_len or not values[0].isprintable():
-        raise BadRequest(
-            "invalid-request", f"{name} is not valid", {name: f"at most {max_len} printable chars"}
-        )
+        raise InvalidQuery(f"{name} is not valid", {name: f"at most {max_len} printable chars"})
     return values[0]
 
 
@@ -152,7 +107,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
     code = _query_value(request, "code", max_len=MAX_CODE_LEN)
     missing = {name: "required" for name, value in (("code", code), ("state", state)) if not value}
     if code is None or state is None:
-        raise BadRequest("invalid-request", "the callback needs code and state", missing)
+        raise InvalidQuery("the callback needs code and state", missing)
     identity = await request.app[OIDC_CLIENT].finish_login(states, code, state)
     member_id = await MemberStore(request.app[DB]).upsert(identity)
     pair = await _tokens(request).issue(member_id)

@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from service.adapters.event_consumer import EventConsumer
-from service.adapters.relay import OutboxRelay
 from service.http.keys import AMQP, JOBS_DB, SETTINGS
+from service.jobs.events import EventConsumer
+from service.jobs.relay import OutboxRelay
 
 
 async def outbox_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -2,14 +2,13 @@
 
 ``setup_payments(app)`` adds the routes and one cleanup context that opens the pooled
 provider client and the reconciler (after the database, which earlier contexts open) and
-closes them in reverse. Payment problems are answered here with their own statuses —
-402 declined, 409 refunded or not payable, 502/503 provider trouble — because they are
-not booking errors; anything else passes on to ``problem_middleware``.
+closes them in reverse. Payment problems reach ``problem_middleware`` like every other
+domain error: 402 declined, 409 refunded or not payable, 502/503 provider trouble.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
@@ -21,10 +20,9 @@ from service.adapters.psp_client import (
     PspClient,
     verify_webhook,
 )
-from service.adapters.reconciler import Reconciler
 from service.clock import SystemClock
 from service.domain.errors import InvalidRequest, MalformedInput
-from service.domain.payments import AmountMismatch, PaymentProblem, ProviderPayment
+from service.domain.payments import InvalidWebhookSignature, ProviderPayment
 from service.http.auth import current_member
 from service.http.keys import DB, PAYMENTS, SETTINGS
 from service.http.parsing import (
@@ -33,9 +31,9 @@ from service.http.parsing import (
     read_json_object,
     reject_unknown_fields,
 )
-from service.http.problems import problem
 from service.http.serialize import json_response
-from service.http.telemetry import request_id_var
+from service.jobs.reconciler import Reconciler
+from service.request_id import current_request_id
 from service.usecases import payments as cases
 
 PSP_CLIENT = web.AppKey("psp_client", PspClient)
@@ -44,15 +42,11 @@ MAX_PAYMENT_KEY = 200
 MAX_ORDER_ID = 64
 MAX_AMOUNT = 10**10
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
 
 def setup_payments(app: web.Application) -> None:
-    app.router.add_post(
-        r"/api/v1/reservations/{reservation_id:\d{1,19}}/payment", _payment_errors(start)
-    )
-    app.router.add_post("/api/v1/payments/confirm", _payment_errors(confirm))
-    app.router.add_post("/webhooks/psp", _payment_errors(webhook))
+    app.router.add_post(r"/api/v1/reservations/{reservation_id:\d{1,19}}/payment", start)
+    app.router.add_post("/api/v1/payments/confirm", confirm)
+    app.router.add_post("/webhooks/psp", webhook)
     app.cleanup_ctx.append(payments_ctx)
 
 
@@ -71,28 +65,6 @@ async def payments_ctx(app: web.Application) -> AsyncIterator[None]:
     finally:
         await reconciler.close()
         await client.close()
-
-
-def _payment_errors(handler: Handler) -> Handler:
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except AmountMismatch as exc:
-            return problem(
-                400,
-                exc.code,
-                "Amount mismatch",
-                str(exc),
-                field_errors=exc.field_errors,
-                expected=exc.expected,
-            )
-        except PaymentProblem as exc:
-            extra = {k: v for k, v in exc.extra.items() if v is not None}
-            headers = {"Retry-After": "2"} if exc.status == 503 else None
-            title = type(exc).__name__
-            return problem(exc.status, exc.code, title, str(exc), headers=headers, **extra)
-
-    return wrapped
 
 
 async def start(request: web.Request) -> web.Response:
@@ -130,7 +102,7 @@ async def confirm(request: web.Request) -> web.Response:
     order_id = _string(body, "orderId", MAX_ORDER_ID)
     amount = _amount(body)
     result = await cases.confirm_payment(
-        request.app[PAYMENTS], member_id, payment_key, order_id, amount, request_id_var.get()
+        request.app[PAYMENTS], member_id, payment_key, order_id, amount, current_request_id()
     )
     return json_response(result, status=200 if result.status == "CONFIRMED" else 202)
 
@@ -153,12 +125,12 @@ async def webhook(request: web.Request) -> web.Response:
     )
     if refused is not None:
         _count_webhook("forged")
-        return problem(401, "invalid-webhook-signature", "Invalid webhook signature", refused)
+        raise InvalidWebhookSignature(refused)
     event = _parse_event(text)
     if event is None:
         _count_webhook("ignored")
         return web.json_response({"result": "ignored"})
-    applied = await cases.receive_webhook(deps, event, request_id_var.get())
+    applied = await cases.receive_webhook(deps, event, current_request_id())
     result = "duplicate" if applied.duplicate else "applied"
     _count_webhook(result)
     return web.json_response({"result": result, "eventId": event.event_id})

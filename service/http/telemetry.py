@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
-import logging
 import os
 import re
 import time
@@ -23,17 +21,11 @@ from prometheus_client import REGISTRY as DEFAULT_REGISTRY
 from service import metrics
 from service.http.keys import DB
 from service.http.problems import Handler
+from service.request_id import request_id_var
 
-request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 REQUEST_ID_HEADER = "X-Request-Id"
 VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 SAMPLE_INTERVAL_S = 0.5
-
-
-class RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
-        return True
 
 
 def incoming_request_id(request: web.Request) -> str:

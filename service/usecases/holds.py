@@ -2,8 +2,10 @@
 
 The claim strategy decides how buyers of one seat are kept apart; everything else about a
 hold (validation, the limit check inside the claim, expiry scheduling, metrics, gate keys)
-is here, identical for every strategy. Another member's hold or reservation is NotFound,
-never Forbidden: a 403 would confirm that the id exists.
+is here, identical for every strategy. Whatever a strategy keeps outside the database is
+undone by its own release hook (``SeatClaimer.released``), called after every committed
+release. Another member's hold or reservation is NotFound, never Forbidden: a 403 would
+confirm that the id exists.
 """
 
 from __future__ import annotations
@@ -12,15 +14,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
-
 from service import metrics
 from service.adapters import bookings
-from service.adapters.claims import clear_gate
 from service.adapters.db import Database
 from service.config import Settings
 from service.domain.errors import Contention, DomainError, NotFound
-from service.domain.holds import Hold, ReleasedBy, hold_expiry, normalize_seat_request
+from service.domain.holds import FreedSeats, Hold, ReleasedBy, hold_expiry, normalize_seat_request
 from service.domain.reservations import Reservation
 from service.ports import ClaimRequest, Clock, HoldExpiryScheduler, SeatClaimer
 
@@ -34,7 +33,6 @@ class BookingDeps:
     claimer: SeatClaimer
     expiry: HoldExpiryScheduler
     clock: Clock
-    redis: aioredis.Redis
 
 
 async def place_hold(
@@ -82,12 +80,25 @@ async def get_hold(deps: BookingDeps, member_id: int, hold_id: int) -> Hold:
 
 
 async def release_hold(deps: BookingDeps, member_id: int, hold_id: int) -> Hold:
-    """Frees the seats now rather than at expiry, and opens their redis-gate keys."""
+    """Frees the seats now rather than at expiry."""
     async with deps.db.transaction() as cur:
         hold = await bookings.release_by_member(cur, hold_id, member_id, deps.clock.now())
     metrics.holds_released.labels(released_by=ReleasedBy.MEMBER.value).inc()
-    await clear_gate(deps.redis, deps.settings, hold.concert_id, [s.id for s in hold.seats])
+    seat_ids = tuple(seat.id for seat in hold.seats)
+    await after_release(deps.claimer, FreedSeats(hold.id, hold.concert_id, seat_ids))
     return hold
+
+
+async def after_release(claimer: SeatClaimer, freed: FreedSeats) -> None:
+    """The strategy's release hook, once the release has committed: its failure is logged,
+    never raised, since the seats are free whatever it does (a gate key left behind only
+    expires with the hold's TTL: a lost sale, never a double booking)."""
+    try:
+        await claimer.released(freed)
+    except Exception:
+        log.warning(
+            "%s: release hook failed for hold %d", claimer.name, freed.hold_id, exc_info=True
+        )
 
 
 async def reserve_hold(deps: BookingDeps, member_id: int, hold_id: int) -> Reservation:

@@ -30,7 +30,7 @@ from service.adapters import payments_repo as repo
 from service.adapters.db import Database
 from service.adapters.psp_client import Refused, Result, Unreachable
 from service.config import Settings
-from service.domain.errors import NotFound
+from service.domain.errors import NotFound, ProviderUnavailable
 from service.domain.holds import ReleasedBy
 from service.domain.payments import (
     Action,
@@ -41,7 +41,6 @@ from service.domain.payments import (
     PaymentStatus,
     ProviderMisbehaved,
     ProviderPayment,
-    ProviderUnavailable,
     RefundReason,
     ReservationExpired,
     ReservationNotPayable,
@@ -223,7 +222,9 @@ async def confirm_payment(
     elif isinstance(result, Unreachable):
         if not result.maybe_processed:
             _count("provider-unavailable", "confirm")
-            raise ProviderUnavailable(f"the payment provider is unreachable: {result.reason}")
+            raise ProviderUnavailable(
+                f"the payment provider is unreachable: {result.reason}", provider="payment"
+            )
         log.warning("confirm %s: %s; asking the provider", payment_key, result.reason)
         result = await deps.gateway.get_payment(payment_key)
         if not isinstance(result, ProviderPayment):
@@ -567,8 +568,18 @@ async def receive_webhook(
             await repo.mark_event_applied(cur, event.event_id, "unknown-payment", deps.clock.now())
         return Applied(None)
     if not isinstance(observed, ProviderPayment):
-        raise ProviderUnavailable(f"cannot read the payment from the provider: {observed}")
+        raise ProviderUnavailable(
+            f"cannot read the payment from the provider: {observed}", provider="payment"
+        )
     return await settle_observation(deps, observed, "webhook", correlation, event_id=event.event_id)
+
+
+async def claim_unsettled(deps: PaymentDeps, limit: int, lease_s: float) -> list[str]:
+    """Up to ``limit`` unsettled payments due for a check, leased to this caller; their keys."""
+    now = deps.clock.now()
+    async with deps.db.transaction(isolation="READ COMMITTED") as cur:
+        rows = await repo.claim_unsettled(cur, now, limit, lease_s)
+    return [row["payment_key"] for row in rows]
 
 
 async def reconcile_payment(
@@ -598,6 +609,7 @@ __all__ = [
     "PaymentDeps",
     "PaymentGateway",
     "WebhookEvent",
+    "claim_unsettled",
     "confirm_payment",
     "receive_webhook",
     "reconcile_payment",

@@ -18,7 +18,7 @@ from service.adapters.psp_client import (
 )
 from service.config import Settings
 from service.domain.payments import PaymentStatus, ProviderPayment
-from service.http.telemetry import request_id_var
+from service.request_id import request_id_var
 from tests.support.payments import PSP_SECRET, Psp
 from tests.support.processes import free_port
 

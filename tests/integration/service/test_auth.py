@@ -37,13 +37,13 @@ from providers.idp.config import IdpConfig
 from providers.idp.keys import SigningKey
 from service.adapters.db import Database
 from service.adapters.oauth_state import OAuthStateStore, PendingLogin
-from service.adapters.oidc import OidcClient, ProviderUnavailable
+from service.adapters.oidc import OidcClient
 from service.adapters.tokens import AccessTokens
 from service.config import Settings
-from service.domain.errors import Contention, Unauthorized
+from service.domain.errors import Contention, ProviderUnavailable, Unauthorized
 from service.http.auth import OIDC_CLIENT, current_member, setup_auth
 from service.http.keys import DB, REDIS, SETTINGS
-from service.http.problems import PROBLEM_JSON, problem_middleware
+from service.http.problems import PROBLEM_JSON, problem_middleware, rule_for
 from tests.support.http import call
 from tests.support.servers import Service, serving_app
 from tests.support.signin import sign_in
@@ -573,7 +573,7 @@ async def test_a_wrong_issuer_in_discovery_is_a_502(
         other = OidcClient(dataclasses.replace(settings, oidc_issuer=idp.url + "/x"), session)
         with pytest.raises(ProviderUnavailable) as caught:
             await other.metadata()
-        assert caught.value.status == 502
+        assert rule_for(caught.value).status == 502
         store = OAuthStateStore(redis_client, settings)
         with pytest.raises(ProviderUnavailable):
             await other.start_login(store, "a@b.c")
@@ -640,7 +640,7 @@ async def test_token_endpoint_trouble_is_a_502_or_503(
         client = OidcClient(dataclasses.replace(settings, oidc_issuer=url), session)
         with pytest.raises(ProviderUnavailable) as caught:
             await client.exchange_code("code", PendingLogin.new("http://127.0.0.1/cb"))
-    assert caught.value.status == expected
+    assert rule_for(caught.value).status == expected
 
 
 async def test_a_provider_that_dies_mid_flow_is_a_503_at_the_callback(

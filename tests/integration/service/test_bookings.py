@@ -1,7 +1,8 @@
 """The shared hold/reservation SQL, against the real database.
 
 The expiry consumer and the sweeper code against ``release_expired_hold``; these tests pin
-what it promises: release only what is due, never what is paid or already gone.
+what it promises: release only what is due, never what is paid or already gone, and say
+which seats came free.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 from service.adapters import bookings
 from service.adapters.db import Database
 from service.domain.errors import InvalidState, NotFound
-from service.domain.holds import Hold, HoldStatus, ReleasedBy
+from service.domain.holds import FreedSeats, Hold, HoldStatus, ReleasedBy
 from service.domain.reservations import ReservationStatus
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
@@ -104,7 +105,7 @@ async def test_a_hold_that_has_not_expired_is_not_released(
         released = await bookings.release_expired_hold(
             cur, hold.id, ReleasedBy.CONSUMER, hold.expires_at - timedelta(microseconds=1)
         )
-    assert released is False
+    assert released is None
     assert await seat_rows(db, seat_ids) == [("HELD", hold.id)]
 
 
@@ -118,7 +119,7 @@ async def test_an_expired_active_hold_is_released_and_says_by_whom(
             cur, hold.id, ReleasedBy.SWEEPER, hold.expires_at
         )
         stored = await bookings.get_hold(cur, hold.id)
-    assert released is True
+    assert released == FreedSeats(hold.id, concert_id, tuple(seat_ids))
     assert stored is not None
     assert (stored.status, stored.released_by) == (HoldStatus.RELEASED, ReleasedBy.SWEEPER)
     assert stored.released_at == hold.expires_at
@@ -168,7 +169,7 @@ async def test_a_converted_hold_whose_reservation_is_paid_is_not_released(
         released = await bookings.release_expired_hold(
             cur, hold.id, ReleasedBy.CONSUMER, hold.expires_at + timedelta(hours=1)
         )
-    assert released is False
+    assert released is None
     assert await seat_rows(db, seat_ids) == [("RESERVED", hold.id)]
 
 
@@ -184,7 +185,7 @@ async def test_an_expired_unpaid_reservation_expires_and_frees_its_seats(
             cur, hold.id, ReleasedBy.CONSUMER, reservation.expires_at
         )
         stored = await bookings.get_reservation(cur, reservation.id)
-    assert released is True
+    assert released == FreedSeats(hold.id, concert_id, tuple(seat_ids))
     assert stored is not None
     assert stored.status is ReservationStatus.EXPIRED
     assert stored.released_at == reservation.expires_at

@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 from prometheus_client import REGISTRY
 
 from service import schema
-from service.adapters.claims import build_claimer, gate_clearer
+from service.adapters.claims import build_claimer
 from service.adapters.claims.redis_gate import gate_key
 from service.adapters.db import Database
 from service.clock import SystemClock
@@ -23,7 +23,7 @@ from service.domain.errors import (
     SeatsTaken,
     TicketLimitExceeded,
 )
-from service.domain.holds import HoldStatus, ReleasedBy
+from service.domain.holds import FreedSeats, HoldStatus, ReleasedBy
 from service.domain.reservations import ReservationStatus
 from service.domain.venue import venue_layout
 from service.ports import HoldExpiryScheduler
@@ -80,7 +80,6 @@ def deps_for(strategy: str, settings: Settings, db: Database, redis: aioredis.Re
         claimer=build_claimer(strategy, strategy_settings, db, redis),
         expiry=RecordingScheduler(),
         clock=SystemClock(),
-        redis=redis,
     )
 
 
@@ -220,13 +219,13 @@ async def test_a_member_release_opens_the_redis_gate(
     assert await redis_client.exists(*keys) == 0
 
 
-async def test_the_expiry_hook_opens_the_redis_gate_of_a_hold(
+async def test_the_release_hook_opens_the_redis_gate_of_a_hold(
     settings: Settings, db: Database, redis_client: aioredis.Redis, concert: int, alice: int
 ) -> None:
     deps = deps_for("redis-gate", settings, db, redis_client)
     seats = (await seats_of(db, concert))[:1]
     hold = await place_hold(deps, alice, concert, seats)
-    await gate_clearer(redis_client, deps.settings, db)(hold.id, seats)
+    await deps.claimer.released(FreedSeats(hold.id, concert, tuple(seats)))
     assert await redis_client.exists(gate_key(deps.settings, concert, seats[0])) == 0
 
 

@@ -18,8 +18,8 @@ from service.config import Settings
 from service.domain import events
 from service.domain.errors import SeatsTaken
 from service.domain.holds import ReleasedBy
-from service.http.telemetry import request_id_var
 from service.ports import ClaimRequest
+from service.request_id import request_id_var
 
 
 class Colour(StrEnum):
