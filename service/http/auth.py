@@ -1,56 +1,26 @@
-"""Sign-in routes and the bearer-token check every protected view calls.
+"""Sign-in views and the bearer-token check every protected view calls.
 
-``setup_auth(app)`` adds ``/auth/login``, ``/auth/callback``, ``/auth/refresh`` and
-``/auth/logout`` and one cleanup context (the OIDC client's pooled HTTP session). It relies
-on the app factory for ``SETTINGS`` (set before start-up) and ``DB``/``REDIS`` (opened by
-earlier cleanup contexts, read per request). Nothing here is per process except caches:
+``/auth/login``, ``/auth/callback``, ``/auth/refresh`` and ``/auth/logout`` read what
+``service.bootstrap`` opened: ``SETTINGS``, ``DB``, ``REDIS`` and the OIDC client
+(``OIDC_CLIENT``, with its pooled HTTP session). Nothing here is per process except caches:
 pending sign-ins live in Redis and token keys come from settings, so a flow started on one
 worker finishes on any other.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import aiohttp
 from aiohttp import web
 
 from service.adapters.members import MemberStore
 from service.adapters.oauth_state import OAuthStateStore
-from service.adapters.oidc import DEFAULT_TIMEOUT, OidcClient
 from service.adapters.tokens import MAX_REFRESH_TOKEN_LEN, AccessTokens, TokenService
+from service.bootstrap import DB, OIDC_CLIENT, REDIS, SETTINGS
 from service.domain.errors import InvalidQuery, InvalidRequest, SignInFailed, Unauthorized
-from service.http.keys import DB, REDIS, SETTINGS
 from service.http.parsing import read_json_object
-
-OIDC_CLIENT = web.AppKey("oidc_client", OidcClient)
 
 MAX_LOGIN_HINT = 254
 MAX_CODE_LEN = 2048
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-POOL_LIMIT = 100
-
-
-def setup_auth(app: web.Application, *, timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT) -> None:
-    """Add the sign-in routes and the OIDC client's lifetime to ``app``."""
-
-    async def oidc_ctx(app: web.Application) -> AsyncIterator[None]:
-        if SETTINGS not in app:
-            raise RuntimeError("setup_auth needs app[SETTINGS] set before the app starts")
-        session = aiohttp.ClientSession(
-            timeout=timeout, connector=aiohttp.TCPConnector(limit=POOL_LIMIT)
-        )
-        app[OIDC_CLIENT] = OidcClient(app[SETTINGS], session)
-        try:
-            yield
-        finally:
-            await session.close()
-
-    app.cleanup_ctx.append(oidc_ctx)
-    app.router.add_get("/auth/login", login)
-    app.router.add_get("/auth/callback", callback)
-    app.router.add_post("/auth/refresh", refresh)
-    app.router.add_post("/auth/logout", logout)
 
 
 async def current_member(request: web.Request) -> int:

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from service.http.keys import AMQP, DB, REDIS
+from service.bootstrap import AMQP, DB, REDIS
 
 CHECK_TIMEOUT_S = 2.0
 

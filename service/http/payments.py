@@ -1,14 +1,12 @@
-"""Payment routes: start a payment, confirm it, and the provider's webhook.
+"""Payment views: start a payment, confirm it, and the provider's webhook.
 
-``setup_payments(app)`` adds the routes and one cleanup context that opens the pooled
-provider client and the reconciler (after the database, which earlier contexts open) and
-closes them in reverse. Payment problems reach ``problem_middleware`` like every other
-domain error: 402 declined, 409 refunded or not payable, 502/503 provider trouble.
+They call the payment use cases with ``Dependencies.payments``; payment problems reach
+``problem_middleware`` like every other domain error (402 declined, 409 refunded or not
+payable, 502/503 provider trouble).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
@@ -17,14 +15,12 @@ from service import metrics
 from service.adapters.psp_client import (
     SIGNATURE_HEADER,
     TRANSMISSION_TIME_HEADER,
-    PspClient,
     verify_webhook,
 )
-from service.clock import SystemClock
+from service.bootstrap import DEPS
 from service.domain.errors import InvalidRequest, MalformedInput
 from service.domain.payments import InvalidWebhookSignature, ProviderPayment
 from service.http.auth import current_member
-from service.http.keys import DB, PAYMENTS, SETTINGS
 from service.http.parsing import (
     parse_json_object,
     path_id,
@@ -32,46 +28,19 @@ from service.http.parsing import (
     reject_unknown_fields,
 )
 from service.http.serialize import json_response
-from service.jobs.reconciler import Reconciler
 from service.request_id import current_request_id
 from service.usecases import payments as cases
 
-PSP_CLIENT = web.AppKey("psp_client", PspClient)
-RECONCILER = web.AppKey("reconciler", Reconciler)
 MAX_PAYMENT_KEY = 200
 MAX_ORDER_ID = 64
 MAX_AMOUNT = 10**10
-
-
-def setup_payments(app: web.Application) -> None:
-    app.router.add_post(r"/api/v1/reservations/{reservation_id:\d{1,19}}/payment", start)
-    app.router.add_post("/api/v1/payments/confirm", confirm)
-    app.router.add_post("/webhooks/psp", webhook)
-    app.cleanup_ctx.append(payments_ctx)
-
-
-async def payments_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    client = PspClient(settings)
-    await client.start()
-    deps = cases.PaymentDeps(settings=settings, db=app[DB], gateway=client, clock=SystemClock())
-    reconciler = Reconciler(deps)
-    app[PSP_CLIENT] = client
-    app[PAYMENTS] = deps
-    app[RECONCILER] = reconciler
-    await reconciler.start()
-    try:
-        yield
-    finally:
-        await reconciler.close()
-        await client.close()
 
 
 async def start(request: web.Request) -> web.Response:
     member_id = await current_member(request)
     reservation_id = path_id(request, "reservation_id", "reservation")
     return json_response(
-        await cases.start_payment(request.app[PAYMENTS], member_id, reservation_id)
+        await cases.start_payment(request.app[DEPS].payments, member_id, reservation_id)
     )
 
 
@@ -102,14 +71,14 @@ async def confirm(request: web.Request) -> web.Response:
     order_id = _string(body, "orderId", MAX_ORDER_ID)
     amount = _amount(body)
     result = await cases.confirm_payment(
-        request.app[PAYMENTS], member_id, payment_key, order_id, amount, current_request_id()
+        request.app[DEPS].payments, member_id, payment_key, order_id, amount, current_request_id()
     )
     return json_response(result, status=200 if result.status == "CONFIRMED" else 202)
 
 
 async def webhook(request: web.Request) -> web.Response:
     """401 before anything is stored when the signature fails; 200 for duplicates."""
-    deps = request.app[PAYMENTS]
+    deps = request.app[DEPS].payments
     raw = await request.read()
     try:
         text = raw.decode("utf-8")

@@ -72,6 +72,7 @@ class OutboxRelay(PeriodicJob):
         super().__init__(
             interval_s=settings.outbox_relay_interval_s,
             batch=batch_size or settings.outbox_relay_batch,
+            enabled=settings.outbox_relay_enabled,
         )
         self.settings = settings
         self.connection = connection

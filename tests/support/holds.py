@@ -1,6 +1,5 @@
 """Holds written straight through the bookings SQL, for expiry and sweeper tests that
-exercise one path alone (no claim strategy, no HTTP), and the dependencies those paths
-run with."""
+exercise one path alone (no claim strategy, no HTTP)."""
 
 from __future__ import annotations
 
@@ -8,26 +7,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import redis.asyncio as aioredis
-
 from service.adapters import bookings
-from service.adapters.claims import build_claimer
 from service.adapters.db import Database
-from service.clock import SystemClock
-from service.config import Settings
 from service.domain.holds import SeatRef
-from service.usecases.expiry import ExpiryDeps
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def expiry_deps(settings: Settings, db: Database, redis: aioredis.Redis) -> ExpiryDeps:
-    """What the expiry consumer and the sweeper release holds with, under ``settings``'
-    claim strategy."""
-    claimer = build_claimer(settings.claim_strategy, settings, db, redis)
-    return ExpiryDeps(db=db, claimer=claimer, clock=SystemClock())
 
 
 class SeatPool:

@@ -25,6 +25,7 @@ from service import schema
 from service.adapters import bookings
 from service.adapters.db import Database, create_pool
 from service.adapters.psp_client import Refused, Result, Unreachable
+from service.bootstrap import payment_deps
 from service.config import Settings
 from service.domain.holds import ReleasedBy
 from service.domain.payments import Action, PaymentStatus, ProviderPayment, RefundReason
@@ -220,7 +221,7 @@ class HoldLock:
 
 
 def deps_for(settings: Settings, db: Database, gateway: Gateway, clock: Any) -> cases.PaymentDeps:
-    return cases.PaymentDeps(settings=settings, db=db, gateway=gateway, clock=clock)
+    return payment_deps(settings, db, gateway, clock)
 
 
 class RealClock:

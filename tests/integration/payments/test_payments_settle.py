@@ -12,9 +12,9 @@ import pytest
 
 from service import schema
 from service.adapters.db import Database
+from service.bootstrap import DEPS
 from service.config import Settings
 from service.domain.venue import venue_layout
-from service.http.keys import PAYMENTS
 from service.jobs.reconciler import Reconciler
 from tests.support.http import call
 from tests.support.payments import (
@@ -102,7 +102,7 @@ async def test_n_reconcilers_never_check_one_payment_twice(
                 (key, order),
             )
     deps = dataclasses.replace(
-        service.app[PAYMENTS],
+        service.app[DEPS].payments,
         settings=dataclasses.replace(service.settings, reconciler_interval_s=30),
     )
     workers = [Reconciler(deps, limit=2) for _ in range(4)]

@@ -1,4 +1,4 @@
-"""Sign-in end to end: a test app with ``setup_auth`` and the lab IdP, both on real ports.
+"""Sign-in end to end: a test app with the sign-in routes and the lab IdP, on real ports.
 
 The callback is reached through the provider's redirect, so both servers listen on
 127.0.0.1; the test app is the real auth module with the real problem middleware, on this
@@ -39,11 +39,12 @@ from service.adapters.db import Database
 from service.adapters.oauth_state import OAuthStateStore, PendingLogin
 from service.adapters.oidc import OidcClient
 from service.adapters.tokens import AccessTokens
+from service.bootstrap import DB, OIDC_CLIENT, REDIS, SETTINGS, oidc_ctx
 from service.config import Settings
 from service.domain.errors import Contention, ProviderUnavailable, Unauthorized
-from service.http.auth import OIDC_CLIENT, current_member, setup_auth
-from service.http.keys import DB, REDIS, SETTINGS
+from service.http.auth import current_member
 from service.http.problems import PROBLEM_JSON, problem_middleware, rule_for
+from service.http.routes import add_auth_routes
 from tests.support.http import call
 from tests.support.servers import Service, serving_app
 from tests.support.signin import sign_in
@@ -102,7 +103,8 @@ def build_app(
     app[SETTINGS] = settings
     app[DB] = db
     app[REDIS] = redis
-    setup_auth(app, **auth)
+    app.cleanup_ctx.append(oidc_ctx(**auth))
+    add_auth_routes(app)
     app.router.add_get("/whoami", whoami)
     return app
 

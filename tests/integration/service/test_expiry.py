@@ -17,6 +17,7 @@ from aio_pika.abc import AbstractRobustConnection
 from service.adapters import amqp
 from service.adapters.db import Database, from_db
 from service.adapters.expiry import ExpiryNotice, RabbitExpiryScheduler
+from service.bootstrap import expiry_deps
 from service.config import Settings
 from service.domain.errors import Contention
 from service.domain.holds import ReleasedBy
@@ -26,7 +27,6 @@ from service.usecases.expiry import ExpiryDeps, expire_hold
 from tests.support.holds import (
     SeatPool,
     convert,
-    expiry_deps,
     hold_row,
     make_hold,
     released,

@@ -11,10 +11,9 @@ import redis.asyncio as aioredis
 from prometheus_client import REGISTRY
 
 from service import schema
-from service.adapters.claims import build_claimer
 from service.adapters.claims.redis_gate import gate_key
 from service.adapters.db import Database
-from service.clock import SystemClock
+from service.bootstrap import booking_deps
 from service.config import Settings
 from service.domain.errors import (
     InvalidRequest,
@@ -74,13 +73,7 @@ async def seats_of(db: Database, concert_id: int) -> list[int]:
 
 def deps_for(strategy: str, settings: Settings, db: Database, redis: aioredis.Redis) -> BookingDeps:
     strategy_settings = replace(settings, claim_strategy=strategy)
-    return BookingDeps(
-        settings=strategy_settings,
-        db=db,
-        claimer=build_claimer(strategy, strategy_settings, db, redis),
-        expiry=RecordingScheduler(),
-        clock=SystemClock(),
-    )
+    return booking_deps(strategy_settings, db, redis, RecordingScheduler())
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from prometheus_client import REGISTRY
 from service import schema
 from service.adapters.claims.redis_gate import gate_key
 from service.adapters.db import Database, create_pool, from_db
+from service.bootstrap import expiry_deps
 from service.config import Settings
 from service.domain.holds import ReleasedBy
 from service.domain.venue import venue_layout
@@ -21,7 +22,6 @@ from service.usecases.expiry import ExpiryDeps, sweep_expired
 from tests.support.holds import (
     SeatPool,
     convert,
-    expiry_deps,
     hold_row,
     make_hold,
     released,

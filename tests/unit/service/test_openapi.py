@@ -12,9 +12,6 @@ def test_openapi_documents_every_route() -> None:
 
     app = web.Application()
     setup_routes(app)
-    from service.http.auth import setup_auth
-
-    setup_auth(app)
     routed = {
         (route.method.lower(), route.resource.canonical.replace(r":\d{1,19}", ""))
         for route in app.router.routes()
