@@ -25,11 +25,14 @@ import redis.asyncio as aioredis
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
 
+from service.adapters.catalog import SqlCatalog
 from service.adapters.claims import build_claimer
 from service.adapters.db import Database, create_pool
 from service.adapters.expiry import RabbitExpiryScheduler
 from service.adapters.oidc import DEFAULT_TIMEOUT, OidcClient
+from service.adapters.prometheus import PrometheusMetrics
 from service.adapters.psp_client import PspClient
+from service.adapters.uow import units_of_work
 from service.clock import SystemClock
 from service.config import Settings
 from service.jobs.events import EventConsumer
@@ -38,11 +41,12 @@ from service.jobs.reconciler import Reconciler
 from service.jobs.relay import OutboxRelay
 from service.jobs.sampler import Sampler
 from service.jobs.sweeper import Sweeper
-from service.ports import Clock, HoldExpiryScheduler
+from service.ports import Catalog, Clock, HoldExpiryScheduler, PaymentGateway
 from service.usecases.expiry import ExpiryDeps
-from service.usecases.holds import BookingDeps
-from service.usecases.payments import PaymentDeps, PaymentGateway
+from service.usecases.holds import BookingDeps, HoldRules
+from service.usecases.payments.deps import PaymentDeps, PaymentPolicy
 
+CHECKOUT_PATH = "/_lab/checkout"  # the lab provider's stand-in for Toss's payment window
 AMQP_CONNECT_TIMEOUT_S = 10.0
 JOBS_POOL_TIMEOUT_S = 30.0  # jobs answer no user: under load they queue rather than fail
 OIDC_POOL_LIMIT = 100
@@ -64,7 +68,7 @@ class Dependencies:
 
     settings: Settings
     clock: Clock
-    db: Database
+    catalog: Catalog
     booking: BookingDeps
     payments: PaymentDeps
     expiry: ExpiryDeps
@@ -84,6 +88,9 @@ JOBS: web.AppKey[list[BackgroundJob]] = web.AppKey("jobs")
 # -- how the use cases are wired (tests call these too) -----------------------------------
 
 
+METRICS = PrometheusMetrics()
+
+
 def booking_deps(
     settings: Settings,
     db: Database,
@@ -91,24 +98,50 @@ def booking_deps(
     expiry: HoldExpiryScheduler,
     clock: Clock | None = None,
 ) -> BookingDeps:
-    claimer = build_claimer(settings.claim_strategy, settings, db, redis)
+    """Holds are claimed by the configured strategy, on ``db``'s pool."""
     return BookingDeps(
-        settings=settings, db=db, claimer=claimer, expiry=expiry, clock=clock or SystemClock()
+        rules=HoldRules(max_seats=settings.max_seats_per_hold, ttl_s=settings.hold_ttl_s),
+        uow=units_of_work(db),
+        claimer=build_claimer(settings.claim_strategy, settings, db, redis),
+        expiry=expiry,
+        clock=clock or SystemClock(),
+        metrics=METRICS,
+    )
+
+
+def payment_policy(settings: Settings) -> PaymentPolicy:
+    return PaymentPolicy(
+        checkout_url=settings.psp_url.rstrip("/") + CHECKOUT_PATH,
+        recheck_after_s=settings.reconciler_grace_s,
+        refund_retry_s=settings.reconciler_interval_s,
+        trust_client_amount=settings.has_defect("trust-client-amount"),
+        confirm_overwrites=settings.has_defect("confirm-overwrites"),
+        webhook_no_dedupe=settings.has_defect("webhook-no-dedupe"),
     )
 
 
 def payment_deps(
     settings: Settings, db: Database, gateway: PaymentGateway, clock: Clock | None = None
 ) -> PaymentDeps:
-    return PaymentDeps(settings=settings, db=db, gateway=gateway, clock=clock or SystemClock())
+    return PaymentDeps(
+        policy=payment_policy(settings),
+        uow=units_of_work(db),
+        gateway=gateway,
+        clock=clock or SystemClock(),
+        metrics=METRICS,
+    )
 
 
 def expiry_deps(
     settings: Settings, db: Database, redis: aioredis.Redis, clock: Clock | None = None
 ) -> ExpiryDeps:
     """The expiry consumer and the sweeper release holds with the strategy's release hook."""
-    claimer = build_claimer(settings.claim_strategy, settings, db, redis)
-    return ExpiryDeps(db=db, claimer=claimer, clock=clock or SystemClock())
+    return ExpiryDeps(
+        uow=units_of_work(db),
+        claimer=build_claimer(settings.claim_strategy, settings, db, redis),
+        clock=clock or SystemClock(),
+        metrics=METRICS,
+    )
 
 
 # -- resources, in the order they open ------------------------------------------------------
@@ -189,7 +222,7 @@ async def dependencies_ctx(app: web.Application) -> AsyncIterator[None]:
     app[DEPS] = Dependencies(
         settings=settings,
         clock=clock,
-        db=app[DB],
+        catalog=SqlCatalog(app[DB]),
         booking=booking_deps(settings, app[DB], app[REDIS], scheduler, clock),
         payments=payment_deps(settings, app[DB], app[PSP_CLIENT], clock),
         expiry=expiry_deps(settings, app[JOBS_DB], app[REDIS], clock),
@@ -207,7 +240,7 @@ def background_jobs(app: web.Application) -> list[BackgroundJob]:
     jobs: list[BackgroundJob] = [
         ExpiryConsumer(settings, app[AMQP], deps.expiry),
         Sweeper(settings, deps.expiry),
-        Reconciler(deps.payments),
+        Reconciler(settings, deps.payments),
         OutboxRelay(settings, app[AMQP], app[JOBS_DB]),
     ]
     if settings.event_consumer_enabled:

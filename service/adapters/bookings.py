@@ -1,4 +1,4 @@
-"""The SQL of holds and reservations, shared by the claim strategies, the use cases and expiry.
+"""The SQL of holds and their seats, shared by the claim strategies, the unit of work and expiry.
 
 Every function runs inside the caller's transaction (``cur`` is the DictCursor that
 ``Database.transaction()`` yields), so a caller composes them into one atomic unit and
@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from service.adapters.db import from_db, to_db
+from service.adapters.db import aware, from_db, to_db
 from service.adapters.outbox import record_event
 from service.domain import events
 from service.domain.errors import NotFound
 from service.domain.holds import FreedSeats, Hold, HoldStatus, ReleasedBy, SeatRef, hold_amount
-from service.domain.reservations import Reservation, ReservationStatus, new_order_id
+from service.domain.reservations import ReservationStatus
 
 Cursor = Any
 
@@ -37,12 +37,6 @@ class SeatState:
 
 def placeholders(ids: Sequence[int]) -> str:
     return ", ".join(["%s"] * len(ids))
-
-
-def _aware(moment: datetime) -> datetime:
-    aware = from_db(moment)
-    assert aware is not None
-    return aware
 
 
 async def load_seats(
@@ -228,8 +222,8 @@ def _hold_from_row(row: dict[str, Any], seats: list[SeatRef]) -> Hold:
         member_id=row["member_id"],
         status=HoldStatus(row["status"]),
         amount=row["amount"],
-        created_at=_aware(row["created_at"]),
-        expires_at=_aware(row["expires_at"]),
+        created_at=aware(row["created_at"]),
+        expires_at=aware(row["expires_at"]),
         seats=seats,
         strategy=row["strategy"],
         released_at=from_db(row["released_at"]),
@@ -397,92 +391,6 @@ async def release_by_member(cur: Cursor, hold_id: int, member_id: int, now: date
     return hold
 
 
-async def convert_hold(cur: Cursor, hold_id: int, member_id: int, now: datetime) -> Reservation:
-    """The hold becomes a reservation awaiting payment, for the amount the server computed."""
-    hold = await get_hold(cur, hold_id, member_id, for_update=True)
-    if hold is None:
-        raise NotFound("hold", hold_id)
-    hold.ensure_convertible(now)
-    moment = to_db(now)
-    await cur.execute(
-        "UPDATE holds SET status = 'CONVERTED', released_at = %s, released_by = 'conversion'"
-        " WHERE id = %s",
-        (moment, hold_id),
-    )
-    seat_ids = [seat.id for seat in hold.seats]
-    await cur.execute(
-        "UPDATE seats SET status = 'RESERVED', version = version + 1"
-        f" WHERE id IN ({placeholders(seat_ids)}) AND hold_id = %s AND status = 'HELD'",
-        (*seat_ids, hold_id),
-    )
-    order_id = new_order_id()
-    await cur.execute(
-        "INSERT INTO reservations (hold_id, member_id, concert_id, order_id, amount, status,"
-        " created_at, expires_at) VALUES (%s, %s, %s, %s, %s, 'AWAITING_PAYMENT', %s, %s)",
-        (
-            hold_id,
-            member_id,
-            hold.concert_id,
-            order_id,
-            hold.amount,
-            moment,
-            to_db(hold.expires_at),
-        ),
-    )
-    return Reservation(
-        id=int(cur.lastrowid),
-        hold_id=hold_id,
-        member_id=member_id,
-        concert_id=hold.concert_id,
-        order_id=order_id,
-        amount=hold.amount,
-        status=ReservationStatus.AWAITING_PAYMENT,
-        created_at=now,
-        expires_at=hold.expires_at,
-    )
-
-
-def _reservation_from_row(row: dict[str, Any]) -> Reservation:
-    return Reservation(
-        id=row["id"],
-        hold_id=row["hold_id"],
-        member_id=row["member_id"],
-        concert_id=row["concert_id"],
-        order_id=row["order_id"],
-        amount=row["amount"],
-        status=ReservationStatus(row["status"]),
-        created_at=_aware(row["created_at"]),
-        expires_at=_aware(row["expires_at"]),
-        confirmed_at=from_db(row["confirmed_at"]),
-        released_at=from_db(row["released_at"]),
-    )
-
-
-async def list_reservations(cur: Cursor, member_id: int) -> list[Reservation]:
-    """The member's reservations, newest first."""
-    await cur.execute(
-        "SELECT * FROM reservations WHERE member_id = %s ORDER BY created_at DESC, id DESC",
-        (member_id,),
-    )
-    return [_reservation_from_row(r) for r in await cur.fetchall()]
-
-
-async def get_reservation(
-    cur: Cursor, reservation_id: int, member_id: int | None = None
-) -> Reservation | None:
-    sql = "SELECT * FROM reservations WHERE id = %s"
-    args: tuple[int, ...] = (reservation_id,)
-    if member_id is not None:
-        sql += " AND member_id = %s"
-        args += (member_id,)
-    await cur.execute(sql, args)
-    row = await cur.fetchone()
-    return None if row is None else _reservation_from_row(row)
-
-
-async def hold_seat_ids(cur: Cursor, hold_id: int) -> list[int]:
-    """Every seat the hold ever claimed, e.g. to clear its Redis gate keys after a release."""
-    await cur.execute(
-        "SELECT seat_id FROM hold_seats WHERE hold_id = %s ORDER BY seat_id", (hold_id,)
-    )
-    return [r["seat_id"] for r in await cur.fetchall()]
+async def hold_seat_count(cur: Cursor, hold_id: int) -> int:
+    await cur.execute("SELECT COUNT(*) AS n FROM hold_seats WHERE hold_id = %s", (hold_id,))
+    return int((await cur.fetchone())["n"])

@@ -33,7 +33,12 @@ def to_db(moment: datetime) -> datetime:
 
 
 def from_db(moment: datetime | None) -> datetime | None:
-    return None if moment is None else moment.replace(tzinfo=UTC)
+    return None if moment is None else aware(moment)
+
+
+def aware(moment: datetime) -> datetime:
+    """A DATETIME as read back: the UTC moment it was stored as."""
+    return moment.replace(tzinfo=UTC)
 
 
 def contention_reason(exc: BaseException) -> str | None:
@@ -61,6 +66,19 @@ async def create_pool(
             f"innodb_lock_wait_timeout = {int(settings.db_lock_wait_timeout_s)}"
         ),
     )
+
+
+class Session:
+    """One transaction on one pooled connection: its cursor, and whether it committed."""
+
+    def __init__(self, conn: aiomysql.Connection, cursor: Any) -> None:
+        self._conn = conn
+        self.cursor = cursor
+        self.committed = False
+
+    async def commit(self) -> None:
+        await self._conn.commit()
+        self.committed = True
 
 
 def is_refusal(exc: BaseException) -> bool:
@@ -115,16 +133,9 @@ class Database:
             self.waiting -= 1
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[aiomysql.Connection]:
-        conn = await self._acquire()
-        try:
-            yield conn
-        finally:
-            self.pool.release(conn)
-
-    @asynccontextmanager
-    async def transaction(self, isolation: str | None = None) -> AsyncIterator[Any]:
-        """A DictCursor inside BEGIN … COMMIT; rolled back on any error.
+    async def session(self, isolation: str | None = None) -> AsyncIterator[Session]:
+        """A DictCursor inside BEGIN; rolled back at the end unless ``commit()`` was called,
+        and on any error.
 
         ``isolation`` (e.g. ``"READ COMMITTED"``) applies to this transaction only, so the
         pooled connection goes back unchanged.
@@ -138,8 +149,10 @@ class Database:
                 if isolation is not None:
                     await cur.execute(f"SET TRANSACTION ISOLATION LEVEL {isolation}")
                 await conn.begin()
-                yield cur
-            await conn.commit()
+                session = Session(conn, cur)
+                yield session
+            if not session.committed:
+                await conn.rollback()
         except BaseException as exc:
             try:
                 await conn.rollback()
@@ -155,6 +168,13 @@ class Database:
                 self._leaked.append(conn)
             else:
                 self.pool.release(conn)
+
+    @asynccontextmanager
+    async def transaction(self, isolation: str | None = None) -> AsyncIterator[Any]:
+        """A DictCursor inside BEGIN … COMMIT; rolled back on any error."""
+        async with self.session(isolation) as session:
+            yield session.cursor
+            await session.commit()
 
     async def fetch_all(self, sql: str, args: Any = None) -> list[dict[str, Any]]:
         async with self.transaction() as cur:

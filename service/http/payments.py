@@ -17,7 +17,7 @@ from service.adapters.psp_client import (
     TRANSMISSION_TIME_HEADER,
     verify_webhook,
 )
-from service.bootstrap import DEPS
+from service.bootstrap import DEPS, SETTINGS
 from service.domain.errors import InvalidRequest, MalformedInput
 from service.domain.payments import InvalidWebhookSignature, ProviderPayment
 from service.http.auth import current_member
@@ -29,7 +29,9 @@ from service.http.parsing import (
 )
 from service.http.serialize import json_response
 from service.request_id import current_request_id
-from service.usecases import payments as cases
+from service.usecases.payments.confirm import confirm_payment
+from service.usecases.payments.start import start_payment
+from service.usecases.payments.webhooks import WebhookEvent, receive_webhook
 
 MAX_PAYMENT_KEY = 200
 MAX_ORDER_ID = 64
@@ -39,9 +41,7 @@ MAX_AMOUNT = 10**10
 async def start(request: web.Request) -> web.Response:
     member_id = await current_member(request)
     reservation_id = path_id(request, "reservation_id", "reservation")
-    return json_response(
-        await cases.start_payment(request.app[DEPS].payments, member_id, reservation_id)
-    )
+    return json_response(await start_payment(request.app[DEPS].payments, member_id, reservation_id))
 
 
 def _string(body: dict[str, Any], name: str, max_len: int, *, min_len: int = 1) -> str:
@@ -70,7 +70,7 @@ async def confirm(request: web.Request) -> web.Response:
     payment_key = _string(body, "paymentKey", MAX_PAYMENT_KEY)
     order_id = _string(body, "orderId", MAX_ORDER_ID)
     amount = _amount(body)
-    result = await cases.confirm_payment(
+    result = await confirm_payment(
         request.app[DEPS].payments, member_id, payment_key, order_id, amount, current_request_id()
     )
     return json_response(result, status=200 if result.status == "CONFIRMED" else 202)
@@ -78,19 +78,19 @@ async def confirm(request: web.Request) -> web.Response:
 
 async def webhook(request: web.Request) -> web.Response:
     """401 before anything is stored when the signature fails; 200 for duplicates."""
-    deps = request.app[DEPS].payments
+    settings, deps = request.app[SETTINGS], request.app[DEPS].payments
     raw = await request.read()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise MalformedInput("the webhook body is not UTF-8") from None
     refused = verify_webhook(
-        deps.settings.webhook_signing_secret,
+        settings.webhook_signing_secret,
         text,
         request.headers.get(TRANSMISSION_TIME_HEADER),
         request.headers.get(SIGNATURE_HEADER),
         deps.clock.now(),
-        deps.settings.webhook_tolerance_s,
+        settings.webhook_tolerance_s,
     )
     if refused is not None:
         _count_webhook("forged")
@@ -99,7 +99,7 @@ async def webhook(request: web.Request) -> web.Response:
     if event is None:
         _count_webhook("ignored")
         return web.json_response({"result": "ignored"})
-    applied = await cases.receive_webhook(deps, event, current_request_id())
+    applied = await receive_webhook(deps, event, current_request_id())
     result = "duplicate" if applied.duplicate else "applied"
     _count_webhook(result)
     return web.json_response({"result": result, "eventId": event.event_id})
@@ -109,7 +109,7 @@ def _count_webhook(result: str) -> None:
     metrics.webhooks_received.labels(result=result).inc()
 
 
-def _parse_event(text: str) -> cases.WebhookEvent | None:
+def _parse_event(text: str) -> WebhookEvent | None:
     """A PAYMENT_STATUS_CHANGED event, or None for event types the service does not use."""
     body = parse_json_object(text, "the webhook body")
     if body.get("eventType") != "PAYMENT_STATUS_CHANGED":
@@ -121,7 +121,7 @@ def _parse_event(text: str) -> cases.WebhookEvent | None:
         reported = ProviderPayment.from_toss(data)
     except ValueError as exc:
         raise InvalidRequest(f"data is not a payment: {exc}") from None
-    return cases.WebhookEvent(
+    return WebhookEvent(
         event_id=event_id,
         event_type=body["eventType"],
         payment_key=reported.payment_key,

@@ -22,24 +22,24 @@ from service.usecases import holds as hold_cases
 
 
 async def list_concerts(request: web.Request) -> web.Response:
-    return json_response({"concerts": await catalog.list_concerts(request.app[DEPS].db)})
+    return json_response({"concerts": await catalog.list_concerts(request.app[DEPS].catalog)})
 
 
 async def get_concert(request: web.Request) -> web.Response:
     concert_id = path_id(request, "concert_id", "concert")
-    return json_response(await catalog.get_concert(request.app[DEPS].db, concert_id))
+    return json_response(await catalog.get_concert(request.app[DEPS].catalog, concert_id))
 
 
 async def list_zones(request: web.Request) -> web.Response:
     concert_id = path_id(request, "concert_id", "concert")
-    return json_response({"zones": await catalog.list_zones(request.app[DEPS].db, concert_id)})
+    return json_response({"zones": await catalog.list_zones(request.app[DEPS].catalog, concert_id)})
 
 
 async def list_seats(request: web.Request) -> web.Response:
     concert_id = path_id(request, "concert_id", "concert")
     zone = request.match_info["zone"]
     row = optional_query(request, "row", max_len=4)
-    seats = await catalog.list_seats(request.app[DEPS].db, concert_id, zone, row)
+    seats = await catalog.list_seats(request.app[DEPS].catalog, concert_id, zone, row)
     return json_response({"seats": seats})
 
 
@@ -49,7 +49,7 @@ async def create_hold(request: web.Request) -> web.Response:
     deps = request.app[DEPS].booking
     body = await read_json_object(request)
     reject_unknown_fields(body, {"seat_ids"})
-    seat_ids = int_list(body, "seat_ids", max_items=deps.settings.max_seats_per_hold)
+    seat_ids = int_list(body, "seat_ids", max_items=deps.rules.max_seats)
     hold = await hold_cases.place_hold(deps, member_id, concert_id, seat_ids)
     return json_response(hold, status=201, headers={"Location": f"/api/v1/holds/{hold.id}"})
 

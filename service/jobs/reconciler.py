@@ -14,10 +14,12 @@ from __future__ import annotations
 import logging
 import uuid
 
+from service.config import Settings
 from service.domain.errors import Contention
 from service.jobs.periodic import PeriodicJob
 from service.request_id import bound_request_id
-from service.usecases.payments import PaymentDeps, claim_unsettled, reconcile_payment
+from service.usecases.payments.deps import PaymentDeps
+from service.usecases.payments.reconcile import claim_unsettled, reconcile_payment
 
 log = logging.getLogger(__name__)
 
@@ -27,20 +29,20 @@ BATCH = 50
 class Reconciler(PeriodicJob):
     name = "reconciler"
 
-    def __init__(self, deps: PaymentDeps, *, limit: int = BATCH) -> None:
-        settings = deps.settings
+    def __init__(self, settings: Settings, deps: PaymentDeps, *, limit: int = BATCH) -> None:
         super().__init__(
             interval_s=settings.reconciler_interval_s,
             batch=limit,
             enabled=settings.reconciler_enabled,
         )
+        self.settings = settings
         self.deps = deps
         self.checked = 0
 
     @property
     def lease_s(self) -> float:
         """Longer than one provider call, so a claimed row is done before it is due again."""
-        settings = self.deps.settings
+        settings = self.settings
         return max(settings.reconciler_interval_s, settings.psp_timeout_s + 1.0)
 
     async def tick(self) -> int:

@@ -33,12 +33,13 @@ from service.adapters import amqp, outbox
 from service.adapters.db import Database
 from service.config import Settings
 from service.jobs.periodic import PeriodicJob, jittered
+from service.ports import Isolation
 
 log = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT_S = 5.0
 BACKOFF_BASE_S = 0.2
-RELAY_ISOLATION = "READ COMMITTED"
+RELAY_ISOLATION = Isolation.READ_COMMITTED
 
 
 class BrokerUnavailable(RuntimeError):

@@ -1,6 +1,6 @@
 """Expiring holds: the one release path that the expiry consumer and the sweeper share.
 
-A due hold, or the unpaid reservation it became, is released in one transaction that
+A due hold, or the unpaid reservation it became, is released in one unit of work that
 decides for itself whether anything is due: the release is a no-op for a hold that is
 paid, not yet expired or already released, so a duplicate notice, or a sweep racing the
 consumer, costs one cheap transaction and never a second release. After the commit the
@@ -14,30 +14,30 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from service import metrics
-from service.adapters import bookings
-from service.adapters.db import Database
 from service.domain.holds import FreedSeats, ReleasedBy
-from service.ports import Clock, SeatClaimer
+from service.ports import Clock, Isolation, Metrics, SeatClaimer, UnitsOfWork
 from service.usecases.holds import after_release
 
 log = logging.getLogger(__name__)
 
-#: The sweeper's claim runs at READ COMMITTED (see ``bookings.claim_expired_holds``).
-SWEEP_ISOLATION = "READ COMMITTED"
+#: The sweeper's claims are range scans: at READ COMMITTED they take no gap locks, which
+#: would block new holds from being inserted while a sweep runs.
+SWEEP_ISOLATION = Isolation.READ_COMMITTED
 
 
 @dataclass(frozen=True)
 class ExpiryDeps:
-    db: Database
+    uow: UnitsOfWork
     claimer: SeatClaimer
     clock: Clock
+    metrics: Metrics
 
 
 async def expire_hold(deps: ExpiryDeps, hold_id: int, by: ReleasedBy, now: datetime) -> bool:
     """Release one hold if it is due by ``now``; whether anything was released."""
-    async with deps.db.transaction() as cur:
-        freed = await bookings.release_expired_hold(cur, hold_id, by, now)
+    async with deps.uow() as uow:
+        freed = await uow.holds.release_expired(hold_id, by, now)
+        await uow.commit()
     if freed is None:
         return False
     await _after_commit(deps, [freed], by)
@@ -45,7 +45,7 @@ async def expire_hold(deps: ExpiryDeps, hold_id: int, by: ReleasedBy, now: datet
 
 
 async def sweep_expired(deps: ExpiryDeps, now: datetime, grace_s: float, limit: int) -> list[int]:
-    """Release up to ``limit`` holds due by ``now − grace_s``, in one transaction; their ids.
+    """Release up to ``limit`` holds due by ``now − grace_s``, in one unit of work; their ids.
 
     The grace leaves the expiry consumer its chance first: each hold released here is one
     the consumer missed. A hold the consumer is releasing right now is locked, hence
@@ -53,22 +53,23 @@ async def sweep_expired(deps: ExpiryDeps, now: datetime, grace_s: float, limit: 
     """
     cutoff = now - timedelta(seconds=grace_s)
     freed: list[FreedSeats] = []
-    async with deps.db.transaction(isolation=SWEEP_ISOLATION) as cur:
-        for hold_id in await bookings.claim_expired_holds(cur, cutoff, limit):
-            released = await bookings.release_expired_hold(cur, hold_id, ReleasedBy.SWEEPER, now)
+    async with deps.uow(SWEEP_ISOLATION) as uow:
+        for hold_id in await uow.holds.claim_expired(cutoff, limit):
+            released = await uow.holds.release_expired(hold_id, ReleasedBy.SWEEPER, now)
             if released is not None:
                 freed.append(released)
+        await uow.commit()
     if freed:
         log.warning(
             "sweeper released %d expired hold(s) the expiry consumer missed: %s",
             len(freed),
-            ", ".join(str(f.hold_id) for f in sorted(freed, key=lambda f: f.hold_id)),
+            ", ".join(str(hold_id) for hold_id in sorted(f.hold_id for f in freed)),
         )
         await _after_commit(deps, freed, ReleasedBy.SWEEPER)
     return [f.hold_id for f in freed]
 
 
 async def _after_commit(deps: ExpiryDeps, freed: list[FreedSeats], by: ReleasedBy) -> None:
-    metrics.holds_released.labels(released_by=by.value).inc(len(freed))
+    deps.metrics.holds_released(by, len(freed))
     for seats in freed:
         await after_release(deps.claimer, seats)

@@ -101,11 +101,9 @@ async def test_n_reconcilers_never_check_one_payment_twice(
                 " FROM reservations WHERE order_id = %s",
                 (key, order),
             )
-    deps = dataclasses.replace(
-        service.app[DEPS].payments,
-        settings=dataclasses.replace(service.settings, reconciler_interval_s=30),
-    )
-    workers = [Reconciler(deps, limit=2) for _ in range(4)]
+    deps = service.app[DEPS].payments
+    slow = dataclasses.replace(service.settings, reconciler_interval_s=30)
+    workers = [Reconciler(slow, deps, limit=2) for _ in range(4)]
     counts = await asyncio.gather(*[w.tick() for w in workers for _ in range(2)])
     rows = [await payment_row(db, key) for key in keys]
     assert [r["check_attempts"] for r in rows if r is not None] == [1] * len(keys)
