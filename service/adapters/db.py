@@ -194,7 +194,3 @@ class Database:
         self._leaked.clear()
         self.pool.close()
         await self.pool.wait_closed()
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

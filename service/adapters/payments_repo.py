@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from service.adapters.db import from_db, to_db
+from service.adapters.db import to_db
 from service.domain.payments import (
     Outcome,
     PaymentRecord,
@@ -89,15 +89,6 @@ async def get_payment(cur: Cursor, payment_key: str, *, lock: bool = False) -> P
     )
     row = await cur.fetchone()
     return None if row is None else _record(row)
-
-
-async def payment_row(cur: Cursor, payment_key: str) -> dict[str, Any] | None:
-    """The whole row, for answers and tests."""
-    await cur.execute("SELECT * FROM payments WHERE payment_key = %s", (payment_key,))
-    row = await cur.fetchone()
-    if row is None:
-        return None
-    return {k: from_db(v) if isinstance(v, datetime) else v for k, v in row.items()}
 
 
 async def store_settlement(

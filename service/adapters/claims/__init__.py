@@ -16,14 +16,11 @@ from service.config import CLAIM_STRATEGIES, ConfigError, Settings
 from service.ports import SeatClaimer
 
 _DB_ONLY: dict[str, type[BaseClaimer]] = {
-    "naive": NaiveClaimer,
-    "pessimistic": PessimisticClaimer,
-    "optimistic": OptimisticClaimer,
-    "conditional": ConditionalClaimer,
+    cls.name: cls
+    for cls in (NaiveClaimer, PessimisticClaimer, OptimisticClaimer, ConditionalClaimer)
 }
 _WITH_REDIS: dict[str, type[RedisLockClaimer] | type[RedisGateClaimer]] = {
-    "redis-lock": RedisLockClaimer,
-    "redis-gate": RedisGateClaimer,
+    cls.name: cls for cls in (RedisLockClaimer, RedisGateClaimer)
 }
 
 
