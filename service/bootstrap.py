@@ -161,21 +161,30 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[DB].close()
 
 
-async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
-    """A blocking pool: past its size, callers wait (bounded) instead of failing at once."""
-    settings = app[SETTINGS]
+def redis_client(settings: Settings) -> aioredis.Redis:
+    """A blocking pool: past its size, callers wait (bounded) instead of failing at once.
+
+    Every wait is bounded by a setting (a connection, an answer, a pooled connection), so
+    a Redis that is paused or unreachable is a quick ``RedisError`` (a 503), never a hang.
+    """
     pool = aioredis.BlockingConnectionPool.from_url(
         settings.redis_url,
         max_connections=settings.redis_pool_size,
         timeout=settings.db_pool_timeout_s,
+        socket_connect_timeout=settings.redis_connect_timeout_s,
+        socket_timeout=settings.redis_socket_timeout_s,
         decode_responses=True,
     )
-    client = aioredis.Redis(connection_pool=pool)
+    return aioredis.Redis(connection_pool=pool)
+
+
+async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    client = redis_client(app[SETTINGS])
     await client.ping()
     app[REDIS] = client
     yield
     await client.aclose()
-    await pool.aclose()
+    await client.connection_pool.aclose()
 
 
 async def amqp_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -17,6 +17,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import time
 from base64 import b64encode, urlsafe_b64encode
 from collections.abc import Callable
@@ -33,6 +34,8 @@ from service.adapters.tokens import jwt_failure_reason
 from service.config import Settings
 from service.domain.errors import ProviderUnavailable, SignInFailed, Unauthorized
 
+log = logging.getLogger(__name__)
+
 CALLBACK_PATH = "/auth/callback"
 ID_TOKEN_ALGORITHM = "RS256"
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=5, connect=2)
@@ -43,13 +46,22 @@ ID_TOKEN_LEEWAY_S = 30
 MAX_CLAIM_LEN = 255  # the members columns
 
 
-def unavailable(detail: str) -> ProviderUnavailable:
-    """The provider could not be reached, or answered 5xx: a 503 for the client."""
+def unavailable(detail: str, *, why: str = "") -> ProviderUnavailable:
+    """The provider could not be reached, or answered 5xx: a 503 for the client.
+
+    ``detail`` goes to the client, which may be anyone, so it names the trouble and
+    nothing more; the addresses and exception texts of ``why`` go to the log, where the
+    request id ties them to the answer.
+    """
+    if why:
+        log.warning("identity provider: %s (%s)", detail, why)
     return ProviderUnavailable(detail, provider="identity")
 
 
-def misbehaved(detail: str) -> ProviderUnavailable:
-    """The provider answered something unusable: a 502 for the client."""
+def misbehaved(detail: str, *, why: str = "") -> ProviderUnavailable:
+    """The provider answered something unusable: a 502 for the client (see ``unavailable``)."""
+    if why:
+        log.warning("identity provider: %s (%s)", detail, why)
     return ProviderUnavailable(detail, provider="identity", answered=True)
 
 
@@ -68,7 +80,8 @@ class ProviderMetadata:
         issuer = doc.get("issuer")
         if not isinstance(issuer, str) or issuer.rstrip("/") != expected_issuer.rstrip("/"):
             raise misbehaved(
-                f"discovery document names issuer {issuer!r}, expected {expected_issuer!r}"
+                "discovery document names another issuer",
+                why=f"issuer {issuer!r}, expected {expected_issuer!r}",
             )
         endpoints = {}
         for name in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
@@ -204,7 +217,7 @@ class OidcClient:
             ) as resp:
                 status, raw = resp.status, await resp.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise unavailable(f"token endpoint unreachable: {exc!r}") from None
+            raise unavailable("token endpoint unreachable", why=repr(exc)) from None
         body = _loads(raw)
         if status == 200 and isinstance(body, dict):
             id_token = body.get("id_token")
@@ -311,13 +324,13 @@ class OidcClient:
             async with self.session.get(url, headers={"Accept": "application/json"}) as resp:
                 status, raw = resp.status, await resp.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise unavailable(f"{what} unreachable at {url}: {exc!r}") from None
+            raise unavailable(f"{what} unreachable", why=f"{url}: {exc!r}") from None
         if status != 200:
             fault = unavailable if status >= 500 else misbehaved
-            raise fault(f"{what} at {url} answered {status}")
+            raise fault(f"{what} answered {status}", why=url)
         body = _loads(raw)
         if body is None:
-            raise misbehaved(f"{what} at {url} is not JSON")
+            raise misbehaved(f"{what} is not JSON", why=url)
         return body
 
 

@@ -100,8 +100,9 @@ async def _after_no_answer(
     """
     if not unreachable.maybe_processed:
         deps.metrics.payment_settled("provider-unavailable", "confirm")
+        log.warning("confirm %s: %s; nothing was sent", payment_key, unreachable.reason)
         raise ProviderUnavailable(
-            f"the payment provider is unreachable: {unreachable.reason}", provider="payment"
+            "the payment provider cannot be reached; nothing was charged", provider="payment"
         )
     log.warning("confirm %s: %s; asking the provider", payment_key, unreachable.reason)
     result = await deps.gateway.get_payment(payment_key)

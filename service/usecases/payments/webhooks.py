@@ -7,6 +7,7 @@ payment is read from the provider, and that goes through the one settle path.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from service.domain.errors import ProviderUnavailable
@@ -14,6 +15,8 @@ from service.domain.payments import ProviderPayment
 from service.ports import Refused, Result
 from service.usecases.payments.deps import Applied, PaymentDeps
 from service.usecases.payments.settle import settle_observation
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,9 @@ async def receive_webhook(
     if isinstance(observed, Refused) and observed.http_status == 404:
         return await _unknown_payment(deps, event)
     if not isinstance(observed, ProviderPayment):
+        log.warning("webhook %s: cannot read %s: %s", event.event_id, event.payment_key, observed)
         raise ProviderUnavailable(
-            f"cannot read the payment from the provider: {observed}", provider="payment"
+            "the payment provider cannot be asked about this payment now", provider="payment"
         )
     return await settle_observation(deps, observed, "webhook", correlation, event_id=event.event_id)
 

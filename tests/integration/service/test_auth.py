@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import socket
 import time
@@ -45,6 +46,8 @@ from service.domain.errors import Contention, ProviderUnavailable, Unauthorized
 from service.http.auth import current_member
 from service.http.problems import PROBLEM_JSON, problem_middleware, rule_for
 from service.http.routes import add_auth_routes
+from service.http.telemetry import telemetry_middleware
+from service.request_id import RequestIdFilter
 from tests.support.http import call
 from tests.support.servers import Service, serving_app
 from tests.support.signin import sign_in
@@ -99,7 +102,7 @@ async def whoami(request: web.Request) -> web.Response:
 def build_app(
     settings: Settings, db: Database, redis: aioredis.Redis, **auth: Any
 ) -> web.Application:
-    app = web.Application(middlewares=[problem_middleware])
+    app = web.Application(middlewares=[telemetry_middleware, problem_middleware])
     app[SETTINGS] = settings
     app[DB] = db
     app[REDIS] = redis
@@ -548,6 +551,33 @@ async def silent_server() -> AsyncIterator[str]:
         for writer in writers:
             writer.close()
         await server.wait_closed()
+
+
+async def test_an_unreachable_provider_is_named_to_the_client_and_located_in_the_log(
+    http: aiohttp.ClientSession,
+    settings: Settings,
+    db: Database,
+    redis_client: aioredis.Redis,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The problem says which provider is down; its address and the exception text go to
+    the log line that carries the request id, for whoever runs the service."""
+    closed = bound_socket()
+    port = closed.getsockname()[1]
+    closed.close()
+    caplog.handler.addFilter(RequestIdFilter())
+    with caplog.at_level(logging.WARNING, logger="service.adapters.oidc"):
+        async with service_app(
+            settings, db, redis_client, oidc_issuer=f"http://127.0.0.1:{port}"
+        ) as svc:
+            status, body, resp = await call(
+                http, "GET", f"{svc.url}/auth/login", headers={"X-Request-Id": "req-idp-down"}
+            )
+    assert_problem(status, body, resp, 503)
+    assert body["type"].endswith("/identity-provider-unavailable")
+    assert str(port) not in json.dumps(body) and "Error" not in body["detail"]
+    located = [r for r in caplog.records if str(port) in r.getMessage()]
+    assert [r.request_id for r in located] == ["req-idp-down"]  # type: ignore[attr-defined]
 
 
 async def test_a_hung_provider_times_out_as_a_503(
