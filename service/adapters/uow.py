@@ -214,10 +214,6 @@ class SqlUnitOfWork(UnitOfWork):
         self._context: AbstractAsyncContextManager[Session] | None = None
         self._session: Session | None = None
 
-    @property
-    def committed(self) -> bool:
-        return self._session is not None and self._session.committed
-
     async def __aenter__(self) -> Self:
         self._context = self.db.session(self.isolation)
         self._session = session = await self._context.__aenter__()

@@ -11,13 +11,8 @@ from service.domain.holds import FreedSeats, HoldStatus, ReleasedBy
 from service.domain.reservations import ReservationStatus
 from service.ports import Isolation
 from service.usecases.expiry import ExpiryDeps, expire_hold, sweep_expired
-from tests.unit.service.fakes import (
-    FakeClock,
-    FakeUnits,
-    RecordedMetrics,
-    RecordingClaimer,
-    Tables,
-)
+from tests.unit.service.fake_database import FakeUnits, Tables
+from tests.unit.service.fakes import FakeClock, RecordedMetrics, RecordingClaimer
 
 
 @pytest.fixture
