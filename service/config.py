@@ -105,6 +105,8 @@ class Settings:
     db_lock_wait_timeout_s: int = 3
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_pool_size: int = 200
+    redis_connect_timeout_s: float = 2.0
+    redis_socket_timeout_s: float = 2.0
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     key_prefix: str = "ticketlab"
     claim_strategy: str = "conditional"
@@ -173,6 +175,9 @@ class Settings:
             raise ConfigError(f"{_env('hold_ttl_s')} must be positive, got {self.hold_ttl_s}")
         if self.psp_timeout_s <= 0:
             raise ConfigError(f"{_env('psp_timeout_s')} must be positive")
+        for name in ("redis_connect_timeout_s", "redis_socket_timeout_s"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{_env(name)} must be positive")
         if self.reconciler_interval_s <= 0:
             raise ConfigError(f"{_env('reconciler_interval_s')} must be positive")
         if self.db_pool_size < 1:

@@ -22,7 +22,7 @@ log = logging.getLogger("service")
 
 
 def configure_logging() -> None:
-    from service.http.telemetry import RequestIdFilter
+    from service.request_id import RequestIdFilter
 
     handler = logging.StreamHandler()
     handler.addFilter(RequestIdFilter())

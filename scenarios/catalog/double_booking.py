@@ -7,8 +7,7 @@ overselling is observed; every other strategy must sell each seat at most once.
 
 from scenarios.checks.slo import Slo
 from scenarios.spec import Scenario, Variant, Venue
-
-STRATEGIES = ("naive", "pessimistic", "optimistic", "conditional", "redis-lock", "redis-gate")
+from service.config import CLAIM_STRATEGIES as STRATEGIES
 
 SCENARIO = Scenario(
     name="double-booking",

@@ -1,4 +1,4 @@
-"""The SQL of holds and reservations, shared by the claim strategies, the use cases and expiry.
+"""The SQL of holds and their seats, shared by the claim strategies, the unit of work and expiry.
 
 Every function runs inside the caller's transaction (``cur`` is the DictCursor that
 ``Database.transaction()`` yields), so a caller composes them into one atomic unit and
@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from service.adapters.db import from_db, to_db
+from service.adapters.db import aware, from_db, to_db
 from service.adapters.outbox import record_event
 from service.domain import events
 from service.domain.errors import NotFound
-from service.domain.holds import Hold, HoldStatus, ReleasedBy, SeatRef, hold_amount
-from service.domain.reservations import Reservation, ReservationStatus, new_order_id
+from service.domain.holds import FreedSeats, Hold, HoldStatus, ReleasedBy, SeatRef, hold_amount
+from service.domain.reservations import ReservationStatus
 
 Cursor = Any
 
@@ -37,12 +37,6 @@ class SeatState:
 
 def placeholders(ids: Sequence[int]) -> str:
     return ", ".join(["%s"] * len(ids))
-
-
-def _aware(moment: datetime) -> datetime:
-    aware = from_db(moment)
-    assert aware is not None
-    return aware
 
 
 async def load_seats(
@@ -228,8 +222,8 @@ def _hold_from_row(row: dict[str, Any], seats: list[SeatRef]) -> Hold:
         member_id=row["member_id"],
         status=HoldStatus(row["status"]),
         amount=row["amount"],
-        created_at=_aware(row["created_at"]),
-        expires_at=_aware(row["expires_at"]),
+        created_at=aware(row["created_at"]),
+        expires_at=aware(row["expires_at"]),
         seats=seats,
         strategy=row["strategy"],
         released_at=from_db(row["released_at"]),
@@ -266,16 +260,17 @@ async def get_hold(
     return _hold_from_row(row, await hold_seat_refs(cur, hold_id))
 
 
-async def _release_seats(cur: Cursor, hold_id: int, now: datetime) -> None:
-    """Frees the hold's seats that are still its own; a seat naive gave away stays put."""
+async def _release_seats(cur: Cursor, hold_id: int, now: datetime) -> tuple[int, ...]:
+    """Frees the hold's seats that are still its own (a seat naive gave away stays put);
+    the ids of every seat the hold had until now."""
     await cur.execute(
         "SELECT seat_id FROM hold_seats WHERE hold_id = %s AND released_at IS NULL"
         " ORDER BY seat_id",
         (hold_id,),
     )
-    seat_ids = [r["seat_id"] for r in await cur.fetchall()]
+    seat_ids = tuple(r["seat_id"] for r in await cur.fetchall())
     if not seat_ids:
-        return
+        return seat_ids
     await cur.execute(
         "UPDATE seats SET status = 'AVAILABLE', hold_id = NULL, version = version + 1"
         f" WHERE id IN ({placeholders(seat_ids)}) AND hold_id = %s",
@@ -285,18 +280,24 @@ async def _release_seats(cur: Cursor, hold_id: int, now: datetime) -> None:
         "UPDATE hold_seats SET released_at = %s WHERE hold_id = %s AND released_at IS NULL",
         (to_db(now), hold_id),
     )
+    return seat_ids
 
 
-async def _release_active(cur: Cursor, hold_id: int, by: ReleasedBy, now: datetime) -> None:
-    await _release_seats(cur, hold_id, now)
+async def _release_active(
+    cur: Cursor, hold_id: int, by: ReleasedBy, now: datetime
+) -> tuple[int, ...]:
+    seat_ids = await _release_seats(cur, hold_id, now)
     await cur.execute(
         "UPDATE holds SET status = 'RELEASED', released_at = %s, released_by = %s WHERE id = %s",
         (to_db(now), by.value, hold_id),
     )
     await record_event(cur, events.HOLD_RELEASED, str(hold_id), {"released_by": by.value})
+    return seat_ids
 
 
-async def release_expired_hold(cur: Cursor, hold_id: int, by: ReleasedBy, now: datetime) -> bool:
+async def release_expired_hold(
+    cur: Cursor, hold_id: int, by: ReleasedBy, now: datetime
+) -> FreedSeats | None:
     """Inside the caller's transaction (cur is an aiomysql DictCursor from Database.transaction()):
     lock the hold row (FOR UPDATE); if it is ACTIVE and expires_at <= now, release its seats and
     mark it RELEASED with released_at=now, released_by=by; if it is CONVERTED and its reservation
@@ -304,18 +305,20 @@ async def release_expired_hold(cur: Cursor, hold_id: int, by: ReleasedBy, now: d
     (released_at=now) and release the seats. Releasing seats = UPDATE seats SET
     status='AVAILABLE', hold_id=NULL, version=version+1 WHERE hold_id=<this hold> (so a seat
     double-booked by naive and now owned by another hold is left alone) and stamp
-    hold_seats.released_at. Returns True if anything was released, False otherwise (not
-    expired yet, already released, paid)."""
+    hold_seats.released_at. Returns the seats released, or None if nothing was (not expired
+    yet, already released, paid)."""
     moment = to_db(now)
-    await cur.execute("SELECT status, expires_at FROM holds WHERE id = %s FOR UPDATE", (hold_id,))
+    await cur.execute(
+        "SELECT status, expires_at, concert_id FROM holds WHERE id = %s FOR UPDATE", (hold_id,)
+    )
     hold = await cur.fetchone()
     if hold is None or hold["expires_at"] > moment:
-        return False
+        return None
     if hold["status"] == HoldStatus.ACTIVE:
-        await _release_active(cur, hold_id, by, now)
-        return True
+        seat_ids = await _release_active(cur, hold_id, by, now)
+        return FreedSeats(hold_id, hold["concert_id"], seat_ids)
     if hold["status"] != HoldStatus.CONVERTED:
-        return False
+        return None
     await cur.execute(
         "SELECT id, status, expires_at FROM reservations WHERE hold_id = %s FOR UPDATE",
         (hold_id,),
@@ -326,19 +329,53 @@ async def release_expired_hold(cur: Cursor, hold_id: int, by: ReleasedBy, now: d
         or reservation["status"] != ReservationStatus.AWAITING_PAYMENT
         or reservation["expires_at"] > moment
     ):
-        return False
+        return None
     await cur.execute(
         "UPDATE reservations SET status = 'EXPIRED', released_at = %s WHERE id = %s",
         (moment, reservation["id"]),
     )
-    await _release_seats(cur, hold_id, now)
+    seat_ids = await _release_seats(cur, hold_id, now)
     await record_event(
         cur,
         events.RESERVATION_EXPIRED,
         str(reservation["id"]),
         {"hold_id": hold_id, "released_by": by.value},
     )
-    return True
+    return FreedSeats(hold_id, hold["concert_id"], seat_ids)
+
+
+# The sweeper's claims (see ``claim_expired_holds``). Driven from the reservations index
+# (status, expires_at), which only unpaid rows stay in for long; driving from holds would
+# rescan every paid (CONVERTED) hold on every tick. This takes the reservation lock before
+# the hold's, against the usual order, but SKIP LOCKED never waits, so it cannot deadlock:
+# at worst a consumer releasing the same hold waits for the batch to commit, then finds
+# nothing left to do.
+SELECT_EXPIRED_ACTIVE = (
+    "SELECT id FROM holds WHERE status = 'ACTIVE' AND expires_at <= %s"
+    " ORDER BY expires_at, id LIMIT %s FOR UPDATE SKIP LOCKED"
+)
+SELECT_EXPIRED_UNPAID = (
+    "SELECT STRAIGHT_JOIN h.id FROM reservations r JOIN holds h ON h.id = r.hold_id"
+    " WHERE r.status = 'AWAITING_PAYMENT' AND r.expires_at <= %s AND h.status = 'CONVERTED'"
+    " ORDER BY r.expires_at, r.id LIMIT %s FOR UPDATE SKIP LOCKED"
+)
+
+
+async def claim_expired_holds(cur: Cursor, cutoff: datetime, limit: int) -> list[int]:
+    """Lock up to ``limit`` holds due by ``cutoff`` that nobody else has locked: ACTIVE ones,
+    and CONVERTED ones whose reservation is still unpaid. Their ids, in lock order.
+
+    ``FOR UPDATE SKIP LOCKED`` lets any number of worker processes sweep at once without
+    waiting for each other or releasing a hold twice. Run it at READ COMMITTED: under
+    REPEATABLE READ the range scan would also take gap locks on the holds index and block
+    new holds from being inserted while it runs.
+    """
+    await cur.execute(SELECT_EXPIRED_ACTIVE, (to_db(cutoff), limit))
+    hold_ids = [row["id"] for row in await cur.fetchall()]
+    if len(hold_ids) < limit:
+        await cur.execute(SELECT_EXPIRED_UNPAID, (to_db(cutoff), limit - len(hold_ids)))
+        hold_ids += [row["id"] for row in await cur.fetchall()]
+    return hold_ids
 
 
 async def release_by_member(cur: Cursor, hold_id: int, member_id: int, now: datetime) -> Hold:
@@ -354,92 +391,6 @@ async def release_by_member(cur: Cursor, hold_id: int, member_id: int, now: date
     return hold
 
 
-async def convert_hold(cur: Cursor, hold_id: int, member_id: int, now: datetime) -> Reservation:
-    """The hold becomes a reservation awaiting payment, for the amount the server computed."""
-    hold = await get_hold(cur, hold_id, member_id, for_update=True)
-    if hold is None:
-        raise NotFound("hold", hold_id)
-    hold.ensure_convertible(now)
-    moment = to_db(now)
-    await cur.execute(
-        "UPDATE holds SET status = 'CONVERTED', released_at = %s, released_by = 'conversion'"
-        " WHERE id = %s",
-        (moment, hold_id),
-    )
-    seat_ids = [seat.id for seat in hold.seats]
-    await cur.execute(
-        "UPDATE seats SET status = 'RESERVED', version = version + 1"
-        f" WHERE id IN ({placeholders(seat_ids)}) AND hold_id = %s AND status = 'HELD'",
-        (*seat_ids, hold_id),
-    )
-    order_id = new_order_id()
-    await cur.execute(
-        "INSERT INTO reservations (hold_id, member_id, concert_id, order_id, amount, status,"
-        " created_at, expires_at) VALUES (%s, %s, %s, %s, %s, 'AWAITING_PAYMENT', %s, %s)",
-        (
-            hold_id,
-            member_id,
-            hold.concert_id,
-            order_id,
-            hold.amount,
-            moment,
-            to_db(hold.expires_at),
-        ),
-    )
-    return Reservation(
-        id=int(cur.lastrowid),
-        hold_id=hold_id,
-        member_id=member_id,
-        concert_id=hold.concert_id,
-        order_id=order_id,
-        amount=hold.amount,
-        status=ReservationStatus.AWAITING_PAYMENT,
-        created_at=now,
-        expires_at=hold.expires_at,
-    )
-
-
-def _reservation_from_row(row: dict[str, Any]) -> Reservation:
-    return Reservation(
-        id=row["id"],
-        hold_id=row["hold_id"],
-        member_id=row["member_id"],
-        concert_id=row["concert_id"],
-        order_id=row["order_id"],
-        amount=row["amount"],
-        status=ReservationStatus(row["status"]),
-        created_at=_aware(row["created_at"]),
-        expires_at=_aware(row["expires_at"]),
-        confirmed_at=from_db(row["confirmed_at"]),
-        released_at=from_db(row["released_at"]),
-    )
-
-
-async def list_reservations(cur: Cursor, member_id: int) -> list[Reservation]:
-    """The member's reservations, newest first."""
-    await cur.execute(
-        "SELECT * FROM reservations WHERE member_id = %s ORDER BY created_at DESC, id DESC",
-        (member_id,),
-    )
-    return [_reservation_from_row(r) for r in await cur.fetchall()]
-
-
-async def get_reservation(
-    cur: Cursor, reservation_id: int, member_id: int | None = None
-) -> Reservation | None:
-    sql = "SELECT * FROM reservations WHERE id = %s"
-    args: tuple[int, ...] = (reservation_id,)
-    if member_id is not None:
-        sql += " AND member_id = %s"
-        args += (member_id,)
-    await cur.execute(sql, args)
-    row = await cur.fetchone()
-    return None if row is None else _reservation_from_row(row)
-
-
-async def hold_seat_ids(cur: Cursor, hold_id: int) -> list[int]:
-    """Every seat the hold ever claimed, e.g. to clear its Redis gate keys after a release."""
-    await cur.execute(
-        "SELECT seat_id FROM hold_seats WHERE hold_id = %s ORDER BY seat_id", (hold_id,)
-    )
-    return [r["seat_id"] for r in await cur.fetchall()]
+async def hold_seat_count(cur: Cursor, hold_id: int) -> int:
+    await cur.execute("SELECT COUNT(*) AS n FROM hold_seats WHERE hold_id = %s", (hold_id,))
+    return int((await cur.fetchone())["n"])

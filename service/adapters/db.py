@@ -3,6 +3,13 @@
 Overload must be answered fast and as such: a lock-wait timeout (1205), a deadlock (1213)
 or a pool that stays empty past ``db_pool_timeout_s`` becomes ``Contention``, which the
 HTTP layer turns into a retryable 503. Nothing here waits without a bound.
+
+A lost connection is the same answer, never a 500: the session killed (``KILL
+CONNECTION``), the server gone or restarted, the network cut, or a pool that cannot open
+a new connection at all. Whether the last statement took effect (even a COMMIT) is then
+unknown, so the client is told to try again, and every write it can retry is idempotent
+or refused the second time (a seat already held is ``SeatsTaken``). The lost connection
+itself is closed and dropped, never handed back to the pool for the next request.
 """
 
 from __future__ import annotations
@@ -22,6 +29,11 @@ from service.domain.errors import Contention, DomainError
 LOCK_WAIT_TIMEOUT = 1205
 DEADLOCK = 1213
 CONTENTION_ERRORS = {LOCK_WAIT_TIMEOUT: "lock-wait-timeout", DEADLOCK: "deadlock"}
+# The connection is gone: the client's CR_SERVER_GONE_ERROR and CR_SERVER_LOST, the
+# server's ER_SERVER_SHUTDOWN and MariaDB's ER_CONNECTION_KILLED.
+CONNECTION_LOST = frozenset({2006, 2013, 1053, 1927})
+# No connection could be made: CR_CONNECTION_ERROR (socket), CR_CONN_HOST_ERROR (TCP).
+CANNOT_CONNECT = frozenset({2002, 2003})
 
 Cursor = aiomysql.DictCursor
 ISOLATION_LEVELS = ("READ UNCOMMITTED", "READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE")
@@ -33,12 +45,35 @@ def to_db(moment: datetime) -> datetime:
 
 
 def from_db(moment: datetime | None) -> datetime | None:
-    return None if moment is None else moment.replace(tzinfo=UTC)
+    return None if moment is None else aware(moment)
+
+
+def aware(moment: datetime) -> datetime:
+    """A DATETIME as read back: the UTC moment it was stored as."""
+    return moment.replace(tzinfo=UTC)
+
+
+def _code(exc: BaseException) -> int | None:
+    if isinstance(exc, pymysql.err.MySQLError) and exc.args and isinstance(exc.args[0], int):
+        return exc.args[0]
+    return None
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """The error says the connection is unusable (aiomysql's own ``InterfaceError`` is a
+    connection it has already closed)."""
+    return isinstance(exc, pymysql.err.InterfaceError) or _code(exc) in CONNECTION_LOST
 
 
 def contention_reason(exc: BaseException) -> str | None:
-    if isinstance(exc, pymysql.err.MySQLError) and exc.args:
-        return CONTENTION_ERRORS.get(exc.args[0])
+    """The ``Contention`` reason of a database error that trying again may cure, or None."""
+    code = _code(exc)
+    if code in CONTENTION_ERRORS:
+        return CONTENTION_ERRORS[code]
+    if code in CANNOT_CONNECT:
+        return "database-unreachable"
+    if connection_lost(exc):
+        return "database-connection-lost"
     return None
 
 
@@ -61,6 +96,19 @@ async def create_pool(
             f"innodb_lock_wait_timeout = {int(settings.db_lock_wait_timeout_s)}"
         ),
     )
+
+
+class Session:
+    """One transaction on one pooled connection: its cursor, and whether it committed."""
+
+    def __init__(self, conn: aiomysql.Connection, cursor: Any) -> None:
+        self._conn = conn
+        self.cursor = cursor
+        self.committed = False
+
+    async def commit(self) -> None:
+        await self._conn.commit()
+        self.committed = True
 
 
 def is_refusal(exc: BaseException) -> bool:
@@ -105,26 +153,25 @@ class Database:
         return self.pool.maxsize
 
     async def _acquire(self) -> aiomysql.Connection:
+        """A pooled connection; the pool opens a new one if it has room and none is free,
+        and a server it cannot reach is ``Contention("database-unreachable")``."""
         self.waiting += 1
         try:
             async with asyncio.timeout(self.acquire_timeout_s):
                 return await self.pool.acquire()
         except TimeoutError:
             raise Contention("pool-acquire-timeout") from None
+        except pymysql.err.MySQLError as exc:
+            if contention_reason(exc) is None:
+                raise
+            raise Contention("database-unreachable") from exc
         finally:
             self.waiting -= 1
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[aiomysql.Connection]:
-        conn = await self._acquire()
-        try:
-            yield conn
-        finally:
-            self.pool.release(conn)
-
-    @asynccontextmanager
-    async def transaction(self, isolation: str | None = None) -> AsyncIterator[Any]:
-        """A DictCursor inside BEGIN … COMMIT; rolled back on any error.
+    async def session(self, isolation: str | None = None) -> AsyncIterator[Session]:
+        """A DictCursor inside BEGIN; rolled back at the end unless ``commit()`` was called,
+        and on any error.
 
         ``isolation`` (e.g. ``"READ COMMITTED"``) applies to this transaction only, so the
         pooled connection goes back unchanged.
@@ -138,13 +185,18 @@ class Database:
                 if isolation is not None:
                     await cur.execute(f"SET TRANSACTION ISOLATION LEVEL {isolation}")
                 await conn.begin()
-                yield cur
-            await conn.commit()
-        except BaseException as exc:
-            try:
+                session = Session(conn, cur)
+                yield session
+            if not session.committed:
                 await conn.rollback()
-            except Exception:
-                conn.close()
+        except BaseException as exc:
+            if conn.closed or connection_lost(exc):
+                conn.close()  # dropped: the pool must not hand a dead connection out again
+            else:
+                try:
+                    await conn.rollback()
+                except Exception:
+                    conn.close()
             leak = self.leak_on_refusal and is_refusal(exc)  # the pool-leak defect
             reason = contention_reason(exc)
             if reason is not None:
@@ -155,6 +207,13 @@ class Database:
                 self._leaked.append(conn)
             else:
                 self.pool.release(conn)
+
+    @asynccontextmanager
+    async def transaction(self, isolation: str | None = None) -> AsyncIterator[Any]:
+        """A DictCursor inside BEGIN … COMMIT; rolled back on any error."""
+        async with self.session(isolation) as session:
+            yield session.cursor
+            await session.commit()
 
     async def fetch_all(self, sql: str, args: Any = None) -> list[dict[str, Any]]:
         async with self.transaction() as cur:
@@ -174,7 +233,3 @@ class Database:
         self._leaked.clear()
         self.pool.close()
         await self.pool.wait_closed()
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -30,20 +30,10 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from service.config import Settings
-from service.domain.errors import Contention
+from service.domain.errors import Contention, NotThisBrowser
 
 STATE_FORMAT = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
 BINDING_FORMAT = re.compile(r"^[A-Za-z0-9_-]{43}$")
-
-
-class NotThisBrowser(Exception):
-    """The callback came from a browser that did not start this sign-in (or lost its cookie)."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "this sign-in was not started in this browser, or its sign-in cookie expired: "
-            "start the sign-in again here"
-        )
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import time
 from base64 import b64encode, urlsafe_b64encode
 from collections.abc import Callable
@@ -31,7 +32,9 @@ from yarl import URL
 from service.adapters.oauth_state import OAuthStateStore, PendingLogin, new_state
 from service.adapters.tokens import jwt_failure_reason
 from service.config import Settings
-from service.domain.errors import DomainError, Unauthorized
+from service.domain.errors import ProviderUnavailable, SignInFailed, Unauthorized
+
+log = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/auth/callback"
 ID_TOKEN_ALGORITHM = "RS256"
@@ -43,19 +46,23 @@ ID_TOKEN_LEEWAY_S = 30
 MAX_CLAIM_LEN = 255  # the members columns
 
 
-class SignInFailed(DomainError):
-    """The sign-in cannot complete (unknown state, refused or replayed code): start over."""
+def unavailable(detail: str, *, why: str = "") -> ProviderUnavailable:
+    """The provider could not be reached, or answered 5xx: a 503 for the client.
 
-    code = "sign-in-failed"
+    ``detail`` goes to the client, which may be anyone, so it names the trouble and
+    nothing more; the addresses and exception texts of ``why`` go to the log, where the
+    request id ties them to the answer.
+    """
+    if why:
+        log.warning("identity provider: %s (%s)", detail, why)
+    return ProviderUnavailable(detail, provider="identity")
 
 
-class ProviderUnavailable(Exception):
-    """The provider could not be reached (503) or answered something unusable (502)."""
-
-    def __init__(self, detail: str, *, status: int = 503) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.status = status
+def misbehaved(detail: str, *, why: str = "") -> ProviderUnavailable:
+    """The provider answered something unusable: a 502 for the client (see ``unavailable``)."""
+    if why:
+        log.warning("identity provider: %s (%s)", detail, why)
+    return ProviderUnavailable(detail, provider="identity", answered=True)
 
 
 @dataclass(frozen=True)
@@ -69,18 +76,18 @@ class ProviderMetadata:
     @classmethod
     def from_document(cls, doc: Any, expected_issuer: str) -> ProviderMetadata:
         if not isinstance(doc, dict):
-            raise ProviderUnavailable("discovery document is not a JSON object", status=502)
+            raise misbehaved("discovery document is not a JSON object")
         issuer = doc.get("issuer")
         if not isinstance(issuer, str) or issuer.rstrip("/") != expected_issuer.rstrip("/"):
-            raise ProviderUnavailable(
-                f"discovery document names issuer {issuer!r}, expected {expected_issuer!r}",
-                status=502,
+            raise misbehaved(
+                "discovery document names another issuer",
+                why=f"issuer {issuer!r}, expected {expected_issuer!r}",
             )
         endpoints = {}
         for name in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
             value = doc.get(name)
             if not isinstance(value, str) or urlsplit(value).scheme not in ("http", "https"):
-                raise ProviderUnavailable(f"discovery document lacks a valid {name}", status=502)
+                raise misbehaved(f"discovery document lacks a valid {name}")
             endpoints[name] = value
         methods = doc.get("token_endpoint_auth_methods_supported", ["client_secret_basic"])
         if not isinstance(methods, list):
@@ -216,12 +223,12 @@ class OidcClient:
             ) as resp:
                 status, raw = resp.status, await resp.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise ProviderUnavailable(f"token endpoint unreachable: {exc!r}") from None
+            raise unavailable("token endpoint unreachable", why=repr(exc)) from None
         body = _loads(raw)
         if status == 200 and isinstance(body, dict):
             id_token = body.get("id_token")
             if not isinstance(id_token, str) or not id_token:
-                raise ProviderUnavailable("token response has no id_token", status=502)
+                raise misbehaved("token response has no id_token")
             return id_token
         error = body.get("error") if isinstance(body, dict) else None
         if status == 400 and error == "invalid_grant":
@@ -229,8 +236,8 @@ class OidcClient:
                 "the provider refused the authorization code (expired, used, or PKCE mismatch)"
             )
         if status >= 500:
-            raise ProviderUnavailable(f"token endpoint answered {status}")
-        raise ProviderUnavailable(f"token endpoint answered {status} {error or ''}", status=502)
+            raise unavailable(f"token endpoint answered {status}")
+        raise misbehaved(f"token endpoint answered {status} {error or ''}")
 
     async def verify_id_token(self, id_token: str, nonce: str) -> Identity:
         metadata = await self.metadata()
@@ -303,7 +310,7 @@ class OidcClient:
             doc = await self._get_json(metadata.jwks_uri, "JWKS")
             raw_keys = doc.get("keys") if isinstance(doc, dict) else None
             if not isinstance(raw_keys, list):
-                raise ProviderUnavailable("JWKS has no keys array", status=502)
+                raise misbehaved("JWKS has no keys array")
             keys: dict[str | None, jwt.PyJWK] = {}
             for raw in raw_keys:
                 if not isinstance(raw, dict) or raw.get("kty") != "RSA":
@@ -323,14 +330,13 @@ class OidcClient:
             async with self.session.get(url, headers={"Accept": "application/json"}) as resp:
                 status, raw = resp.status, await resp.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise ProviderUnavailable(f"{what} unreachable at {url}: {exc!r}") from None
+            raise unavailable(f"{what} unreachable", why=f"{url}: {exc!r}") from None
         if status != 200:
-            raise ProviderUnavailable(
-                f"{what} at {url} answered {status}", status=503 if status >= 500 else 502
-            )
+            fault = unavailable if status >= 500 else misbehaved
+            raise fault(f"{what} answered {status}", why=url)
         body = _loads(raw)
         if body is None:
-            raise ProviderUnavailable(f"{what} at {url} is not JSON", status=502)
+            raise misbehaved(f"{what} is not JSON", why=url)
         return body
 
 

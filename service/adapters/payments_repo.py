@@ -1,16 +1,17 @@
 """The SQL of payments and webhook events, run inside the caller's transaction.
 
-Lock order, shared with ``bookings`` and the expiry consumer: (webhook event row,) hold
-row, reservation row, payment row, then seats in id order. ``lock_reservation`` takes the
-hold before the reservation for that reason: ``release_expired_hold`` does the same, so a
-payment and an expiry racing for one reservation queue up instead of deadlocking, and
-whichever commits second sees the other's result.
+Lock order, shared with ``bookings``, ``reservations`` and the expiry consumer: (webhook
+event row,) hold row, reservation row, payment row, then seats in id order.
+``reservations.lock_reservation`` takes the hold before the reservation for that reason:
+``release_expired_hold`` does the same, so a payment and an expiry racing for one
+reservation queue up instead of deadlocking, and whichever commits second sees the
+other's result.
 
-"Sees" needs the settling transaction to run at READ COMMITTED (``SETTLE_ISOLATION``): at
-MariaDB's default REPEATABLE READ the first plain SELECT fixes the snapshot *before* the
-lock wait, and every later plain read (the reservation, the other payments, the hold's
-seats) would show the rows as they were then — an expiry or a second payment that
-committed during the wait would go unseen.
+"Sees" needs the settling transaction to run at READ COMMITTED (``SETTLE_ISOLATION`` of
+``service.usecases.payments.settle``): at MariaDB's default REPEATABLE READ the first plain
+SELECT fixes the snapshot *before* the lock wait, and every later plain read (the
+reservation, the other payments, the hold's seats) would show the rows as they were then
+— an expiry or a second payment that committed during the wait would go unseen.
 """
 
 from __future__ import annotations
@@ -18,51 +19,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from service.adapters.bookings import get_reservation, placeholders
-from service.adapters.db import from_db, to_db
+from service.adapters.db import to_db
 from service.domain.payments import (
     Outcome,
     PaymentRecord,
     PaymentStatus,
     ProviderPayment,
-    ReservationView,
     Settlement,
 )
-from service.domain.reservations import Reservation, ReservationStatus
+from service.domain.reservations import Reservation
 
 Cursor = Any
-
-#: The settling transaction's isolation: every read after the locks sees the latest commit.
-SETTLE_ISOLATION = "READ COMMITTED"
-
-
-async def reservation_by_order(
-    cur: Cursor, order_id: str, member_id: int | None = None
-) -> Reservation | None:
-    sql = "SELECT id FROM reservations WHERE order_id = %s"
-    args: tuple[Any, ...] = (order_id,)
-    if member_id is not None:
-        sql += " AND member_id = %s"
-        args += (member_id,)
-    await cur.execute(sql, args)
-    row = await cur.fetchone()
-    return None if row is None else await get_reservation(cur, row["id"])
-
-
-async def lock_reservation(cur: Cursor, order_id: str) -> Reservation | None:
-    """Hold row, then reservation row, FOR UPDATE; the reservation as it is under the lock.
-
-    Run it in a ``SETTLE_ISOLATION`` transaction: the first SELECT (ids that never change)
-    comes before the lock wait, and at REPEATABLE READ it would pin the snapshot that the
-    reservation read after the wait returns.
-    """
-    await cur.execute("SELECT id, hold_id FROM reservations WHERE order_id = %s", (order_id,))
-    row = await cur.fetchone()
-    if row is None:
-        return None
-    await cur.execute("SELECT id FROM holds WHERE id = %s FOR UPDATE", (row["hold_id"],))
-    await cur.execute("SELECT id FROM reservations WHERE id = %s FOR UPDATE", (row["id"],))
-    return await get_reservation(cur, row["id"])
 
 
 async def paid_by_other(cur: Cursor, order_id: str, payment_key: str) -> bool:
@@ -73,12 +40,6 @@ async def paid_by_other(cur: Cursor, order_id: str, payment_key: str) -> bool:
         (order_id, payment_key),
     )
     return await cur.fetchone() is not None
-
-
-def reservation_view(reservation: Reservation, paid_by_other: bool) -> ReservationView:
-    return ReservationView(
-        reservation.status, reservation.amount, reservation.expires_at, paid_by_other
-    )
 
 
 async def add_payment(
@@ -128,15 +89,6 @@ async def get_payment(cur: Cursor, payment_key: str, *, lock: bool = False) -> P
     )
     row = await cur.fetchone()
     return None if row is None else _record(row)
-
-
-async def payment_row(cur: Cursor, payment_key: str) -> dict[str, Any] | None:
-    """The whole row, for answers and tests."""
-    await cur.execute("SELECT * FROM payments WHERE payment_key = %s", (payment_key,))
-    row = await cur.fetchone()
-    if row is None:
-        return None
-    return {k: from_db(v) if isinstance(v, datetime) else v for k, v in row.items()}
 
 
 async def store_settlement(
@@ -234,58 +186,6 @@ async def rebind_payment(cur: Cursor, payment_key: str, reservation: Reservation
         ),
     )
     return int(cur.rowcount)
-
-
-async def confirm_reservation(
-    cur: Cursor, reservation: Reservation, now: datetime, *, all_or_nothing: bool = True
-) -> bool:
-    """CONFIRMED, and the hold's seats SOLD; False (nothing written) if it cannot have them all.
-
-    The hold's seats still its own are locked (in id order) before anything is written: a
-    seat released by an expiry, or given to another hold by ``naive``, cannot be sold to this
-    reservation, and a payment for fewer seats than were paid for must be refunded instead.
-    ``all_or_nothing=False`` is the ``confirm-overwrites`` defect: confirm whatever is left.
-    """
-    await cur.execute(
-        "SELECT seat_id, released_at FROM hold_seats WHERE hold_id = %s ORDER BY seat_id",
-        (reservation.hold_id,),
-    )
-    rows = list(await cur.fetchall())
-    seat_ids = [r["seat_id"] for r in rows if r["released_at"] is None]
-    owned: list[int] = []
-    if seat_ids:
-        await cur.execute(
-            f"SELECT id FROM seats WHERE id IN ({placeholders(seat_ids)}) AND hold_id = %s"
-            " ORDER BY id FOR UPDATE",
-            (*seat_ids, reservation.hold_id),
-        )
-        owned = [r["id"] for r in await cur.fetchall()]
-    if all_or_nothing and (not rows or len(owned) != len(rows)):
-        return False
-    await cur.execute(
-        "UPDATE reservations SET status = 'CONFIRMED', confirmed_at = %s WHERE id = %s",
-        (to_db(now), reservation.id),
-    )
-    if not owned:
-        return False
-    await cur.execute(
-        "UPDATE seats SET status = 'SOLD', version = version + 1"
-        f" WHERE id IN ({placeholders(owned)}) AND hold_id = %s",
-        (*owned, reservation.hold_id),
-    )
-    sold = int(cur.rowcount)
-    if all_or_nothing and sold != len(rows):  # the rows are locked: cannot happen
-        raise RuntimeError(f"reservation {reservation.id}: sold {sold} of {len(rows)} seats")
-    return sold == len(rows)
-
-
-async def overwrite_reservation(
-    cur: Cursor, reservation_id: int, status: ReservationStatus
-) -> None:
-    """The ``confirm-overwrites`` defect's blind write: no check of what was there."""
-    await cur.execute(
-        "UPDATE reservations SET status = %s WHERE id = %s", (status.value, reservation_id)
-    )
 
 
 async def overwrite_payment(

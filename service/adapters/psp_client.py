@@ -5,7 +5,8 @@ request's ``X-Request-Id`` (from the telemetry context variable), so one id can 
 from the client through the service's log lines to the provider's ledger. Nothing raises
 for the provider's trouble: each call returns a typed result — the payment, the provider's
 refusal (its Toss ``code``), or "unreachable" with whether the request may have been
-processed — because the caller's next step (apply, give up, ask again) depends on which.
+processed (the types are the ``PaymentGateway`` port's) — because the caller's next step
+(apply, give up, ask again) depends on which.
 
 The ``fd-leak`` defect reproduces the seed's story: a new ``ClientSession`` per call that is
 never closed, so every call leaves a socket (and its buffers) behind for the process's life.
@@ -21,7 +22,6 @@ import hmac
 import json
 import logging
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -31,37 +31,17 @@ import aiohttp
 from service import metrics
 from service.config import Settings
 from service.domain.payments import ProviderPayment
-from service.http.telemetry import request_id_var
+from service.ports import PaymentGateway, Refused, Result, Unreachable
+from service.request_id import current_request_id
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Refused:
-    """The provider answered with a Toss error: ``{code, message}`` and an HTTP status."""
-
-    http_status: int
-    code: str
-    message: str
-
-
-@dataclass(frozen=True)
-class Unreachable:
-    """No usable answer. ``maybe_processed`` is False only when the request surely never
-    arrived (the connection could not be made); a timeout or a 5xx may hide a capture."""
-
-    reason: str
-    maybe_processed: bool
-
-
-Result = ProviderPayment | Refused | Unreachable
 
 
 def basic_auth(secret_key: str) -> str:
     return "Basic " + base64.b64encode(f"{secret_key}:".encode()).decode()
 
 
-class PspClient:
+class PspClient(PaymentGateway):
     """Toss's confirm, query and cancel calls; ``start``/``close`` bound the pooled session."""
 
     def __init__(self, settings: Settings) -> None:
@@ -111,10 +91,6 @@ class PspClient:
     async def get_payment(self, payment_key: str) -> Result:
         return await self._call("get", "GET", f"/v1/payments/{quote(payment_key, safe='')}")
 
-    async def get_by_order(self, order_id: str) -> Result:
-        path = f"/v1/payments/orders/{quote(order_id, safe='')}"
-        return await self._call("get_by_order", "GET", path)
-
     async def cancel(self, payment_key: str, reason: str, idempotency_key: str) -> Result:
         path = f"/v1/payments/{quote(payment_key, safe='')}/cancel"
         return await self._call(
@@ -131,8 +107,8 @@ class PspClient:
         idempotency_key: str | None = None,
     ) -> Result:
         headers = {"Authorization": self._auth}
-        request_id = request_id_var.get()
-        if request_id and request_id != "-":
+        request_id = current_request_id()
+        if request_id:
             headers["X-Request-Id"] = request_id
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key

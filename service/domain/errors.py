@@ -27,6 +27,10 @@ class MalformedInput(InvalidRequest):
     code = "malformed-json"
 
 
+class InvalidQuery(InvalidRequest):
+    """A query parameter the endpoint cannot use (missing, repeated, too long): a 400."""
+
+
 class NotFound(DomainError):
     code = "not-found"
 
@@ -66,7 +70,8 @@ class InvalidState(DomainError):
 
 
 class Contention(DomainError):
-    """The system is too busy to decide now (lock wait, deadlock, pool exhausted); retryable."""
+    """The system cannot decide now (lock wait, deadlock, pool exhausted, a lost connection to
+    the database or Redis); nothing may be assumed done, and trying again is safe."""
 
     code = "contention"
 
@@ -77,3 +82,38 @@ class Contention(DomainError):
 
 class Unauthorized(DomainError):
     code = "unauthorized"
+
+
+class SignInFailed(DomainError):
+    """The sign-in cannot complete (unknown state, refused or replayed code): start over."""
+
+    code = "sign-in-failed"
+
+
+class NotThisBrowser(DomainError):
+    """The callback came from a browser that did not start this sign-in (or lost its cookie):
+    a stolen callback URL must not sign its holder in."""
+
+    code = "sign-in-not-from-this-browser"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this sign-in was not started in this browser, or its sign-in cookie expired: "
+            "start the sign-in again here"
+        )
+
+
+class ProviderUnavailable(DomainError):
+    """An outside provider (``payment``, ``identity``) cannot be used right now, and nothing
+    was done through it: try again later.
+
+    ``answered`` tells a provider that answered something unusable from one that could not
+    be reached; either way it is not the client's fault. The detail is for the client, so it
+    names the trouble, never an address or an exception's text (those go to the log).
+    """
+
+    def __init__(self, detail: str, *, provider: str, answered: bool = False) -> None:
+        super().__init__(detail)
+        self.provider = provider
+        self.answered = answered
+        self.code = f"{provider}-provider-unavailable"

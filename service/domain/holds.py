@@ -68,6 +68,15 @@ class Hold:
             raise InvalidState(f"hold {self.id} is {self.status.value.lower()}, not active")
 
 
+@dataclass(frozen=True)
+class FreedSeats:
+    """The seats a release gave back, with the concert they belong to."""
+
+    hold_id: int
+    concert_id: int
+    seat_ids: tuple[int, ...]
+
+
 def normalize_seat_request(seat_ids: Sequence[int], max_seats: int) -> list[int]:
     """Sorted, de-duplicated ids; sorting gives every strategy one lock order (no deadlocks)."""
     if not seat_ids:

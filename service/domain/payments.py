@@ -265,10 +265,15 @@ def check_amount(given: int, expected: int, *, trust_client_amount: bool = False
     return expected
 
 
-class PaymentProblem(DomainError):
-    """A payment the service cannot complete; the HTTP layer maps ``status`` and ``code``."""
+class InvalidWebhookSignature(DomainError):
+    """A webhook delivery that is not the provider's (or is too old): nothing is stored."""
 
-    status = 422
+    code = "invalid-webhook-signature"
+
+
+class PaymentProblem(DomainError):
+    """A payment the service cannot complete; ``extra`` goes into the answer as it is."""
+
     code = "payment-failed"
 
     def __init__(self, detail: str, **extra: Any) -> None:
@@ -277,35 +282,23 @@ class PaymentProblem(DomainError):
 
 
 class PaymentDeclined(PaymentProblem):
-    status = 402
     code = "payment-declined"
 
 
 class PaymentRejected(PaymentProblem):
     """The provider refused the request (unknown payment, expired session …)."""
 
-    status = 422
     code = "payment-rejected"
-
-
-class ProviderUnavailable(PaymentProblem):
-    """Nothing was captured and the provider cannot be used right now: retry later."""
-
-    status = 503
-    code = "payment-provider-unavailable"
 
 
 class ProviderMisbehaved(PaymentProblem):
     """The provider answered something unusable (or refused our key): not the client's fault."""
 
-    status = 502
     code = "payment-provider-error"
 
 
 class PaymentRefunded(PaymentProblem):
     """Captured, but it could not pay for the reservation, so it was (or is being) refunded."""
-
-    status = 409
 
     def __init__(self, reason: RefundReason, detail: str, **extra: Any) -> None:
         super().__init__(detail, **extra)
@@ -314,7 +307,6 @@ class PaymentRefunded(PaymentProblem):
 
 
 class ReservationNotPayable(PaymentProblem):
-    status = 409
     code = "reservation-not-payable"
 
 

@@ -1,9 +1,8 @@
-"""Sign-in routes and the bearer-token check every protected view calls.
+"""Sign-in views and the bearer-token check every protected view calls.
 
-``setup_auth(app)`` adds ``/auth/login``, ``/auth/callback``, ``/auth/refresh`` and
-``/auth/logout`` and one cleanup context (the OIDC client's pooled HTTP session). It relies
-on the app factory for ``SETTINGS`` (set before start-up) and ``DB``/``REDIS`` (opened by
-earlier cleanup contexts, read per request). Nothing here is per process except caches:
+``/auth/login``, ``/auth/callback``, ``/auth/refresh`` and ``/auth/logout`` read what
+``service.bootstrap`` opened: ``SETTINGS``, ``DB``, ``REDIS`` and the OIDC client
+(``OIDC_CLIENT``, with its pooled HTTP session). Nothing here is per process except caches:
 pending sign-ins live in Redis and token keys come from settings, so a flow started on one
 worker finishes on any other.
 """
@@ -12,76 +11,26 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import urlsplit
 
-import aiohttp
 from aiohttp import web
 
 from service.adapters.members import MemberStore
-from service.adapters.oauth_state import (
-    NotThisBrowser,
-    OAuthStateStore,
-    new_binding,
-    valid_binding,
-)
-from service.adapters.oidc import DEFAULT_TIMEOUT, OidcClient, ProviderUnavailable, SignInFailed
+from service.adapters.oauth_state import OAuthStateStore, new_binding, valid_binding
 from service.adapters.tokens import MAX_REFRESH_TOKEN_LEN, AccessTokens, TokenService
-from service.domain.errors import InvalidRequest, Unauthorized
-from service.http.keys import DB, REDIS, SETTINGS
+from service.bootstrap import DB, OIDC_CLIENT, REDIS, SETTINGS
+from service.domain.errors import InvalidQuery, InvalidRequest, SignInFailed, Unauthorized
 from service.http.parsing import read_json_object
-from service.http.problems import problem
-
-OIDC_CLIENT = web.AppKey("oidc_client", OidcClient)
 
 MAX_LOGIN_HINT = 254
 MAX_CODE_LEN = 2048
 MAX_STATE_LEN = 256
 MAX_ERROR_LEN = 1024
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-POOL_LIMIT = 100
 BINDING_COOKIE = "ticketlab_signin"
 # What the query parsers refuse, and the OpenAPI patterns say: control characters.
 CONTROL_CHARS = "\u0000-\u001f\u007f-\u009f"
 _CONTROL = re.compile(f"[{CONTROL_CHARS}]")
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class BadRequest(Exception):
-    """Query input the endpoint cannot use (missing or repeated parameters): 400.
-
-    An unreadable JSON body is a ``MalformedInput`` from the shared reader (400) and a readable
-    body with a wrong field an ``InvalidRequest`` (422), as elsewhere in the API.
-    """
-
-    def __init__(self, code: str, detail: str, field_errors: dict[str, str] | None = None) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-        self.field_errors = field_errors
-
-
-def setup_auth(app: web.Application, *, timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT) -> None:
-    """Add the sign-in routes and the OIDC client's lifetime to ``app``."""
-
-    async def oidc_ctx(app: web.Application) -> AsyncIterator[None]:
-        if SETTINGS not in app:
-            raise RuntimeError("setup_auth needs app[SETTINGS] set before the app starts")
-        session = aiohttp.ClientSession(
-            timeout=timeout, connector=aiohttp.TCPConnector(limit=POOL_LIMIT)
-        )
-        app[OIDC_CLIENT] = OidcClient(app[SETTINGS], session)
-        try:
-            yield
-        finally:
-            await session.close()
-
-    app.cleanup_ctx.append(oidc_ctx)
-    app.router.add_get("/auth/login", _auth_errors(login))
-    app.router.add_get("/auth/callback", _auth_errors(callback))
-    app.router.add_post("/auth/refresh", _auth_errors(refresh))
-    app.router.add_post("/auth/logout", _auth_errors(logout))
 
 
 async def current_member(request: web.Request) -> int:
@@ -104,45 +53,14 @@ def _tokens(request: web.Request) -> TokenService:
     return TokenService(request.app[SETTINGS], request.app[DB])
 
 
-def _auth_errors(handler: Handler) -> Handler:
-    """Provider trouble is a 503 (retry) or 502 (misbehaving provider); a refusal a 400.
-
-    Domain errors (Unauthorized, InvalidRequest, Contention) pass on to problem_middleware.
-    """
-
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except BadRequest as exc:
-            return problem(400, exc.code, "Bad Request", exc.detail, field_errors=exc.field_errors)
-        except ProviderUnavailable as exc:
-            headers = {"Retry-After": "5"} if exc.status == 503 else None
-            return problem(
-                exc.status,
-                "identity-provider-unavailable",
-                "Identity provider unavailable",
-                exc.detail,
-                headers=headers,
-            )
-        except NotThisBrowser as exc:
-            return problem(
-                403, "sign-in-not-from-this-browser", "Sign-in not from this browser", str(exc)
-            )
-        except SignInFailed as exc:
-            return problem(400, exc.code, "Sign-in failed", str(exc))
-
-    return wrapped
-
-
 def _query_value(request: web.Request, name: str, *, max_len: int) -> str | None:
     values = request.query.getall(name, [])
     if len(values) > 1:
-        raise BadRequest("invalid-request", f"{name} is repeated", {name: "give it once"})
+        raise InvalidQuery(f"{name} is repeated", {name: "give it once"})
     if not values or not values[0]:
         return None
     if len(values[0]) > max_len or _CONTROL.search(values[0]):
-        raise BadRequest(
-            "invalid-request",
+        raise InvalidQuery(
             f"{name} is not valid",
             {name: f"at most {max_len} characters, no control characters"},
         )
@@ -195,7 +113,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
         )
     missing = {name: "required" for name, value in (("code", code), ("state", state)) if not value}
     if code is None or state is None:
-        raise BadRequest("invalid-request", "the callback needs code and state", missing)
+        raise InvalidQuery("the callback needs code and state", missing)
     identity = await request.app[OIDC_CLIENT].finish_login(states, code, state, binding)
     member_id = await MemberStore(request.app[DB]).upsert(identity)
     pair = await _tokens(request).issue(member_id)

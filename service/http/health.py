@@ -1,16 +1,22 @@
-"""Liveness and readiness. Ready means every server a request needs answers right now."""
+"""Liveness and readiness. Ready means every server a request needs answers right now.
+
+Anyone may ask, so the answer says which dependency is down and nothing of where it is
+or what the driver said; that goes to the log, with the request id.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from service.http.keys import AMQP, DB, REDIS
+from service.bootstrap import AMQP, DB, REDIS
 
 CHECK_TIMEOUT_S = 2.0
+log = logging.getLogger(__name__)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -25,7 +31,7 @@ async def readyz(request: web.Request) -> web.Response:
         "redis": lambda: app[REDIS].ping(),
         "rabbitmq": lambda: amqp_ready(app),
     }
-    results = await asyncio.gather(*(run_check(check) for check in checks.values()))
+    results = await asyncio.gather(*(run_check(name, check) for name, check in checks.items()))
     report = dict(zip(checks, results, strict=True))
     ready = all(result == "ok" for result in report.values())
     return web.json_response(
@@ -42,12 +48,15 @@ async def amqp_ready(app: web.Application) -> None:
     await channel.close()
 
 
-async def run_check(check: Callable[[], Awaitable[object]]) -> str:
+async def run_check(name: str, check: Callable[[], Awaitable[object]]) -> str:
+    """``ok``, ``timed out after …s`` or ``unavailable``."""
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_S):
             await check()
     except TimeoutError:
+        log.warning("readiness: %s timed out after %ss", name, CHECK_TIMEOUT_S)
         return f"timed out after {CHECK_TIMEOUT_S}s"
     except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
+        log.warning("readiness: %s is unavailable: %s: %s", name, type(exc).__name__, exc)
+        return "unavailable"
     return "ok"

@@ -22,6 +22,7 @@ from aiohttp import web
 from service.adapters.oauth_state import STATE_FORMAT
 from service.adapters.psp_client import SIGNATURE_HEADER, TRANSMISSION_TIME_HEADER
 from service.adapters.tokens import MAX_REFRESH_TOKEN_LEN
+from service.bootstrap import SETTINGS
 from service.http.auth import (
     BINDING_COOKIE,
     CONTROL_CHARS,
@@ -29,7 +30,6 @@ from service.http.auth import (
     MAX_ERROR_LEN,
     MAX_LOGIN_HINT,
 )
-from service.http.keys import SETTINGS
 from service.http.parsing import MAX_EXACT_FLOAT_INT, MAX_ID
 from service.http.payments import MAX_AMOUNT, MAX_ORDER_ID, MAX_PAYMENT_KEY
 from service.http.problems import PROBLEM_JSON

@@ -1,16 +1,12 @@
-"""Payment routes: start a payment, confirm it, and the provider's webhook.
+"""Payment views: start a payment, confirm it, and the provider's webhook.
 
-``setup_payments(app)`` adds the routes and one cleanup context that opens the pooled
-provider client and the reconciler (after the database, which earlier contexts open) and
-closes them in reverse. Payment problems are answered here with their own statuses —
-402 declined, 409 an amount other than the order's, refunded or not payable, 502/503
-provider trouble — because they are not booking errors; anything else passes on to
-``problem_middleware``.
+They call the payment use cases with ``Dependencies.payments``; payment problems reach
+``problem_middleware`` like every other domain error (402 declined, 409 an amount other
+than the order's, refunded or not payable, 502/503 provider trouble).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -19,15 +15,12 @@ from service import metrics
 from service.adapters.psp_client import (
     SIGNATURE_HEADER,
     TRANSMISSION_TIME_HEADER,
-    PspClient,
     verify_webhook,
 )
-from service.adapters.reconciler import Reconciler
-from service.clock import SystemClock
+from service.bootstrap import DEPS, SETTINGS
 from service.domain.errors import InvalidRequest, MalformedInput
-from service.domain.payments import AmountMismatch, PaymentProblem, ProviderPayment
+from service.domain.payments import InvalidWebhookSignature, ProviderPayment
 from service.http.auth import current_member
-from service.http.keys import DB, PAYMENTS, SETTINGS
 from service.http.parsing import (
     as_int,
     parse_json_object,
@@ -35,74 +28,21 @@ from service.http.parsing import (
     read_json_object,
     reject_unknown_fields,
 )
-from service.http.problems import problem
 from service.http.serialize import json_response
-from service.http.telemetry import request_id_var
-from service.usecases import payments as cases
+from service.request_id import current_request_id
+from service.usecases.payments.confirm import confirm_payment
+from service.usecases.payments.start import start_payment
+from service.usecases.payments.webhooks import WebhookEvent, receive_webhook
 
-PSP_CLIENT = web.AppKey("psp_client", PspClient)
-RECONCILER = web.AppKey("reconciler", Reconciler)
 MAX_PAYMENT_KEY = 200
 MAX_ORDER_ID = 64
 MAX_AMOUNT = 10**10
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def setup_payments(app: web.Application) -> None:
-    app.router.add_post(
-        r"/api/v1/reservations/{reservation_id:\d{1,19}}/payment", _payment_errors(start)
-    )
-    app.router.add_post("/api/v1/payments/confirm", _payment_errors(confirm))
-    app.router.add_post("/webhooks/psp", _payment_errors(webhook))
-    app.cleanup_ctx.append(payments_ctx)
-
-
-async def payments_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    client = PspClient(settings)
-    await client.start()
-    deps = cases.PaymentDeps(settings=settings, db=app[DB], gateway=client, clock=SystemClock())
-    reconciler = Reconciler(deps)
-    app[PSP_CLIENT] = client
-    app[PAYMENTS] = deps
-    app[RECONCILER] = reconciler
-    await reconciler.start()
-    try:
-        yield
-    finally:
-        await reconciler.close()
-        await client.close()
-
-
-def _payment_errors(handler: Handler) -> Handler:
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except AmountMismatch as exc:  # the body is valid; it conflicts with the order
-            return problem(
-                409,
-                exc.code,
-                "Amount mismatch",
-                str(exc),
-                field_errors=exc.field_errors,
-                expected=exc.expected,
-            )
-        except PaymentProblem as exc:
-            extra = {k: v for k, v in exc.extra.items() if v is not None}
-            headers = {"Retry-After": "2"} if exc.status == 503 else None
-            title = type(exc).__name__
-            return problem(exc.status, exc.code, title, str(exc), headers=headers, **extra)
-
-    return wrapped
 
 
 async def start(request: web.Request) -> web.Response:
     member_id = await current_member(request)
     reservation_id = path_id(request, "reservation_id", "reservation")
-    return json_response(
-        await cases.start_payment(request.app[PAYMENTS], member_id, reservation_id)
-    )
+    return json_response(await start_payment(request.app[DEPS].payments, member_id, reservation_id))
 
 
 def _string(body: dict[str, Any], name: str, max_len: int, *, min_len: int = 1) -> str:
@@ -133,36 +73,36 @@ async def confirm(request: web.Request) -> web.Response:
     payment_key = _string(body, "paymentKey", MAX_PAYMENT_KEY)
     order_id = _string(body, "orderId", MAX_ORDER_ID)
     amount = _amount(body)
-    result = await cases.confirm_payment(
-        request.app[PAYMENTS], member_id, payment_key, order_id, amount, request_id_var.get()
+    result = await confirm_payment(
+        request.app[DEPS].payments, member_id, payment_key, order_id, amount, current_request_id()
     )
     return json_response(result, status=200 if result.status == "CONFIRMED" else 202)
 
 
 async def webhook(request: web.Request) -> web.Response:
     """401 before anything is stored when the signature fails; 200 for duplicates."""
-    deps = request.app[PAYMENTS]
+    settings, deps = request.app[SETTINGS], request.app[DEPS].payments
     raw = await request.read()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise MalformedInput("the webhook body is not UTF-8") from None
     refused = verify_webhook(
-        deps.settings.webhook_signing_secret,
+        settings.webhook_signing_secret,
         text,
         request.headers.get(TRANSMISSION_TIME_HEADER),
         request.headers.get(SIGNATURE_HEADER),
         deps.clock.now(),
-        deps.settings.webhook_tolerance_s,
+        settings.webhook_tolerance_s,
     )
     if refused is not None:
         _count_webhook("forged")
-        return problem(401, "invalid-webhook-signature", "Invalid webhook signature", refused)
+        raise InvalidWebhookSignature(refused)
     event = _parse_event(text)
     if event is None:
         _count_webhook("ignored")
         return web.json_response({"result": "ignored"})
-    applied = await cases.receive_webhook(deps, event, request_id_var.get())
+    applied = await receive_webhook(deps, event, current_request_id())
     result = "duplicate" if applied.duplicate else "applied"
     _count_webhook(result)
     return web.json_response({"result": result, "eventId": event.event_id})
@@ -172,7 +112,7 @@ def _count_webhook(result: str) -> None:
     metrics.webhooks_received.labels(result=result).inc()
 
 
-def _parse_event(text: str) -> cases.WebhookEvent | None:
+def _parse_event(text: str) -> WebhookEvent | None:
     """A PAYMENT_STATUS_CHANGED event, or None for event types the service does not use."""
     body = parse_json_object(text, "the webhook body")
     if body.get("eventType") != "PAYMENT_STATUS_CHANGED":
@@ -184,7 +124,7 @@ def _parse_event(text: str) -> cases.WebhookEvent | None:
         reported = ProviderPayment.from_toss(data)
     except ValueError as exc:
         raise InvalidRequest(f"data is not a payment: {exc}") from None
-    return cases.WebhookEvent(
+    return WebhookEvent(
         event_id=event_id,
         event_type=body["eventType"],
         payment_key=reported.payment_key,

@@ -10,18 +10,15 @@ problem naming the limit, with ``Retry-After``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from aiohttp import web
 
-from service.adapters.rate_limiter import Limit, RateLimiter, Refusal
+from service.adapters.rate_limiter import Limit, Refusal
 from service.adapters.tokens import AccessTokens
+from service.bootstrap import RATE_LIMITER, SETTINGS
 from service.config import Settings
 from service.domain.errors import Unauthorized
-from service.http.keys import REDIS, SETTINGS
 from service.http.problems import Handler, problem
 
-RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
 # (method, route) → the rule its requests count against.
 RULES = {
     ("GET", "/auth/login"): "signin",
@@ -30,17 +27,6 @@ RULES = {
     ("POST", "/api/v1/concerts/{concert_id}/holds"): "holds",
     ("POST", "/api/v1/payments/confirm"): "confirm",
 }
-
-
-def setup_rate_limits(app: web.Application) -> None:
-    """Add the limits to ``app``; the limiter opens after Redis (an earlier cleanup context)."""
-
-    async def limiter_ctx(app: web.Application) -> AsyncIterator[None]:
-        app[RATE_LIMITER] = RateLimiter(app[REDIS], app[SETTINGS])
-        yield
-
-    app.middlewares.append(rate_limit_middleware)
-    app.cleanup_ctx.append(limiter_ctx)
 
 
 def limits_for(settings: Settings, rule: str) -> tuple[Limit | None, Limit | None]:

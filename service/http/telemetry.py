@@ -1,4 +1,4 @@
-"""Request ids, request metrics, the /metrics page and the event-loop lag probe.
+"""Request ids, request metrics and the /metrics page.
 
 The request id (``X-Request-Id``, generated when absent) is set in a context variable so
 every log line of the request carries it, and echoed back so a client can quote it.
@@ -6,34 +6,23 @@ every log line of the request carries it, and echoed back so a client can quote 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import contextvars
-import logging
 import os
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
 
 from service import metrics
-from service.http.keys import DB
+from service.bootstrap import DB
 from service.http.problems import Handler
+from service.jobs.sampler import sample_pool
+from service.request_id import request_id_var
 
-request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 REQUEST_ID_HEADER = "X-Request-Id"
 VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-SAMPLE_INTERVAL_S = 0.5
-
-
-class RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
-        return True
 
 
 def incoming_request_id(request: web.Request) -> str:
@@ -78,34 +67,8 @@ def registry() -> CollectorRegistry:
 
 
 async def metrics_view(request: web.Request) -> web.Response:
-    sample_pool(request.app)
+    db = request.app.get(DB)
+    if db is not None:
+        sample_pool(db)
     body = generate_latest(registry())
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-
-def sample_pool(app: web.Application) -> None:
-    db = app.get(DB)
-    if db is None:
-        return
-    metrics.db_pool_size.set(db.size)
-    metrics.db_pool_in_use.set(db.in_use)
-    metrics.db_pool_waiting.set(db.waiting)
-    metrics.db_pool_max.set(db.max_size)
-
-
-async def sample_forever(app: web.Application) -> None:
-    """Pool gauges and loop lag, every half second: a blocked loop shows up as lag."""
-    loop = asyncio.get_running_loop()
-    while True:
-        expected = loop.time() + SAMPLE_INTERVAL_S
-        await asyncio.sleep(SAMPLE_INTERVAL_S)
-        metrics.event_loop_lag.set(max(0.0, loop.time() - expected))
-        sample_pool(app)
-
-
-async def sampler_ctx(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(sample_forever(app), name="telemetry-sampler")
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task

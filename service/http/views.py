@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from service.bootstrap import DEPS
 from service.http.auth import current_member
-from service.http.keys import BOOKING, DB
 from service.http.parsing import (
     int_list,
     optional_query,
@@ -24,34 +24,34 @@ MAX_ROW_LEN = 4
 
 
 async def list_concerts(request: web.Request) -> web.Response:
-    return json_response({"concerts": await catalog.list_concerts(request.app[DB])})
+    return json_response({"concerts": await catalog.list_concerts(request.app[DEPS].catalog)})
 
 
 async def get_concert(request: web.Request) -> web.Response:
     concert_id = path_id(request, "concert_id", "concert")
-    return json_response(await catalog.get_concert(request.app[DB], concert_id))
+    return json_response(await catalog.get_concert(request.app[DEPS].catalog, concert_id))
 
 
 async def list_zones(request: web.Request) -> web.Response:
     concert_id = path_id(request, "concert_id", "concert")
-    return json_response({"zones": await catalog.list_zones(request.app[DB], concert_id)})
+    return json_response({"zones": await catalog.list_zones(request.app[DEPS].catalog, concert_id)})
 
 
 async def list_seats(request: web.Request) -> web.Response:
     concert_id = path_id(request, "concert_id", "concert")
     zone = request.match_info["zone"]
     row = optional_query(request, "row", max_len=MAX_ROW_LEN)
-    seats = await catalog.list_seats(request.app[DB], concert_id, zone, row)
+    seats = await catalog.list_seats(request.app[DEPS].catalog, concert_id, zone, row)
     return json_response({"seats": seats})
 
 
 async def create_hold(request: web.Request) -> web.Response:
     member_id = await current_member(request)
     concert_id = path_id(request, "concert_id", "concert")
-    deps = request.app[BOOKING]
+    deps = request.app[DEPS].booking
     body = await read_json_object(request)
     reject_unknown_fields(body, {"seat_ids"})
-    seat_ids = int_list(body, "seat_ids", max_items=deps.settings.max_seats_per_hold, unique=True)
+    seat_ids = int_list(body, "seat_ids", max_items=deps.rules.max_seats, unique=True)
     hold = await hold_cases.place_hold(deps, member_id, concert_id, seat_ids)
     return json_response(hold, status=201, headers={"Location": f"/api/v1/holds/{hold.id}"})
 
@@ -59,23 +59,25 @@ async def create_hold(request: web.Request) -> web.Response:
 async def get_hold(request: web.Request) -> web.Response:
     member_id = await current_member(request)
     hold_id = path_id(request, "hold_id", "hold")
-    return json_response(await hold_cases.get_hold(request.app[BOOKING], member_id, hold_id))
+    return json_response(await hold_cases.get_hold(request.app[DEPS].booking, member_id, hold_id))
 
 
 async def delete_hold(request: web.Request) -> web.Response:
     member_id = await current_member(request)
     hold_id = path_id(request, "hold_id", "hold")
-    return json_response(await hold_cases.release_hold(request.app[BOOKING], member_id, hold_id))
+    return json_response(
+        await hold_cases.release_hold(request.app[DEPS].booking, member_id, hold_id)
+    )
 
 
 async def create_reservation(request: web.Request) -> web.Response:
     member_id = await current_member(request)
     hold_id = path_id(request, "hold_id", "hold")
-    reservation = await hold_cases.reserve_hold(request.app[BOOKING], member_id, hold_id)
+    reservation = await hold_cases.reserve_hold(request.app[DEPS].booking, member_id, hold_id)
     return json_response(reservation, status=201)
 
 
 async def my_reservations(request: web.Request) -> web.Response:
     member_id = await current_member(request)
-    reservations = await hold_cases.list_reservations(request.app[BOOKING], member_id)
+    reservations = await hold_cases.list_reservations(request.app[DEPS].booking, member_id)
     return json_response({"reservations": reservations})

@@ -6,34 +6,35 @@ list, like any other filter.
 
 from __future__ import annotations
 
-from service.adapters import catalog as store
-from service.adapters.db import Database
 from service.domain.catalog import Concert, Seat, Zone
 from service.domain.errors import NotFound
+from service.ports import Catalog
 
 
-async def list_concerts(db: Database) -> list[Concert]:
-    return await store.concerts(db)
+async def list_concerts(catalog: Catalog) -> list[Concert]:
+    return await catalog.concerts()
 
 
-async def get_concert(db: Database, concert_id: int) -> Concert:
-    concert = await store.concert(db, concert_id)
+async def get_concert(catalog: Catalog, concert_id: int) -> Concert:
+    concert = await catalog.concert(concert_id)
     if concert is None:
         raise NotFound("concert", concert_id)
     return concert
 
 
-async def list_zones(db: Database, concert_id: int) -> list[Zone]:
-    zones = await store.zones(db, concert_id)
+async def list_zones(catalog: Catalog, concert_id: int) -> list[Zone]:
+    zones = await catalog.zones(concert_id)
     if not zones:
-        await get_concert(db, concert_id)
+        await get_concert(catalog, concert_id)
     return zones
 
 
-async def list_seats(db: Database, concert_id: int, zone_code: str, row: str | None) -> list[Seat]:
-    zone = await store.find_zone(db, concert_id, zone_code)
+async def list_seats(
+    catalog: Catalog, concert_id: int, zone_code: str, row: str | None
+) -> list[Seat]:
+    zone = await catalog.find_zone(concert_id, zone_code)
     if zone is None:
-        await get_concert(db, concert_id)
+        await get_concert(catalog, concert_id)
         raise NotFound("zone", zone_code)
     zone_id, canonical_code = zone
-    return await store.seats(db, zone_id, canonical_code, row)
+    return await catalog.seats(zone_id, canonical_code, row)

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from service.adapters import bookings
+from service.adapters import bookings, reservations
 from service.adapters.db import Database
 from service.domain.holds import SeatRef
 
@@ -66,7 +66,7 @@ async def make_hold(
 async def convert(db: Database, hold_id: int, *, paid: bool, member_id: int = 1) -> None:
     """Turn an unexpired hold into a reservation; ``paid`` confirms it and sells the seats."""
     async with db.transaction() as cur:
-        reservation = await bookings.convert_hold(cur, hold_id, member_id, utcnow())
+        reservation = await reservations.convert_hold(cur, hold_id, member_id, utcnow())
         if paid:
             await cur.execute(
                 "UPDATE reservations SET status = 'CONFIRMED', confirmed_at = %s WHERE id = %s",

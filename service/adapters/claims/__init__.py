@@ -9,21 +9,18 @@ from service.adapters.claims.conditional import ConditionalClaimer
 from service.adapters.claims.naive import NaiveClaimer
 from service.adapters.claims.optimistic import OptimisticClaimer
 from service.adapters.claims.pessimistic import PessimisticClaimer
-from service.adapters.claims.redis_gate import RedisGateClaimer, clear_gate, gate_clearer
+from service.adapters.claims.redis_gate import RedisGateClaimer
 from service.adapters.claims.redis_lock import RedisLockClaimer
 from service.adapters.db import Database
 from service.config import CLAIM_STRATEGIES, ConfigError, Settings
 from service.ports import SeatClaimer
 
 _DB_ONLY: dict[str, type[BaseClaimer]] = {
-    "naive": NaiveClaimer,
-    "pessimistic": PessimisticClaimer,
-    "optimistic": OptimisticClaimer,
-    "conditional": ConditionalClaimer,
+    cls.name: cls
+    for cls in (NaiveClaimer, PessimisticClaimer, OptimisticClaimer, ConditionalClaimer)
 }
 _WITH_REDIS: dict[str, type[RedisLockClaimer] | type[RedisGateClaimer]] = {
-    "redis-lock": RedisLockClaimer,
-    "redis-gate": RedisGateClaimer,
+    cls.name: cls for cls in (RedisLockClaimer, RedisGateClaimer)
 }
 
 
@@ -37,4 +34,4 @@ def build_claimer(
     raise ConfigError(f"unknown claim strategy {name!r}; known: {', '.join(CLAIM_STRATEGIES)}")
 
 
-__all__ = ["CLAIM_STRATEGIES", "build_claimer", "clear_gate", "gate_clearer"]
+__all__ = ["build_claimer"]

@@ -4,8 +4,9 @@ Losers are turned away with SeatsTaken before they touch MariaDB, so the databas
 sees the winners; the winner then writes the hold (the guarded UPDATE of ``conditional``,
 since the gate is a cache of the truth, not the truth). A gate key lives as long as the
 hold would, and must be cleared when the hold is released early (``clear_gate``), or the
-seat would look taken until the TTL ran out. If the DB write fails, the claim opens its
-own gate keys again (token-checked, so it never opens someone else's).
+seat would look taken until the TTL ran out: ``released``, the strategy's release hook,
+does that after every committed release. If the DB write fails, the claim opens its own
+gate keys again (token-checked, so it never opens someone else's).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import math
 import secrets
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -23,7 +24,7 @@ from service.adapters.claims.redis_lock import RELEASE_IF_OWNED
 from service.adapters.db import Database
 from service.config import Settings
 from service.domain.errors import SeatsTaken
-from service.domain.holds import Hold
+from service.domain.holds import FreedSeats, Hold
 from service.ports import ClaimRequest
 
 CLAIM_ALL_OR_NONE = """
@@ -62,20 +63,6 @@ async def clear_gate(
         await redis.delete(*keys)
 
 
-def gate_clearer(
-    redis: aioredis.Redis, settings: Settings, db: Database
-) -> Callable[[int, Sequence[int]], Awaitable[None]]:
-    """The ``clear_gates(hold_id, seat_ids)`` hook the expiry consumer and sweeper call after
-    a committed release; it finds the hold's concert, which the gate keys are named by."""
-
-    async def clear(hold_id: int, seat_ids: Sequence[int]) -> None:
-        row = await db.fetch_one("SELECT concert_id FROM holds WHERE id = %s", (hold_id,))
-        if row is not None:
-            await clear_gate(redis, settings, row["concert_id"], seat_ids)
-
-    return clear
-
-
 class RedisGateClaimer(BaseClaimer):
     name = "redis-gate"
 
@@ -103,3 +90,6 @@ class RedisGateClaimer(BaseClaimer):
             with contextlib.suppress(RedisError):
                 await self.release_script(keys=keys, args=[token])
             raise
+
+    async def released(self, freed: FreedSeats) -> None:
+        await clear_gate(self.redis, self.settings, freed.concert_id, freed.seat_ids)

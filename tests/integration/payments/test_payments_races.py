@@ -22,15 +22,19 @@ from typing import Any
 import pytest
 
 from service import schema
-from service.adapters import bookings
+from service.adapters import bookings, reservations
 from service.adapters.db import Database, create_pool
-from service.adapters.psp_client import Refused, Result, Unreachable
+from service.bootstrap import payment_deps
 from service.config import Settings
 from service.domain.holds import ReleasedBy
 from service.domain.payments import Action, PaymentStatus, ProviderPayment, RefundReason
 from service.domain.reservations import Reservation
 from service.domain.venue import venue_layout
-from service.usecases import payments as cases
+from service.ports import PaymentGateway, Refused, Result, Unreachable
+from service.usecases.payments.confirm import confirm_payment
+from service.usecases.payments.deps import PaymentDeps
+from service.usecases.payments.settle import settle_observation
+from service.usecases.payments.webhooks import WebhookEvent, receive_webhook
 from tests.support.payments import payment_row, reservation_status
 from tests.support.waiting import wait_until
 
@@ -64,7 +68,7 @@ class Clock:
 
 
 @dataclass
-class Gateway:
+class Gateway(PaymentGateway):
     """The provider as far as settling needs it: cancels succeed and are recorded."""
 
     cancels: list[str] = field(default_factory=list)
@@ -140,7 +144,7 @@ async def awaiting_payment(db: Database, concert: int, expires_at: datetime, n: 
         )
         assert await bookings.mark_seats_held(cur, hold.id, seat_ids) == n
     async with db.transaction() as cur:
-        reservation = await bookings.convert_hold(cur, hold.id, member, now)
+        reservation = await reservations.convert_hold(cur, hold.id, member, now)
     return Booked(reservation, seat_ids)
 
 
@@ -219,8 +223,8 @@ class HoldLock:
             await asyncio.wait_for(self.task, timeout=5)
 
 
-def deps_for(settings: Settings, db: Database, gateway: Gateway, clock: Any) -> cases.PaymentDeps:
-    return cases.PaymentDeps(settings=settings, db=db, gateway=gateway, clock=clock)
+def deps_for(settings: Settings, db: Database, gateway: Gateway, clock: Any) -> PaymentDeps:
+    return payment_deps(settings, db, gateway, clock)
 
 
 class RealClock:
@@ -245,9 +249,7 @@ async def test_a_payment_that_waited_for_the_expiry_refunds_instead_of_confirmin
 
     async with HoldLock(db, res.hold_id) as expiry:
         await expiry.start(expire)
-        settling = asyncio.create_task(
-            cases.settle_observation(deps, done(res, "pk_a"), "webhook", None)
-        )
+        settling = asyncio.create_task(settle_observation(deps, done(res, "pk_a"), "webhook", None))
         await until_waiting(admin, settings, 1)
         await expiry.release()
         applied = await asyncio.wait_for(settling, timeout=10)
@@ -281,9 +283,7 @@ async def test_the_clock_is_read_after_the_lock_wait(
 
     async with HoldLock(db, res.hold_id) as blocker:
         await blocker.start()
-        settling = asyncio.create_task(
-            cases.settle_observation(deps, done(res, "pk_t"), "confirm", None)
-        )
+        settling = asyncio.create_task(settle_observation(deps, done(res, "pk_t"), "confirm", None))
         await until_waiting(admin, settings, 1)
         clock.at = expires + timedelta(milliseconds=1)  # time passes while it waits
         await blocker.release()
@@ -314,7 +314,7 @@ async def test_two_payments_for_one_order_confirm_it_once_and_refund_the_other(
     async with HoldLock(db, res.hold_id) as blocker:
         await blocker.start()
         settling = [
-            asyncio.create_task(cases.settle_observation(deps, done(res, key), source, None))
+            asyncio.create_task(settle_observation(deps, done(res, key), source, None))
             for key, source in (("pk_one", "webhook"), ("pk_two", "confirm"))
         ]
         await until_waiting(admin, settings, 2)
@@ -360,7 +360,7 @@ async def test_a_reservation_that_lost_a_seat_is_refunded_not_confirmed(
     gateway = Gateway()
     deps = deps_for(settings, db, gateway, RealClock())
 
-    applied = await cases.settle_observation(deps, done(res, "pk_short"), "confirm", None)
+    applied = await settle_observation(deps, done(res, "pk_short"), "confirm", None)
 
     assert applied.settlement is not None
     assert (applied.settlement.action, applied.settlement.refund_reason) == (
@@ -383,11 +383,11 @@ async def test_a_stale_observation_after_done_changes_nothing(
     booked = await awaiting_payment(db, concert, datetime.now(UTC) + timedelta(minutes=5))
     res = booked.reservation
     deps = deps_for(settings, db, Gateway(), RealClock())
-    await cases.settle_observation(deps, done(res, "pk_stale"), "confirm", None)
+    await settle_observation(deps, done(res, "pk_stale"), "confirm", None)
     before = await payment_row(db, "pk_stale")
     for status in (PaymentStatus.IN_PROGRESS, PaymentStatus.READY):
         old = ProviderPayment("pk_stale", res.order_id, status, res.amount, res.amount)
-        applied = await cases.settle_observation(deps, old, "webhook", None)
+        applied = await settle_observation(deps, old, "webhook", None)
         assert applied.settlement is not None and applied.settlement.stale
     assert await payment_row(db, "pk_stale") == before
     assert before is not None and (before["status"], before["confirmed"]) == ("DONE", 1)
@@ -409,14 +409,14 @@ async def test_an_unknown_payment_delivered_twice_at_once_is_applied_once(
         return Refused(404, "NOT_FOUND_PAYMENT", "The payment does not exist.")
 
     deps = deps_for(settings, db, Gateway(on_get=unknown), RealClock())
-    event = cases.WebhookEvent(
+    event = WebhookEvent(
         "evt_unknown_" + uuid.uuid4().hex[:8],
         "PAYMENT_STATUS_CHANGED",
         "pk_nobody_knows",
         "ord_nobody_knows",
         None,
     )
-    deliveries = [asyncio.create_task(cases.receive_webhook(deps, event, None)) for _ in range(2)]
+    deliveries = [asyncio.create_task(receive_webhook(deps, event, None)) for _ in range(2)]
 
     async def both_asked() -> bool:
         return asked == 2
@@ -449,7 +449,7 @@ async def test_already_processed_with_no_answer_to_the_query_is_pending_not_a_50
         on_confirm=Refused(400, "ALREADY_PROCESSED_PAYMENT", "already processed"),
     )
     deps = deps_for(settings, db, gateway, RealClock())
-    answer = await cases.confirm_payment(deps, res.member_id, "pk_busy", res.order_id, res.amount)
+    answer = await confirm_payment(deps, res.member_id, "pk_busy", res.order_id, res.amount)
     assert (answer.status, answer.reservation_status) == ("PENDING", "AWAITING_PAYMENT")
     row = await payment_row(db, "pk_busy")
     assert row is not None and (row["settled"], row["outcome"]) == (0, None)

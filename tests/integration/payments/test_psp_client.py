@@ -9,16 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from service.adapters.psp_client import (
-    PspClient,
-    Refused,
-    Unreachable,
-    verify_webhook,
-    webhook_signature,
-)
+from service.adapters.psp_client import PspClient, verify_webhook, webhook_signature
 from service.config import Settings
 from service.domain.payments import PaymentStatus, ProviderPayment
-from service.http.telemetry import request_id_var
+from service.ports import Refused, Unreachable
+from service.request_id import request_id_var
 from tests.support.payments import PSP_SECRET, Psp
 from tests.support.processes import free_port
 

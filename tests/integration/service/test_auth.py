@@ -1,4 +1,4 @@
-"""Sign-in end to end: a test app with ``setup_auth`` and the lab IdP, both on real ports.
+"""Sign-in end to end: a test app with the sign-in routes and the lab IdP, on real ports.
 
 The callback is reached through the provider's redirect, so both servers listen on
 127.0.0.1; the test app is the real auth module with the real problem middleware, on this
@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import socket
 import time
@@ -36,19 +37,17 @@ from providers.idp.app import KEY, create_app
 from providers.idp.config import IdpConfig
 from providers.idp.keys import SigningKey
 from service.adapters.db import Database
-from service.adapters.oauth_state import (
-    NotThisBrowser,
-    OAuthStateStore,
-    PendingLogin,
-    new_binding,
-)
-from service.adapters.oidc import OidcClient, ProviderUnavailable
+from service.adapters.oauth_state import OAuthStateStore, PendingLogin, new_binding
+from service.adapters.oidc import OidcClient
 from service.adapters.tokens import AccessTokens
+from service.bootstrap import DB, OIDC_CLIENT, REDIS, SETTINGS, oidc_ctx
 from service.config import Settings
-from service.domain.errors import Contention, Unauthorized
-from service.http.auth import BINDING_COOKIE, OIDC_CLIENT, current_member, setup_auth
-from service.http.keys import DB, REDIS, SETTINGS
-from service.http.problems import PROBLEM_JSON, problem_middleware
+from service.domain.errors import Contention, NotThisBrowser, ProviderUnavailable, Unauthorized
+from service.http.auth import BINDING_COOKIE, current_member
+from service.http.problems import PROBLEM_JSON, problem_middleware, rule_for
+from service.http.routes import add_auth_routes
+from service.http.telemetry import telemetry_middleware
+from service.request_id import RequestIdFilter
 from tests.support.http import call
 from tests.support.servers import Service, serving_app
 from tests.support.signin import browser, sign_in
@@ -103,11 +102,12 @@ async def whoami(request: web.Request) -> web.Response:
 def build_app(
     settings: Settings, db: Database, redis: aioredis.Redis, **auth: Any
 ) -> web.Application:
-    app = web.Application(middlewares=[problem_middleware])
+    app = web.Application(middlewares=[telemetry_middleware, problem_middleware])
     app[SETTINGS] = settings
     app[DB] = db
     app[REDIS] = redis
-    setup_auth(app, **auth)
+    app.cleanup_ctx.append(oidc_ctx(**auth))
+    add_auth_routes(app)
     app.router.add_get("/whoami", whoami)
     return app
 
@@ -616,6 +616,33 @@ async def silent_server() -> AsyncIterator[str]:
         await server.wait_closed()
 
 
+async def test_an_unreachable_provider_is_named_to_the_client_and_located_in_the_log(
+    http: aiohttp.ClientSession,
+    settings: Settings,
+    db: Database,
+    redis_client: aioredis.Redis,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The problem says which provider is down; its address and the exception text go to
+    the log line that carries the request id, for whoever runs the service."""
+    closed = bound_socket()
+    port = closed.getsockname()[1]
+    closed.close()
+    caplog.handler.addFilter(RequestIdFilter())
+    with caplog.at_level(logging.WARNING, logger="service.adapters.oidc"):
+        async with service_app(
+            settings, db, redis_client, oidc_issuer=f"http://127.0.0.1:{port}"
+        ) as svc:
+            status, body, resp = await call(
+                http, "GET", f"{svc.url}/auth/login", headers={"X-Request-Id": "req-idp-down"}
+            )
+    assert_problem(status, body, resp, 503)
+    assert body["type"].endswith("/identity-provider-unavailable")
+    assert str(port) not in json.dumps(body) and "Error" not in body["detail"]
+    located = [r for r in caplog.records if str(port) in r.getMessage()]
+    assert [r.request_id for r in located] == ["req-idp-down"]  # type: ignore[attr-defined]
+
+
 async def test_a_hung_provider_times_out_as_a_503(
     http: aiohttp.ClientSession, settings: Settings, db: Database, redis_client: aioredis.Redis
 ) -> None:
@@ -641,7 +668,7 @@ async def test_a_wrong_issuer_in_discovery_is_a_502(
         other = OidcClient(dataclasses.replace(settings, oidc_issuer=idp.url + "/x"), session)
         with pytest.raises(ProviderUnavailable) as caught:
             await other.metadata()
-        assert caught.value.status == 502
+        assert rule_for(caught.value).status == 502
         store = OAuthStateStore(redis_client, settings)
         with pytest.raises(ProviderUnavailable):
             await other.start_login(store, "a@b.c", new_binding())
@@ -711,7 +738,7 @@ async def test_token_endpoint_trouble_is_a_502_or_503(
         client = OidcClient(dataclasses.replace(settings, oidc_issuer=url), session)
         with pytest.raises(ProviderUnavailable) as caught:
             await client.exchange_code("code", PendingLogin.new("http://127.0.0.1/cb"))
-    assert caught.value.status == expected
+    assert rule_for(caught.value).status == expected
 
 
 async def test_a_provider_that_dies_mid_flow_is_a_503_at_the_callback(

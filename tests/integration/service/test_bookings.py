@@ -1,7 +1,8 @@
 """The shared hold/reservation SQL, against the real database.
 
 The expiry consumer and the sweeper code against ``release_expired_hold``; these tests pin
-what it promises: release only what is due, never what is paid or already gone.
+what it promises: release only what is due, never what is paid or already gone, and say
+which seats came free.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from service.adapters import bookings
+from service.adapters import bookings, reservations
 from service.adapters.db import Database
 from service.domain.errors import InvalidState, NotFound
-from service.domain.holds import Hold, HoldStatus, ReleasedBy
+from service.domain.holds import FreedSeats, Hold, HoldStatus, ReleasedBy
 from service.domain.reservations import ReservationStatus
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
@@ -104,7 +105,7 @@ async def test_a_hold_that_has_not_expired_is_not_released(
         released = await bookings.release_expired_hold(
             cur, hold.id, ReleasedBy.CONSUMER, hold.expires_at - timedelta(microseconds=1)
         )
-    assert released is False
+    assert released is None
     assert await seat_rows(db, seat_ids) == [("HELD", hold.id)]
 
 
@@ -118,7 +119,7 @@ async def test_an_expired_active_hold_is_released_and_says_by_whom(
             cur, hold.id, ReleasedBy.SWEEPER, hold.expires_at
         )
         stored = await bookings.get_hold(cur, hold.id)
-    assert released is True
+    assert released == FreedSeats(hold.id, concert_id, tuple(seat_ids))
     assert stored is not None
     assert (stored.status, stored.released_by) == (HoldStatus.RELEASED, ReleasedBy.SWEEPER)
     assert stored.released_at == hold.expires_at
@@ -160,7 +161,7 @@ async def test_a_converted_hold_whose_reservation_is_paid_is_not_released(
     seat_ids = await fresh_seats(db, concert_id, 1)
     hold = await place(db, concert_id, member, seat_ids)
     async with db.transaction() as cur:
-        reservation = await bookings.convert_hold(cur, hold.id, member, NOW)
+        reservation = await reservations.convert_hold(cur, hold.id, member, NOW)
         await cur.execute(
             "UPDATE reservations SET status = 'CONFIRMED' WHERE id = %s", (reservation.id,)
         )
@@ -168,7 +169,7 @@ async def test_a_converted_hold_whose_reservation_is_paid_is_not_released(
         released = await bookings.release_expired_hold(
             cur, hold.id, ReleasedBy.CONSUMER, hold.expires_at + timedelta(hours=1)
         )
-    assert released is False
+    assert released is None
     assert await seat_rows(db, seat_ids) == [("RESERVED", hold.id)]
 
 
@@ -178,13 +179,13 @@ async def test_an_expired_unpaid_reservation_expires_and_frees_its_seats(
     seat_ids = await fresh_seats(db, concert_id, 2)
     hold = await place(db, concert_id, member, seat_ids)
     async with db.transaction() as cur:
-        reservation = await bookings.convert_hold(cur, hold.id, member, NOW)
+        reservation = await reservations.convert_hold(cur, hold.id, member, NOW)
     async with db.transaction() as cur:
         released = await bookings.release_expired_hold(
             cur, hold.id, ReleasedBy.CONSUMER, reservation.expires_at
         )
-        stored = await bookings.get_reservation(cur, reservation.id)
-    assert released is True
+        stored = await reservations.get_reservation(cur, reservation.id)
+    assert released == FreedSeats(hold.id, concert_id, tuple(seat_ids))
     assert stored is not None
     assert stored.status is ReservationStatus.EXPIRED
     assert stored.released_at == reservation.expires_at
@@ -197,7 +198,7 @@ async def test_conversion_reserves_the_seats_for_the_hold_amount_until_its_expir
     seat_ids = await fresh_seats(db, concert_id, 2)
     hold = await place(db, concert_id, member, seat_ids)
     async with db.transaction() as cur:
-        reservation = await bookings.convert_hold(cur, hold.id, member, NOW)
+        reservation = await reservations.convert_hold(cur, hold.id, member, NOW)
         stored = await bookings.get_hold(cur, hold.id)
     assert (reservation.amount, reservation.expires_at) == (hold.amount, hold.expires_at)
     assert reservation.status is ReservationStatus.AWAITING_PAYMENT
@@ -212,7 +213,7 @@ async def test_a_member_cannot_release_a_converted_hold(
 ) -> None:
     hold = await place(db, concert_id, member, await fresh_seats(db, concert_id, 1))
     async with db.transaction() as cur:
-        await bookings.convert_hold(cur, hold.id, member, NOW)
+        await reservations.convert_hold(cur, hold.id, member, NOW)
     with pytest.raises(InvalidState):
         async with db.transaction() as cur:
             await bookings.release_by_member(cur, hold.id, member, NOW)
@@ -235,7 +236,7 @@ async def test_the_limit_count_includes_active_holds_and_live_reservations_only(
     reserved = await place(db, concert_id, someone, await fresh_seats(db, concert_id, 2))
     released = await place(db, concert_id, someone, await fresh_seats(db, concert_id, 1))
     async with db.transaction() as cur:
-        await bookings.convert_hold(cur, reserved.id, someone, NOW)
+        await reservations.convert_hold(cur, reserved.id, someone, NOW)
         await bookings.release_by_member(cur, released.id, someone, NOW)
     async with db.transaction() as cur:
         await bookings.lock_member(cur, someone)

@@ -19,11 +19,11 @@ import pytest
 from aio_pika.abc import AbstractRobustConnection
 
 from service.adapters.db import Database
-from service.adapters.event_consumer import EventConsumer
 from service.adapters.outbox import record_event
-from service.adapters.relay import OutboxRelay
 from service.config import Settings
 from service.domain import events
+from service.jobs.events import EventConsumer
+from service.jobs.relay import OutboxRelay
 from tests.support.isolation import AMQP_USER, Isolation, rabbitmqctl
 from tests.support.waiting import wait_until
 
@@ -116,10 +116,10 @@ async def test_a_broker_outage_during_a_burst_loses_no_event(
         await wait_until(flowing, what="events flowing before the outage")
 
         revoke(isolation.vhost)
-        failed_before = relay.failed_rounds
+        failed_before = relay.failed_ticks
 
         async def relay_blocked() -> bool:
-            return relay.failed_rounds > failed_before
+            return relay.failed_ticks > failed_before
 
         await wait_until(relay_blocked, what="the relay noticing the outage")
         # The burst goes on while the broker refuses us; those events wait in the table.
@@ -156,5 +156,5 @@ async def test_a_broker_outage_during_a_burst_loses_no_event(
     duplicates = sum(deliveries.values()) - BURST
     # A duplicate needs an ack or a confirm lost at the instant of the cut; it is counted,
     # never applied twice. Most events must have arrived once.
-    assert duplicates <= consumer.prefetch + relay.batch_size, deliveries
+    assert duplicates <= consumer.prefetch + relay.batch, deliveries
     log.info("outage: %d events waited, %d duplicate deliveries", waiting, duplicates)

@@ -22,11 +22,11 @@ from aiohttp import ClientSession, web
 
 from service.adapters.claims import build_claimer
 from service.adapters.db import Database, create_pool
+from service.bootstrap import DB
 from service.config import Settings
 from service.domain.errors import Contention, SeatsTaken
 from service.http import defects
 from service.http.app import init_app
-from service.http.keys import DB
 from service.ports import ClaimRequest
 from tests.support.servers import serving
 

@@ -8,19 +8,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from typing import Any
 
 import aio_pika
 import pytest
+import redis.asyncio as aioredis
 from aio_pika.abc import AbstractRobustConnection
 
-from service.adapters import amqp, bookings
+from service.adapters import amqp
 from service.adapters.db import Database, from_db
-from service.adapters.expiry import ExpiryConsumer, ExpiryNotice, RabbitExpiryScheduler
-from service.adapters.sweeper import Sweeper
+from service.adapters.expiry import ExpiryNotice, RabbitExpiryScheduler
+from service.bootstrap import expiry_deps
 from service.config import Settings
 from service.domain.errors import Contention
 from service.domain.holds import ReleasedBy
+from service.jobs.expiry import ExpiryConsumer
+from service.jobs.sweeper import Sweeper
+from service.usecases.expiry import ExpiryDeps, expire_hold
 from tests.support.holds import (
     SeatPool,
     convert,
@@ -41,18 +44,18 @@ WAIT_S = 30.0
 
 
 class ScriptedRelease:
-    """The real ``release_expired_hold``, recording each call, optionally failing first."""
+    """The real ``expire_hold``, recording each call, optionally failing first."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[int, bool]] = []
         self.failures: dict[int, int] = {}
 
-    async def __call__(self, cur: Any, hold_id: int, by: ReleasedBy, now: datetime) -> bool:
+    async def __call__(self, deps: ExpiryDeps, hold_id: int, by: ReleasedBy, now: datetime) -> bool:
         if self.failures.get(hold_id, 0) > 0:
             self.failures[hold_id] -= 1
             self.calls.append((hold_id, False))
             raise Contention("lock-wait-timeout")
-        result = await bookings.release_expired_hold(cur, hold_id, by, now)
+        result = await expire_hold(deps, hold_id, by, now)
         self.calls.append((hold_id, result))
         return result
 
@@ -85,13 +88,18 @@ def release() -> ScriptedRelease:
 
 
 @pytest.fixture(scope="module")
+def deps(settings: Settings, db: Database, redis_client: aioredis.Redis) -> ExpiryDeps:
+    return expiry_deps(settings, db, redis_client)
+
+
+@pytest.fixture(scope="module")
 async def consumer(
     settings: Settings,
     connection: AbstractRobustConnection,
-    db: Database,
+    deps: ExpiryDeps,
     release: ScriptedRelease,
 ) -> AsyncIterator[ExpiryConsumer]:
-    consumer = ExpiryConsumer(settings, connection, db, release=release)
+    consumer = ExpiryConsumer(settings, connection, deps, expire=release)
     await consumer.start()
     try:
         yield consumer
@@ -269,8 +277,8 @@ async def test_broker_names_carry_the_key_prefix(
         await (await channel.declare_queue(ttl_queue, passive=True)).purge()
 
 
-async def test_sweeper_stays_off_when_disabled(settings: Settings, db: Database) -> None:
-    sweeper = Sweeper(settings, db)
+async def test_sweeper_stays_off_when_disabled(settings: Settings, deps: ExpiryDeps) -> None:
+    sweeper = Sweeper(settings, deps)
     await sweeper.start()
     assert not sweeper.running
     await sweeper.close()

@@ -11,10 +11,10 @@ import redis.asyncio as aioredis
 from prometheus_client import REGISTRY
 
 from service import schema
-from service.adapters.claims import build_claimer, gate_clearer
+from service.adapters.catalog import SqlCatalog
 from service.adapters.claims.redis_gate import gate_key
 from service.adapters.db import Database
-from service.clock import SystemClock
+from service.bootstrap import booking_deps
 from service.config import Settings
 from service.domain.errors import (
     InvalidRequest,
@@ -23,7 +23,7 @@ from service.domain.errors import (
     SeatsTaken,
     TicketLimitExceeded,
 )
-from service.domain.holds import HoldStatus, ReleasedBy
+from service.domain.holds import FreedSeats, HoldStatus, ReleasedBy
 from service.domain.reservations import ReservationStatus
 from service.domain.venue import venue_layout
 from service.ports import HoldExpiryScheduler
@@ -74,14 +74,7 @@ async def seats_of(db: Database, concert_id: int) -> list[int]:
 
 def deps_for(strategy: str, settings: Settings, db: Database, redis: aioredis.Redis) -> BookingDeps:
     strategy_settings = replace(settings, claim_strategy=strategy)
-    return BookingDeps(
-        settings=strategy_settings,
-        db=db,
-        claimer=build_claimer(strategy, strategy_settings, db, redis),
-        expiry=RecordingScheduler(),
-        clock=SystemClock(),
-        redis=redis,
-    )
+    return booking_deps(strategy_settings, db, redis, RecordingScheduler())
 
 
 @pytest.fixture
@@ -100,9 +93,9 @@ async def bob(db: Database) -> int:
 
 
 async def test_a_placed_hold_has_its_expiry_scheduled(
-    deps: BookingDeps, concert: int, alice: int
+    deps: BookingDeps, db: Database, concert: int, alice: int
 ) -> None:
-    seats = await seats_of(deps.db, concert)
+    seats = await seats_of(db, concert)
     hold = await place_hold(deps, alice, concert, [seats[1], seats[0]])
     assert isinstance(deps.expiry, RecordingScheduler)
     assert deps.expiry.scheduled == [(hold.id, hold.expires_at)]
@@ -110,16 +103,16 @@ async def test_a_placed_hold_has_its_expiry_scheduled(
 
 
 async def test_a_hold_costs_the_server_side_seat_prices(
-    deps: BookingDeps, concert: int, alice: int
+    deps: BookingDeps, db: Database, concert: int, alice: int
 ) -> None:
-    seats = await seats_of(deps.db, concert)
+    seats = await seats_of(db, concert)
     hold = await place_hold(deps, alice, concert, seats[:2])
     stored = await get_hold(deps, alice, hold.id)
     assert stored.amount == hold.amount == sum(s.price for s in stored.seats) > 0
 
 
 async def test_a_granted_hold_is_counted_by_strategy(
-    deps: BookingDeps, concert: int, alice: int
+    deps: BookingDeps, db: Database, concert: int, alice: int
 ) -> None:
     def granted() -> float:
         value = REGISTRY.get_sample_value(
@@ -128,14 +121,14 @@ async def test_a_granted_hold_is_counted_by_strategy(
         return value or 0.0
 
     before = granted()
-    await place_hold(deps, alice, concert, (await seats_of(deps.db, concert))[:1])
+    await place_hold(deps, alice, concert, (await seats_of(db, concert))[:1])
     assert granted() == before + 1
 
 
 async def test_a_request_beyond_the_ticket_limit_is_refused(
-    deps: BookingDeps, concert: int, alice: int
+    deps: BookingDeps, db: Database, concert: int, alice: int
 ) -> None:
-    seats = await seats_of(deps.db, concert)
+    seats = await seats_of(db, concert)
     await place_hold(deps, alice, concert, seats[:2])
     with pytest.raises(TicketLimitExceeded) as refused:
         await place_hold(deps, alice, concert, seats[2:4])
@@ -143,9 +136,9 @@ async def test_a_request_beyond_the_ticket_limit_is_refused(
 
 
 async def test_one_members_simultaneous_requests_cannot_both_pass_the_limit(
-    deps: BookingDeps, concert: int, alice: int
+    deps: BookingDeps, db: Database, concert: int, alice: int
 ) -> None:
-    seats = await seats_of(deps.db, concert)
+    seats = await seats_of(db, concert)
     outcomes = await asyncio.gather(
         place_hold(deps, alice, concert, seats[0:2]),
         place_hold(deps, alice, concert, seats[2:4]),
@@ -155,9 +148,9 @@ async def test_one_members_simultaneous_requests_cannot_both_pass_the_limit(
 
 
 async def test_seats_held_by_someone_else_are_refused_by_name(
-    deps: BookingDeps, concert: int, alice: int, bob: int
+    deps: BookingDeps, db: Database, concert: int, alice: int, bob: int
 ) -> None:
-    seats = await seats_of(deps.db, concert)
+    seats = await seats_of(db, concert)
     await place_hold(deps, alice, concert, [seats[0]])
     with pytest.raises(SeatsTaken) as refused:
         await place_hold(deps, bob, concert, seats[:2])
@@ -171,10 +164,10 @@ async def test_an_unknown_concert_is_not_found(deps: BookingDeps, alice: int) ->
 
 
 async def test_seats_of_another_concert_are_not_found(
-    deps: BookingDeps, settings: Settings, concert: int, alice: int
+    deps: BookingDeps, db: Database, settings: Settings, concert: int, alice: int
 ) -> None:
     other = schema.seed(settings, layout=venue_layout(zones=1, seats_per_row=2, max_rows=1))
-    foreign = await seats_of(deps.db, other.concert_ids[0])
+    foreign = await seats_of(db, other.concert_ids[0])
     with pytest.raises(NotFound) as missing:
         await place_hold(deps, alice, concert, foreign)
     assert (missing.value.kind, missing.value.ident) == ("seats", foreign)
@@ -189,18 +182,18 @@ async def test_a_malformed_seat_list_is_an_invalid_request(
 
 
 async def test_another_members_hold_is_not_found(
-    deps: BookingDeps, concert: int, alice: int, bob: int
+    deps: BookingDeps, db: Database, concert: int, alice: int, bob: int
 ) -> None:
-    hold = await place_hold(deps, alice, concert, (await seats_of(deps.db, concert))[:1])
+    hold = await place_hold(deps, alice, concert, (await seats_of(db, concert))[:1])
     for action in (get_hold, release_hold, reserve_hold):
         with pytest.raises(NotFound):
             await action(deps, bob, hold.id)
 
 
 async def test_a_member_release_frees_the_seats_for_someone_else(
-    deps: BookingDeps, concert: int, alice: int, bob: int
+    deps: BookingDeps, db: Database, concert: int, alice: int, bob: int
 ) -> None:
-    seats = (await seats_of(deps.db, concert))[:2]
+    seats = (await seats_of(db, concert))[:2]
     hold = await place_hold(deps, alice, concert, seats)
     released = await release_hold(deps, alice, hold.id)
     assert (released.status, released.released_by) == (HoldStatus.RELEASED, ReleasedBy.MEMBER)
@@ -214,35 +207,35 @@ async def test_a_member_release_opens_the_redis_gate(
     deps = deps_for("redis-gate", settings, db, redis_client)
     seats = (await seats_of(db, concert))[:2]
     hold = await place_hold(deps, alice, concert, seats)
-    keys = [gate_key(deps.settings, concert, s) for s in seats]
+    keys = [gate_key(settings, concert, s) for s in seats]
     assert await redis_client.exists(*keys) == 2
     await release_hold(deps, alice, hold.id)
     assert await redis_client.exists(*keys) == 0
 
 
-async def test_the_expiry_hook_opens_the_redis_gate_of_a_hold(
+async def test_the_release_hook_opens_the_redis_gate_of_a_hold(
     settings: Settings, db: Database, redis_client: aioredis.Redis, concert: int, alice: int
 ) -> None:
     deps = deps_for("redis-gate", settings, db, redis_client)
     seats = (await seats_of(db, concert))[:1]
     hold = await place_hold(deps, alice, concert, seats)
-    await gate_clearer(redis_client, deps.settings, db)(hold.id, seats)
-    assert await redis_client.exists(gate_key(deps.settings, concert, seats[0])) == 0
+    await deps.claimer.released(FreedSeats(hold.id, concert, tuple(seats)))
+    assert await redis_client.exists(gate_key(settings, concert, seats[0])) == 0
 
 
 async def test_a_released_hold_cannot_be_released_again(
-    deps: BookingDeps, concert: int, alice: int
+    deps: BookingDeps, db: Database, concert: int, alice: int
 ) -> None:
-    hold = await place_hold(deps, alice, concert, (await seats_of(deps.db, concert))[:1])
+    hold = await place_hold(deps, alice, concert, (await seats_of(db, concert))[:1])
     await release_hold(deps, alice, hold.id)
     with pytest.raises(InvalidState):
         await release_hold(deps, alice, hold.id)
 
 
 async def test_reserving_a_hold_awaits_payment_of_its_amount(
-    deps: BookingDeps, concert: int, alice: int
+    deps: BookingDeps, db: Database, concert: int, alice: int
 ) -> None:
-    hold = await place_hold(deps, alice, concert, (await seats_of(deps.db, concert))[:2])
+    hold = await place_hold(deps, alice, concert, (await seats_of(db, concert))[:2])
     reservation = await reserve_hold(deps, alice, hold.id)
     assert reservation.status is ReservationStatus.AWAITING_PAYMENT
     assert (reservation.amount, reservation.expires_at) == (hold.amount, hold.expires_at)
@@ -250,18 +243,18 @@ async def test_reserving_a_hold_awaits_payment_of_its_amount(
 
 
 async def test_a_released_hold_cannot_be_reserved(
-    deps: BookingDeps, concert: int, alice: int
+    deps: BookingDeps, db: Database, concert: int, alice: int
 ) -> None:
-    hold = await place_hold(deps, alice, concert, (await seats_of(deps.db, concert))[:1])
+    hold = await place_hold(deps, alice, concert, (await seats_of(db, concert))[:1])
     await release_hold(deps, alice, hold.id)
     with pytest.raises(InvalidState):
         await reserve_hold(deps, alice, hold.id)
 
 
 async def test_a_reservation_still_counts_toward_the_ticket_limit(
-    deps: BookingDeps, concert: int, alice: int
+    deps: BookingDeps, db: Database, concert: int, alice: int
 ) -> None:
-    seats = await seats_of(deps.db, concert)
+    seats = await seats_of(db, concert)
     hold = await place_hold(deps, alice, concert, seats[:3])
     await reserve_hold(deps, alice, hold.id)
     with pytest.raises(TicketLimitExceeded):
@@ -269,20 +262,20 @@ async def test_a_reservation_still_counts_toward_the_ticket_limit(
 
 
 async def test_members_see_only_their_own_reservations(
-    deps: BookingDeps, concert: int, alice: int, bob: int
+    deps: BookingDeps, db: Database, concert: int, alice: int, bob: int
 ) -> None:
-    seats = await seats_of(deps.db, concert)
+    seats = await seats_of(db, concert)
     mine = await reserve_hold(deps, alice, (await place_hold(deps, alice, concert, seats[:1])).id)
     await reserve_hold(deps, bob, (await place_hold(deps, bob, concert, seats[1:2])).id)
     assert [r.id for r in await list_reservations(deps, alice)] == [mine.id]
 
 
 async def test_remaining_seats_drop_after_a_hold(
-    deps: BookingDeps, concert: int, alice: int
+    deps: BookingDeps, db: Database, concert: int, alice: int
 ) -> None:
-    before = {z.code: z.remaining for z in await catalog.list_zones(deps.db, concert)}
-    seats = await seats_of(deps.db, concert)
+    before = {z.code: z.remaining for z in await catalog.list_zones(SqlCatalog(db), concert)}
+    seats = await seats_of(db, concert)
     await place_hold(deps, alice, concert, seats[:2])
-    after = {z.code: z.remaining for z in await catalog.list_zones(deps.db, concert)}
+    after = {z.code: z.remaining for z in await catalog.list_zones(SqlCatalog(db), concert)}
     assert before == {"A": 20, "B": 20}
     assert after == {"A": 18, "B": 20}

@@ -10,7 +10,7 @@ from enum import StrEnum
 import pytest
 
 from service import schema
-from service.adapters import bookings
+from service.adapters import bookings, reservations
 from service.adapters.claims import build_claimer
 from service.adapters.db import Database
 from service.adapters.outbox import record_event, unpublished_count
@@ -18,8 +18,8 @@ from service.config import Settings
 from service.domain import events
 from service.domain.errors import SeatsTaken
 from service.domain.holds import ReleasedBy
-from service.http.telemetry import request_id_var
 from service.ports import ClaimRequest
+from service.request_id import request_id_var
 
 
 class Colour(StrEnum):
@@ -172,7 +172,7 @@ async def test_expiry_releases_are_events_for_holds_and_unpaid_reservations(
         claim_request(concert_id, member_id, await free_seat(db, concert_id), ttl_s=0.4)
     )
     async with db.transaction() as cur:
-        reservation = await bookings.convert_hold(
+        reservation = await reservations.convert_hold(
             cur, reserved_hold.id, member_id, datetime.now(UTC)
         )
     later = datetime.now(UTC) + timedelta(seconds=1)

@@ -17,20 +17,20 @@ import pytest
 from aio_pika.abc import AbstractExchange, AbstractIncomingMessage, AbstractRobustConnection
 from aiohttp import web
 
-from service.adapters.db import Database
-from service.adapters.event_consumer import EventConsumer
-from service.adapters.outbox import record_event
-from service.adapters.relay import (
-    OutboxRelay,
-    dead_queue_name,
-    declare_topology,
+from service.adapters.amqp import (
+    declare_event_topology,
+    events_dead_queue_name,
     exchange_name,
     message_of,
 )
+from service.adapters.db import Database
+from service.adapters.outbox import record_event
 from service.config import Settings
 from service.domain import events
 from service.domain.events import EventEnvelope
 from service.http.app import init_app
+from service.jobs.events import EventConsumer
+from service.jobs.relay import OutboxRelay
 from tests.support.waiting import wait_until
 
 RECONNECT_INTERVAL_S = 0.5
@@ -89,7 +89,7 @@ async def running(*jobs: Any) -> AsyncIterator[None]:
 
 
 async def drain(relay: OutboxRelay) -> None:
-    while await relay.relay_once():
+    while await relay.tick():
         pass
 
 
@@ -116,7 +116,7 @@ async def test_the_published_message_is_the_envelope_persistent_with_the_event_i
 ) -> None:
     channel = await connection.channel()
     try:
-        exchange, _ = await declare_topology(channel, settings)
+        exchange, _ = await declare_event_topology(channel, settings)
         probe = await channel.declare_queue(exclusive=True, auto_delete=True)
         await probe.bind(exchange, routing_key=events.PAYMENT_REFUNDED)
         async with db.transaction() as cur:
@@ -269,7 +269,7 @@ async def test_a_malformed_message_is_rejected_into_the_dead_queue(
                 return consumer.outcomes["rejected"] >= 1
 
             await wait_until(rejected, what="the malformed message rejected")
-        dead = await channel.declare_queue(dead_queue_name(settings), passive=True)
+        dead = await channel.declare_queue(events_dead_queue_name(settings), passive=True)
         message = await dead.get(timeout=10, fail=True)
         assert message is not None
         assert message.body == b"{not json"
@@ -287,7 +287,7 @@ async def test_the_same_envelope_published_twice_is_one_row_with_two_deliveries(
     channel = await connection.channel()
     try:
         async with running(consumer):
-            exchange, _ = await declare_topology(channel, settings)
+            exchange, _ = await declare_event_topology(channel, settings)
             for _ in range(2):
                 await exchange.publish(message_of(envelope), routing_key=envelope.type)
 

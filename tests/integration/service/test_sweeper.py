@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 import pytest
 import redis.asyncio as aioredis
 from prometheus_client import REGISTRY
 
 from service import schema
-from service.adapters import bookings
 from service.adapters.claims.redis_gate import gate_key
 from service.adapters.db import Database, create_pool, from_db
-from service.adapters.expiry import GateKeeper
-from service.adapters.sweeper import Sweeper, sweep_once
+from service.bootstrap import expiry_deps
 from service.config import Settings
 from service.domain.holds import ReleasedBy
 from service.domain.venue import venue_layout
+from service.jobs.sweeper import Sweeper
+from service.usecases.expiry import ExpiryDeps, sweep_expired
 from tests.support.holds import (
     SeatPool,
     convert,
@@ -48,10 +47,15 @@ async def seat_pool(db: Database, settings: Settings) -> SeatPool:
     return await SeatPool.of(db, concert.concert_ids[0])
 
 
+@pytest.fixture(scope="module")
+def deps(settings: Settings, db: Database, redis_client: aioredis.Redis) -> ExpiryDeps:
+    return expiry_deps(settings, db, redis_client)
+
+
 @pytest.fixture
-async def drained(db: Database) -> None:
+async def drained(deps: ExpiryDeps) -> None:
     """Release whatever earlier tests left behind, so counts below are this test's own."""
-    while await sweep_once(db, utcnow() + timedelta(days=1), 0, 1000):
+    while await sweep_expired(deps, utcnow() + timedelta(days=1), 0, 1000):
         pass
 
 
@@ -63,7 +67,7 @@ def swept(metric_label: str = ReleasedBy.SWEEPER.value) -> float:
 
 
 async def test_releases_an_expired_hold_nobody_scheduled_and_ignores_the_rest(
-    db: Database, seat_pool: SeatPool, drained: None
+    db: Database, deps: ExpiryDeps, seat_pool: SeatPool, drained: None
 ) -> None:
     now = utcnow()
     concert_id = seat_pool.concert_id
@@ -73,7 +77,7 @@ async def test_releases_an_expired_hold_nobody_scheduled_and_ignores_the_rest(
     unexpired = await make_hold(db, concert_id, seat_pool.take(1), now + timedelta(seconds=60))
     metric_before = swept()
 
-    assert await sweep_once(db, now, GRACE_S, 100) == 1
+    assert await sweep_expired(deps, now, GRACE_S, 100) == [missed]
 
     row = await hold_row(db, missed)
     assert (row["status"], row["released_by"]) == ("RELEASED", ReleasedBy.SWEEPER.value)
@@ -82,11 +86,11 @@ async def test_releases_an_expired_hold_nobody_scheduled_and_ignores_the_rest(
     assert (await hold_row(db, in_grace))["status"] == "ACTIVE"
     assert (await hold_row(db, unexpired))["status"] == "ACTIVE"
     assert swept() - metric_before == 1
-    assert await sweep_once(db, now, GRACE_S, 100) == 0
+    assert await sweep_expired(deps, now, GRACE_S, 100) == []
 
 
 async def test_expires_an_unpaid_reservation_and_leaves_a_paid_one(
-    db: Database, seat_pool: SeatPool, drained: None
+    db: Database, deps: ExpiryDeps, seat_pool: SeatPool, drained: None
 ) -> None:
     concert_id = seat_pool.concert_id
     expires_at = utcnow() + timedelta(seconds=1)
@@ -97,8 +101,8 @@ async def test_expires_an_unpaid_reservation_and_leaves_a_paid_one(
     await convert(db, unpaid, paid=False)
 
     later = expires_at + timedelta(seconds=GRACE_S)
-    assert await sweep_once(db, later - timedelta(milliseconds=1), GRACE_S, 100) == 0
-    assert await sweep_once(db, later, GRACE_S, 100) == 1
+    assert await sweep_expired(deps, later - timedelta(milliseconds=1), GRACE_S, 100) == []
+    assert await sweep_expired(deps, later, GRACE_S, 100) == [unpaid]
 
     assert await reservation_status(db, unpaid) == "EXPIRED"
     assert await seat_statuses(db, unpaid_seats) == {"AVAILABLE"}
@@ -108,7 +112,11 @@ async def test_expires_an_unpaid_reservation_and_leaves_a_paid_one(
 
 
 async def test_two_sweepers_at_once_release_every_hold_exactly_once(
-    db: Database, settings: Settings, seat_pool: SeatPool, drained: None
+    db: Database,
+    settings: Settings,
+    redis_client: aioredis.Redis,
+    seat_pool: SeatPool,
+    drained: None,
 ) -> None:
     """Two workers, each with its own pool, sweeping small batches until nothing is left."""
     concert_id = seat_pool.concert_id
@@ -116,17 +124,14 @@ async def test_two_sweepers_at_once_release_every_hold_exactly_once(
     holds = [await make_hold(db, concert_id, seat_pool.take(1), expired_at) for _ in range(60)]
     calls: Counter[int] = Counter()
 
-    async def counting_release(cur: Any, hold_id: int, by: ReleasedBy, now: datetime) -> bool:
-        done = await bookings.release_expired_hold(cur, hold_id, by, now)
-        calls[hold_id] += done
-        return done
-
     async def worker() -> list[int]:
         own = Database(await create_pool(settings.db, settings, size=2), settings.db_pool_timeout_s)
+        deps = expiry_deps(settings, own, redis_client)
         counts = []
         try:
-            while n := await sweep_once(own, utcnow(), GRACE_S, 7, release=counting_release):
-                counts.append(n)
+            while released := await sweep_expired(deps, utcnow(), GRACE_S, 7):
+                calls.update(released)
+                counts.append(len(released))
         finally:
             await own.close()
         return counts
@@ -160,8 +165,8 @@ async def test_redis_gate_keys_of_a_swept_hold_are_opened(
     for key in [*keys, bystander]:
         await redis_client.set(key, "token", px=60_000)
 
-    gates = GateKeeper(gate_settings, redis_client)
-    assert await sweep_once(db, utcnow(), GRACE_S, 100, gates=gates) == 1
+    deps = expiry_deps(gate_settings, db, redis_client)
+    assert await sweep_expired(deps, utcnow(), GRACE_S, 100) == [hold_id]
 
     assert (await hold_row(db, hold_id))["status"] == "RELEASED"
     assert await redis_client.exists(*keys) == 0
@@ -170,18 +175,31 @@ async def test_redis_gate_keys_of_a_swept_hold_are_opened(
 
 
 async def test_gates_are_left_alone_under_other_strategies(
-    settings: Settings, redis_client: aioredis.Redis
+    db: Database,
+    deps: ExpiryDeps,
+    settings: Settings,
+    seat_pool: SeatPool,
+    redis_client: aioredis.Redis,
+    drained: None,
 ) -> None:
     assert settings.claim_strategy != "redis-gate"
-    assert GateKeeper(settings, redis_client).redis is None
+    seats = seat_pool.take(1)
+    hold_id = await make_hold(db, seat_pool.concert_id, seats, utcnow() - timedelta(seconds=5))
+    key = gate_key(settings, seat_pool.concert_id, seats[0].id)
+    await redis_client.set(key, "token", px=60_000)
+
+    assert await sweep_expired(deps, utcnow(), GRACE_S, 100) == [hold_id]
+
+    assert await redis_client.exists(key) == 1
+    await redis_client.delete(key)
 
 
 async def test_the_periodic_sweeper_catches_a_miss_and_closes_cleanly(
-    db: Database, settings: Settings, seat_pool: SeatPool, drained: None
+    db: Database, deps: ExpiryDeps, settings: Settings, seat_pool: SeatPool, drained: None
 ) -> None:
     concert_id = seat_pool.concert_id
     hold_id = await make_hold(db, concert_id, seat_pool.take(1), utcnow() - timedelta(seconds=5))
-    sweeper = Sweeper(settings, db)
+    sweeper = Sweeper(settings, deps)
     await sweeper.start()
     try:
         assert sweeper.running

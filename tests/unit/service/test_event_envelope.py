@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from service.adapters.relay import message_of
+from service.adapters.amqp import message_of
 from service.domain import events
 from service.domain.events import EventEnvelope, MalformedEvent
 
