@@ -401,7 +401,7 @@ def run_scenario(
                 progress.log(f"stopped leftovers of an earlier run: {', '.join(leftovers)}")
             stack = stack_obj.up()
             base = stack.settings(key_prefix=run_token)
-            manifest["servers"] = server_versions(base)
+            manifest["servers"] = server_versions(base) | stack.broker_version()
             progress.enter("database", note=f"{capacity_of(scenario)} seats")
             concert_ids = prepare_database(base, scenario)
             for index, variant in enumerate(scenario.matrix()):
@@ -426,6 +426,7 @@ def run_scenario(
             result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
             progress.log(f"[red]run failed[/]: {result.error}")
         finally:
+            stack_obj.delete_run_objects(run_token)  # its queues and exchanges, messages too
             if stack is not None and not options.keep_stack and stack.started:
                 progress.enter("stack down")
                 stack_obj.down()
