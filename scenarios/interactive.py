@@ -1,6 +1,6 @@
 """Driving the service by hand: the stack, the apps and Locust's web UI (``nox -s locust``).
 
-    python -m scenarios.interactive [--workers N] [--web-port 8089] [--pay]
+    python -m scenarios.interactive [--workers N] [--web-port 8089] [--pay] [--runs-dir DIR]
 
 Brings the stack up, seeds the seed's arena if the database has no concert, starts the
 service and both providers, and opens Locust's web UI on the same buyers the scenarios
@@ -91,6 +91,7 @@ class Session:
     command: str
     workload: Workload
     settings: Settings
+    runs_dir: Path
 
     @property
     def operations(self) -> Path:
@@ -125,7 +126,7 @@ def save_run(session: Session, apps: Apps, info: StackInfo, status: str) -> Path
     merge_parts(session.operations)
     if not session.sent_traffic():
         return None
-    run_dir = rundir.new_run_dir("locust", project_root() / rundir.RUNS_DIR, session.started_at)
+    run_dir = rundir.new_run_dir("locust", session.runs_dir, session.started_at)
     out = rundir.variant_dir(run_dir, VARIANT)
     shutil.copyfile(session.operations, out / "operations.jsonl")
     write_workload(session.workload, out / "workload.json")
@@ -170,6 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="service worker processes")
     parser.add_argument("--web-port", type=int, default=WEB_PORT, help="Locust's web UI port")
     parser.add_argument("--pay", action="store_true", help="buyers also pay")
+    parser.add_argument("--runs-dir", type=Path, help="where the run directory goes (runs/)")
     given = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(given)
     if args.workers < 1:
@@ -200,7 +202,8 @@ def serve(stack: Stack, args: argparse.Namespace, command: str) -> int:
                 "pay": args.pay,
             }
         )
-        session = Session(staging, datetime.now(UTC), command, workload, apps.settings)
+        runs_dir = args.runs_dir or project_root() / "runs"
+        session = Session(staging, datetime.now(UTC), command, workload, apps.settings, runs_dir)
         path = write_workload(workload, staging / "workload.json")
         print(
             f"Locust web UI: http://127.0.0.1:{args.web_port}  (service {apps.ports.service_url});"
