@@ -51,8 +51,8 @@ PYTEST_EXIT_CODES = {
 def lab_venv(session: nox.Session) -> Path:
     """The shared virtualenv's bin directory, (re)installed when pyproject.toml changed."""
     python = LAB_VENV / "bin" / "python"
-    if not python.exists():
-        session.run(sys.executable, "-m", "venv", str(LAB_VENV), external=True)
+    if not python.exists():  # virtualenv comes with nox; Debian's python3 may lack venv
+        session.run(sys.executable, "-m", "virtualenv", "-q", str(LAB_VENV), external=True)
     stamp = LAB_VENV / "ticketlab-install.txt"
     wanted = hashlib.sha256(Path("pyproject.toml").read_bytes() + EXTRAS.encode()).hexdigest()
     if not stamp.exists() or stamp.read_text() != wanted:
