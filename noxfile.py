@@ -5,44 +5,112 @@ nox -s tests [-- PYTEST ARGS]       the test suite, against the machine's server
 nox -s unit [-- PYTEST ARGS]        the tests that need no server, in seconds
 nox -s locust [-- --workers N]      the Locust web UI on the lab's buyers
 nox -s lint                         ruff
+
+Every session that installs the project shares one virtualenv, ``.nox/lab``: built by the
+first of them (about 40 s), reinstalled only when ``pyproject.toml`` changes, and usable
+by hand afterwards (``. .nox/lab/bin/activate`` puts ``ticketlab`` on the PATH).
+
+nox exits 1 whatever failed, so a session says what the command's own exit code meant
+before nox reports the failure. Ctrl-C gives the lab time to stop what it started (nox's
+default is SIGTERM 0.3 s after the interrupt); anything left by a harder kill is stopped
+by the lab's reaper and by the next ``ticketlab up`` or ``down``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
 import nox
+from nox.command import CommandFailed
 
 nox.options.sessions = ["tests", "lint"]
 nox.options.reuse_existing_virtualenvs = True
 
+LAB_VENV = Path(".nox") / "lab"
+EXTRAS = "test,lab"
+STOP_GRACE = {"interrupt_timeout": 120.0, "terminate_timeout": 30.0}
+RUN_EXIT_CODES = {
+    1: "a check failed (the report shows which, with counterexamples)",
+    2: "the run could not be done: a bad scenario or option, or the stack failed (see above)",
+    3: "a verdict is unknown: something did not settle in time, so a check could not decide",
+    130: "interrupted: children were stopped and the manifest says so",
+}
+PYTEST_EXIT_CODES = {
+    1: "some tests failed",
+    2: "the run was interrupted",
+    3: "pytest hit an internal error",
+    4: "pytest was called wrongly",
+    5: "no tests were collected",
+}
 
-@nox.session
+
+def lab_venv(session: nox.Session) -> Path:
+    """The shared virtualenv's bin directory, (re)installed when pyproject.toml changed."""
+    python = LAB_VENV / "bin" / "python"
+    if not python.exists():  # virtualenv comes with nox; Debian's python3 may lack venv
+        session.run(sys.executable, "-m", "virtualenv", "-q", str(LAB_VENV), external=True)
+    stamp = LAB_VENV / "ticketlab-install.txt"
+    wanted = hashlib.sha256(Path("pyproject.toml").read_bytes() + EXTRAS.encode()).hexdigest()
+    if not stamp.exists() or stamp.read_text() != wanted:
+        session.run(str(python), "-m", "pip", "install", "-q", "-e", f".[{EXTRAS}]", external=True)
+        stamp.write_text(wanted)
+    return python.parent
+
+
+def run_in_lab(
+    session: nox.Session,
+    *args: str,
+    meanings: Mapping[int, str],
+    **kwargs: object,
+) -> None:
+    """Run a command of the shared venv; on failure say what its exit code meant."""
+    bin_dir = lab_venv(session).resolve()
+    env = {"VIRTUAL_ENV": str(bin_dir.parent), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    try:
+        session.run(str(bin_dir / args[0]), *args[1:], external=True, env=env, **kwargs)
+    except CommandFailed as failed:
+        code = getattr(failed, "return_code", None)
+        if code in meanings:
+            session.warn(f"{args[0]} exited {code}: {meanings[code]}")
+        raise
+
+
+@nox.session(venv_backend="none")
 def tests(session: nox.Session) -> None:
     """Run the test suite against this machine's MariaDB, Redis and RabbitMQ."""
-    session.install("-e", ".[test,lab]")
-    session.run("pytest", *session.posargs)
+    run_in_lab(session, "pytest", *session.posargs, meanings=PYTEST_EXIT_CODES)
 
 
-@nox.session(default=False)
+@nox.session(venv_backend="none", default=False)
 def unit(session: nox.Session) -> None:
     """Run the unit tier (tests/unit): no MariaDB, Redis or RabbitMQ needed."""
-    session.install("-e", ".[test,lab]")
-    session.run("pytest", "tests/unit", *session.posargs)
+    run_in_lab(session, "pytest", "tests/unit", *session.posargs, meanings=PYTEST_EXIT_CODES)
 
 
-@nox.session(default=False)
+@nox.session(venv_backend="none", default=False)
 def scenario(session: nox.Session) -> None:
     """Run one scenario end to end: nox -s scenario -- double-booking (ticketlab list)."""
     if not session.posargs:
         session.error("name a scenario: nox -s scenario -- NAME (smoke, double-booking, ...)")
-    session.install("-e", ".[lab]")
-    session.run("ticketlab", "run", *session.posargs)
+    run_in_lab(session, "ticketlab", "run", *session.posargs, meanings=RUN_EXIT_CODES, **STOP_GRACE)
 
 
-@nox.session(default=False)
+@nox.session(venv_backend="none", default=False)
 def locust(session: nox.Session) -> None:
     """Open Locust's web UI on http://127.0.0.1:8089 on the lab's buyers; Ctrl-C stops it."""
-    session.install("-e", ".[lab]")
-    session.run("python", "-m", "scenarios.interactive", *session.posargs)
+    run_in_lab(
+        session,
+        "python",
+        "-m",
+        "scenarios.interactive",
+        *session.posargs,
+        meanings={2: "bad options (see above)"},
+        **STOP_GRACE,
+    )
 
 
 @nox.session
@@ -50,3 +118,4 @@ def lint(session: nox.Session) -> None:
     """Check style and common bugs with ruff."""
     session.install("ruff")
     session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")

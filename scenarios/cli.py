@@ -24,7 +24,10 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    info = stack_of(args).up()
+    stack = stack_of(args)
+    info = stack.up()
+    if stack.reaped:
+        note(f"stopped what a killed run left running: {', '.join(stack.reaped)}")
     report_up(info)
     env = info.env()
     if args.app:
@@ -33,7 +36,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         apps = start_apps(info, args.workers)
         note(
             f"service {apps.ports.service_url}, identity provider {apps.ports.idp_url}, "
-            f"payment provider {apps.ports.psp_url}; `ticketlab down` stops everything"
+            f"payment provider {apps.ports.psp_url} (key prefix {apps.settings.key_prefix}); "
+            "`ticketlab down` stops everything"
         )
         env |= {
             "TICKETLAB_SERVICE_URL": apps.ports.service_url,
@@ -76,6 +80,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from scenarios.catalog import load_scenario
     from scenarios.overrides import Overrides, apply_overrides
     from scenarios.runner import RunOptions, run_scenario
+    from scenarios.stack.paths import LabPaths
+    from scenarios.stack.reaper import interrupted_by_sigterm, owning
+    from scenarios.stack.stack import SERVER_PARTS
 
     overrides = Overrides(
         duration_s=args.duration,
@@ -94,7 +101,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         keep_stack=args.keep_stack,
         report=not args.no_report,
     )
-    result = run_scenario(scenario, options)
+    paths = LabPaths.at(options.lab_dir)
+    with interrupted_by_sigterm(), owning(paths, keep=SERVER_PARTS if args.keep_stack else ()):
+        result = run_scenario(scenario, options)
     for variant in result.variants:
         print(
             f"{variant.name:<14} {variant.verdict.value:<8} "
@@ -131,23 +140,43 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if parts and all(p.healthy for p in parts) else 1
 
 
+STATUS_COLUMNS = ("part", "state", "owner", "pid", "threads", "answering", "url")
+
+
 def status_lines(parts: Sequence[PartStatus]) -> list[str]:
-    lines = []
-    for p in parts:
-        verdict = "ok" if p.healthy else "DOWN"
-        pid = "-" if p.pid is None else f"{p.pid} ({'alive' if p.pid_alive else 'dead'})"
-        answer = "answering" if p.answering else "not answering"
-        owner = "lab" if p.owned else "given"
-        lines.append(f"{p.name:<9} {verdict:<4} {owner:<6} pid {pid:<16} {answer:<14} {p.url}")
-        lines.extend(f"{'':<15}{key}: {value}" for key, value in p.detail.items())
+    """One aligned row per part under a header, each part's details indented below it."""
+    rows = [
+        (
+            p.name,
+            "ok" if p.healthy else "DOWN",
+            "lab" if p.owned else "given",
+            "-" if p.pid is None else f"{p.pid} ({'alive' if p.pid_alive else 'dead'})",
+            "-" if p.threads is None else str(p.threads),
+            "yes" if p.answering else "no",
+            p.url,
+        )
+        for p in parts
+    ]
+    widths = [max(len(row[i]) for row in [STATUS_COLUMNS, *rows]) for i in range(6)]
+
+    def line(row: Sequence[str]) -> str:
+        cells = [cell.ljust(width) for cell, width in zip(row[:6], widths, strict=True)]
+        return "  ".join([*cells, row[6]])
+
+    lines = [line(STATUS_COLUMNS)]
+    for part, row in zip(parts, rows, strict=True):
+        lines.append(line(row))
+        lines.extend(f"    {key}: {value}" for key, value in part.detail.items())
     return lines
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    stopped = stack_of(args).down(purge=args.purge)
+    stack = stack_of(args)
+    stopped = stack.down()
     note(f"stopped {', '.join(stopped)}" if stopped else "nothing was running")
     if args.purge:
-        note("lab directory and vhost removed")
+        vhost = stack.purge()
+        note(f"lab directory {stack.paths.root} removed" + (f"; {vhost}" if vhost else ""))
     return 0
 
 
@@ -238,6 +267,7 @@ def positive_float(text: str) -> float:
 def main(argv: Sequence[str] | None = None) -> int:
     from scenarios.catalog import UnknownScenario
     from scenarios.spec import ScenarioError
+    from service.config import ConfigError
 
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
@@ -245,11 +275,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args)
-    except (UnknownScenario, ScenarioError) as exc:
+    except (UnknownScenario, ScenarioError, ConfigError) as exc:
         print(f"ticketlab {args.command}: {exc}", file=sys.stderr)
         return 2
     except StackError as exc:
         print(f"ticketlab {args.command}: {exc}", file=sys.stderr)
+        if args.command == "up" and not sys.stdout.isatty():
+            print("false")  # so `eval "$(ticketlab up)"` fails too, and `set -e` stops there
         return 1
     except KeyboardInterrupt:
         print(f"ticketlab {args.command}: interrupted", file=sys.stderr)

@@ -115,7 +115,7 @@ def run_scenario(
                 progress.log(f"stopped leftovers of an earlier run: {', '.join(leftovers)}")
             stack = stack_obj.up()
             base = stack.settings(key_prefix=token)
-            manifest.servers = server_versions(base)
+            manifest.servers = server_versions(base) | stack.broker_version()
             progress.enter("database", note=f"{capacity_of(scenario)} seats")
             concert_ids = prepare_database(base, scenario)
             context = RunContext(run_dir, scenario, stack, concert_ids, progress, options, token)
@@ -129,6 +129,7 @@ def run_scenario(
             result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
             progress.log(f"[red]run failed[/]: {result.error}")
         finally:
+            stack_obj.delete_run_objects(token)  # its queues and exchanges, messages too
             if stack is not None and not options.keep_stack and stack.started:
                 progress.enter("stack down")
                 stack_obj.down()

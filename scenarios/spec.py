@@ -13,10 +13,12 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, get_type_hints
 
+from scenarios import fault_kinds
 from scenarios.checks.slo import Slo
-from scenarios.load.workload import WorkloadError, parse_workload
+from scenarios.load.shapes import Plan
+from scenarios.load.workload import Workload, WorkloadError, parse_workload
 from scenarios.rundir import safe_name
 from service.config import ConfigError, Settings
 from service.domain.venue import venue_layout
@@ -35,8 +37,24 @@ SERVICE_INVARIANTS = (
     "no-hold-past-ttl",
     "no-event-lost",
 )
-FAULT_KINDS = ("psp-faults",)
+# The operations the buyers record (scenarios/load/users.py); paying buyers add the rest.
+BUYER_OPERATIONS = ("sign_in", "browse", "zones", "seat_map", "hold", "reserve")
+PAYING_OPERATIONS = ("payment", "checkout", "confirm")
 SETTING_NAMES = frozenset(f.name for f in dataclasses.fields(Settings))
+SETTING_TYPES = get_type_hints(Settings)
+SETTING_KIND_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
+# Settings that must be above zero; every other number must merely not be negative.
+POSITIVE_SETTING_SUFFIXES = (
+    "_interval_s",
+    "_timeout_s",
+    "_ttl_s",
+    "_ttl_ms",
+    "_pool_size",
+    "_batch",
+    "_bytes",
+    "_backoff_s",
+    "_per_hold",
+)
 RUNNER_OWNED_SETTINGS = frozenset(
     {
         "db_url",
@@ -55,16 +73,89 @@ RUNNER_OWNED_SETTINGS = frozenset(
 RUNNER_OWNED_WORKLOAD = frozenset({"service_url", "operations_path"})
 
 
-def workload_problems(where: str, workload: Mapping[str, Any]) -> list[str]:
+def workload_problems(workload: Mapping[str, Any]) -> tuple[list[str], Workload | None]:
     """The workload as Locust will read it, with the runner's own fields filled in."""
     owned = sorted(set(workload) & RUNNER_OWNED_WORKLOAD)
     if owned:
-        return [f"{where}: workload {', '.join(owned)} are set by the runner, not the scenario"]
+        return [f"workload {', '.join(owned)} are set by the runner, not the scenario"], None
     try:
-        parse_workload({**workload, "service_url": "http://127.0.0.1", "operations_path": "-"})
+        parsed = parse_workload(
+            {**workload, "service_url": "http://127.0.0.1", "operations_path": "-"}
+        )
     except WorkloadError as exc:
-        return [f"{where}: workload.{exc}"]
+        return [f"workload.{exc}"], None
+    return [], parsed
+
+
+def workload_operations(workload: Workload) -> tuple[str, ...]:
+    return BUYER_OPERATIONS + (PAYING_OPERATIONS if workload.pay else ())
+
+
+def settings_problems(settings: Mapping[str, Any]) -> list[str]:
+    """Names, types and ranges first, each naming the setting; then ``Settings`` itself."""
+    unknown = sorted(set(settings) - SETTING_NAMES)
+    if unknown:
+        return [
+            f"unknown setting(s) {', '.join(unknown)}; settings are the names of "
+            "service.config.Settings fields, e.g. claim_strategy, hold_ttl_s"
+        ]
+    owned = sorted(set(settings) & RUNNER_OWNED_SETTINGS)
+    if owned:
+        return [f"settings {', '.join(owned)} are set by the runner, not the scenario"]
+    found = [p for name, value in settings.items() for p in setting_problems(name, value)]
+    if found:
+        return found
+    try:
+        Settings(**settings)
+    except (ConfigError, TypeError) as exc:
+        return [f"settings: {exc}"]
     return []
+
+
+def setting_problems(name: str, value: Any) -> list[str]:
+    kind = SETTING_TYPES[name]
+    where = f"settings.{name}"
+    if kind is bool:
+        ok = isinstance(value, bool)
+    elif kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    elif kind is str:
+        ok = isinstance(value, str)
+    else:
+        ok = isinstance(value, set | frozenset) and all(isinstance(v, str) for v in value)
+    if not ok:
+        expected = SETTING_KIND_NAMES.get(kind, "a set of names, e.g. frozenset({'fd-leak'})")
+        return [f"{where} must be {expected}, got {value!r}"]
+    if kind in (int, float):
+        if name.endswith(POSITIVE_SETTING_SUFFIXES) and value <= 0:
+            return [f"{where} must be positive, got {value!r}"]
+        if value < 0:
+            return [f"{where} must not be negative, got {value!r}"]
+    return []
+
+
+def slo_problems(slo: Slo) -> list[str]:
+    """Every threshold in its range: rates are shares in [0, 1], latencies positive."""
+    where = f"slos ({slo.name})"
+    found = []
+    for attr in ("p50_ms", "p95_ms", "p99_ms"):
+        value = getattr(slo, attr)
+        if value is not None and not value > 0:
+            found.append(f"{where}: {attr} must be positive, got {value!r}")
+    for attr in ("max_error_rate", "min_success_rate"):
+        value = getattr(slo, attr)
+        if value is not None and not 0 <= value <= 1:
+            found.append(f"{where}: {attr} is a share between 0 and 1, got {value!r}")
+    if slo.min_throughput is not None and slo.min_throughput < 0:
+        found.append(f"{where}: min_throughput must not be negative, got {slo.min_throughput!r}")
+    if slo.min_samples < 1:
+        found.append(f"{where}: min_samples must be at least 1, got {slo.min_samples!r}")
+    bad = sorted(s for s in slo.expected_statuses if not 100 <= s <= 599)
+    if bad:
+        found.append(f"{where}: expected_statuses must be HTTP statuses, got {bad}")
+    return found
 
 
 class ScenarioError(ValueError):
@@ -114,15 +205,48 @@ class Fault:
     params: Mapping[str, Any] = field(default_factory=frozen)
     duration_s: float | None = None
 
+    def where(self, index: int) -> str:
+        return f"nemesis[{index}] ({self.kind})"
+
     def problems(self, index: int) -> list[str]:
-        where = f"nemesis[{index}] ({self.kind})"
+        """What can be told from the fault alone: its kind, times and parameters."""
+        where = self.where(index)
         found = []
-        if self.kind not in FAULT_KINDS:
-            found.append(f"{where}: unknown kind; known: {', '.join(FAULT_KINDS)}")
+        kind = fault_kinds.KINDS.get(self.kind)
+        if kind is None:
+            found.append(f"{where}: unknown kind; known: {', '.join(fault_kinds.known())}")
+        else:
+            found += [f"{where}: params.{problem}" for problem in kind.check(self.params)]
         if self.at_s < 0:
             found.append(f"{where}: at_s must not be negative, got {self.at_s}")
         if self.duration_s is not None and self.duration_s <= 0:
             found.append(f"{where}: duration_s must be positive, got {self.duration_s}")
+        return found
+
+    def workload_problems(self, index: int, workload: Workload) -> list[str]:
+        """What depends on the workload: whether the fault can act, and when the load ends."""
+        where = self.where(index)
+        found = []
+        kind = fault_kinds.KINDS.get(self.kind)
+        for need in kind.needs if kind else ():
+            if not getattr(workload, need, False):
+                found.append(
+                    f'{where}: acts only when the workload\'s "{need}" is true, and it is not; '
+                    f'set "{need}": true or the fault never acts'
+                )
+        if workload.shape is None:
+            return found
+        length = Plan.of(workload.shape).duration_s
+        end = self.at_s + (self.duration_s or 0.0)
+        if self.at_s >= length:
+            found.append(
+                f"{where}: at_s={self.at_s:g} is after the load ends (the shape lasts {length:g} s)"
+            )
+        elif end > length:
+            found.append(
+                f"{where}: ends at {end:g} s, after the load ends (the shape lasts "
+                f"{length:g} s); shorten duration_s"
+            )
         return found
 
 
@@ -173,6 +297,7 @@ class Scenario:
         return dataclasses.replace(self, variants=tuple(by_name[n] for n in names))
 
     def problems(self) -> list[str]:
+        """Every problem at once; one shared by every variant is listed once, unprefixed."""
         found: list[str] = []
         if not self.name:
             found.append("name must not be empty")
@@ -193,39 +318,42 @@ class Scenario:
             for name in self.invariants
             if name not in INVARIANTS
         ]
+        for slo in self.slos:
+            found += slo_problems(slo)
         names = [v.name for v in self.matrix()]
         found += [
             f"variants: {n!r} appears twice" for n in sorted(set(names)) if names.count(n) > 1
         ]
-        for variant in self.matrix():
-            found += self._variant_problems(variant)
+        per_variant = {v.name: self._variant_problems(v) for v in self.matrix()}
+        several = len(per_variant) > 1 or not self.variants
+        first = next(iter(per_variant.values()))
+        shared = [p for p in first if all_have(per_variant, p)] if several else []
+        found += shared
+        for name, problems in per_variant.items():
+            found += [f"variant {name!r}: {p}" for p in problems if p not in shared]
         return found
 
     def _variant_problems(self, variant: Variant) -> list[str]:
-        where = f"variant {variant.name!r}"
         found = []
         try:
             safe_name(variant.name)
         except ValueError as exc:
-            found.append(f"{where}: {exc}")
-        settings = self.variant_settings(variant)
-        unknown = sorted(set(settings) - SETTING_NAMES)
-        if unknown:
-            found.append(
-                f"{where}: unknown setting(s) {', '.join(unknown)}; settings are the names "
-                "of service.config.Settings fields, e.g. claim_strategy, hold_ttl_s"
-            )
-        owned = sorted(set(settings) & RUNNER_OWNED_SETTINGS)
-        if owned:
-            found.append(f"{where}: {', '.join(owned)} are set by the runner, not the scenario")
-        if not unknown and not owned:
-            try:
-                Settings(**settings)
-            except (ConfigError, TypeError) as exc:
-                found.append(f"{where}: {exc}")
-        found += workload_problems(where, self.variant_workload(variant))
+            found.append(f"name: {exc}")
+        found += settings_problems(self.variant_settings(variant))
+        problems, workload = workload_problems(self.variant_workload(variant))
+        found += problems
+        if workload is not None:
+            for index, fault in enumerate(self.nemesis):
+                found += fault.workload_problems(index, workload)
+            operations = workload_operations(workload)
+            found += [
+                f"slos ({slo.name}): the workload records no operation {slo.operation!r}; "
+                f"it records {', '.join(operations)}"
+                for slo in self.slos
+                if slo.operation is not None and slo.operation not in operations
+            ]
         found += [
-            f"{where}: expect_violations names unknown invariant {name!r}"
+            f"expect_violations names unknown invariant {name!r}"
             for name in variant.expect_violations
             if name not in self.invariants
         ]
@@ -236,3 +364,7 @@ class Scenario:
         if problems:
             raise ScenarioError(self.name or "?", problems)
         return self
+
+
+def all_have(per_variant: Mapping[str, list[str]], problem: str) -> bool:
+    return all(problem in problems for problems in per_variant.values())

@@ -16,13 +16,14 @@ from service.adapters.db import Database, create_pool
 from service.config import Settings
 from service.domain.venue import venue_layout
 from tests.support.isolation import Isolation, new_isolation
+from tests.support.vhosts import no_vhost_left_behind  # noqa: F401  (opt-in, see there)
 
 
 @pytest.fixture(scope="module")
 def isolation() -> Iterator[Isolation]:
     iso = new_isolation()
-    iso.create()
     try:
+        iso.create()
         yield iso
     finally:
         iso.destroy()

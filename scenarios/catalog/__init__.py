@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import traceback
 from pathlib import Path
 
 from scenarios.spec import Scenario
@@ -16,7 +17,16 @@ HERE = Path(__file__).resolve().parent
 
 
 class UnknownScenario(LookupError):
-    pass
+    """No scenario by that name, or a file that does not define one (or does not import)."""
+
+
+def import_failure(path: Path, exc: Exception) -> str:
+    """Where a scenario file broke, as a user can act on it: file, line, the error."""
+    if isinstance(exc, SyntaxError):
+        return f"{path}, line {exc.lineno}: {exc.msg} (the file does not import)"
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename) == path]
+    line = f", line {frames[-1].lineno}" if frames else ""
+    return f"{path}{line}: {type(exc).__name__}: {exc} (the file does not import)"
 
 
 def catalog_names() -> list[str]:
@@ -33,7 +43,10 @@ def load_scenario(name_or_path: str) -> Scenario:
         if spec is None or spec.loader is None:
             raise UnknownScenario(f"cannot load {name_or_path} as Python")
         module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:
+            raise UnknownScenario(import_failure(path, exc)) from None
     else:
         if name_or_path not in catalog_names():
             raise UnknownScenario(

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from scenarios.load.shapes import ConstantShape, needs_shape_class
 from scenarios.load.workload import CLI_OPTION, Workload
+from scenarios.stack.processes import die_with_parent
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
@@ -138,6 +139,7 @@ def start_locust(
             cwd=REPO_ROOT,
             env=locust_env(env),
             start_new_session=True,
+            preexec_fn=die_with_parent(),  # a killed runner takes its load generator along
         )
 
 

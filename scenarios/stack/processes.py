@@ -6,17 +6,26 @@ Servers run in their own session so Ctrl-C in the terminal that ran ``ticketlab 
 not reach them; ``down`` (or the runner) stops them on purpose. A new session is also a
 new process group, and ``stop`` signals that whole group, so a server's own children (the
 service's workers) never outlive it.
+
+A process started while an *owner* is set (``set_owner``: a run, or ``nox -s locust``)
+is meant to die with that owner, however it dies. Its pid file names the owner, it gets
+SIGTERM from the kernel when the owner goes (``PR_SET_PDEATHSIG``), and the owner's
+reaper (``scenarios.stack.reaper``) stops its whole group and drops the pid file; the next
+``up`` or ``down`` does the same should the reaper be gone too. Servers of a plain
+``ticketlab up`` have no owner: they run until ``ticketlab down``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import signal
 import subprocess
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +37,38 @@ KILL_TIMEOUT_S = 5.0
 # Popen objects of children still running, kept so they are reaped (no zombies) and so
 # Python never warns about a running child being garbage collected.
 _children: dict[int, subprocess.Popen[bytes]] = {}
+PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)  # loaded before any fork: preexec_fn must not dlopen
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The process whose death ends a child's life: pid and start time, as in pid files."""
+
+    pid: int
+    start: int | None
+
+    @classmethod
+    def current(cls) -> Owner:
+        return cls(os.getpid(), start_time(os.getpid()))
+
+    def is_running(self) -> bool:
+        return is_alive(self.pid) and (self.start is None or start_time(self.pid) == self.start)
+
+
+_owner: Owner | None = None
+_unowned_parts: frozenset[str] = frozenset()
+
+
+def set_owner(owner: Owner | None, *, except_parts: Collection[str] = ()) -> None:
+    """From now on, processes this process starts die with ``owner`` (None: outlive it),
+    except those of ``except_parts`` (servers a ``run --keep-stack`` leaves running)."""
+    global _owner, _unowned_parts
+    _owner, _unowned_parts = owner, frozenset(except_parts)
+
+
+def owner_of(part: str) -> Owner | None:
+    return None if part in _unowned_parts else _owner
 
 
 @dataclass(frozen=True)
@@ -36,10 +77,16 @@ class PidRecord:
     pid: int
     start: int | None
     argv: tuple[str, ...] = ()
+    owner: Owner | None = None
 
     def is_running(self) -> bool:
         """Alive and still the process we started (same start time), not a recycled pid."""
         return is_alive(self.pid) and (self.start is None or start_time(self.pid) == self.start)
+
+    @property
+    def orphaned(self) -> bool:
+        """Its owner is gone (killed before it could stop what it started)."""
+        return self.owner is not None and not self.owner.is_running()
 
 
 def start_time(pid: int) -> int | None:
@@ -85,6 +132,7 @@ def spawn(
     """Start ``argv`` detached, output to the part's log, and record it in its pid file."""
     paths.make()
     log = paths.log_file(part)
+    owner = owner_of(part)
     with log.open("ab") as out:
         child = subprocess.Popen(
             list(argv),
@@ -94,24 +142,50 @@ def spawn(
             start_new_session=True,
             env=dict(env) if env is not None else None,
             cwd=cwd,
+            preexec_fn=die_with_parent() if owner is not None else None,
         )
     _children[child.pid] = child
-    record = PidRecord(part, child.pid, start_time(child.pid), tuple(argv))
+    record = PidRecord(part, child.pid, start_time(child.pid), tuple(argv), owner)
     write_pid_file(paths, record)
     return record
 
 
+def die_with_parent(signum: int = signal.SIGTERM) -> Callable[[], None] | None:
+    """A ``preexec_fn`` asking the kernel to send ``signum`` when the parent dies.
+
+    The kernel watches the forking *thread*, so only the main thread (which lives as long
+    as the process) may use it; elsewhere the reaper alone is relied on. The parent may
+    die between fork and prctl: the child then finds itself reparented and stops at once.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    parent = os.getpid()
+
+    def arm() -> None:
+        _libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signum)
+
+    return arm
+
+
 def adopt(paths: LabPaths, part: str, pid: int, argv: Sequence[str] = ()) -> PidRecord:
     """Record a process the lab caused but did not fork itself (a daemon that detached)."""
-    record = PidRecord(part, pid, start_time(pid), tuple(argv))
+    record = PidRecord(part, pid, start_time(pid), tuple(argv), owner_of(part))
     write_pid_file(paths, record)
     return record
 
 
 def write_pid_file(paths: LabPaths, record: PidRecord) -> None:
+    """Written whole then renamed, so a reader (a reaper, ``down``) never sees half a file."""
     paths.run_dir.mkdir(parents=True, exist_ok=True)
-    body = {"pid": record.pid, "start": record.start, "argv": list(record.argv)}
-    paths.pid_file(record.part).write_text(json.dumps(body) + "\n")
+    body: dict[str, object] = {"pid": record.pid, "start": record.start, "argv": list(record.argv)}
+    if record.owner is not None:
+        body["owner"] = {"pid": record.owner.pid, "start": record.owner.start}
+    path = paths.pid_file(record.part)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(body) + "\n")
+    os.replace(tmp, path)
 
 
 def read_pid_file(path: Path) -> PidRecord | None:
@@ -125,8 +199,11 @@ def read_pid_file(path: Path) -> PidRecord | None:
         if text.isdigit():
             return PidRecord(part, int(text), None)
         body = json.loads(text)
-        return PidRecord(part, int(body["pid"]), body.get("start"), tuple(body.get("argv", ())))
-    except (ValueError, KeyError, TypeError):
+        owned = body.get("owner")
+        owner = Owner(int(owned["pid"]), owned.get("start")) if owned else None
+        argv = tuple(body.get("argv", ()))
+        return PidRecord(part, int(body["pid"]), body.get("start"), argv, owner)
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
@@ -135,6 +212,21 @@ def pid_files(paths: LabPaths) -> list[tuple[Path, PidRecord | None]]:
     if not paths.run_dir.is_dir():
         return []
     return [(path, read_pid_file(path)) for path in sorted(paths.run_dir.glob("*.pid"))]
+
+
+def owned_by(paths: LabPaths, owner: Owner) -> list[PidRecord]:
+    return [r for _, r in pid_files(paths) if r is not None and r.owner == owner]
+
+
+def stop_owned(paths: LabPaths, owner: Owner) -> list[str]:
+    """Stop every process ``owner`` started that is still recorded; the parts stopped."""
+    return [r.part for r in owned_by(paths, owner) if stop_part(paths, r.part)]
+
+
+def reap_orphans(paths: LabPaths) -> list[str]:
+    """Stop what a killed owner left behind (its reaper killed too); the parts stopped."""
+    orphans = [r for _, r in pid_files(paths) if r is not None and r.orphaned]
+    return [r.part for r in orphans if stop_part(paths, r.part)]
 
 
 def running(paths: LabPaths, part: str) -> PidRecord | None:
@@ -208,6 +300,23 @@ def group_members(pgid: int) -> list[int]:
         if int(pgrp) == pgid and state not in ("Z", "X"):
             members.append(int(entry.name))
     return members
+
+
+def thread_count(pid: int) -> int | None:
+    """Threads of ``pid`` and, when it leads a process group (a supervisor and its workers),
+    of every member; None when it is gone."""
+    pids = group_members(pid) if _own_group(pid) == pid else [pid]
+    total = 0
+    for member in pids or [pid]:
+        try:
+            status = Path(f"/proc/{member}/status").read_text()
+        except OSError:
+            continue
+        total += next(
+            (int(line.split()[1]) for line in status.splitlines() if line.startswith("Threads:")),
+            0,
+        )
+    return total or None
 
 
 def wait_gone(pid: int, timeout: float) -> bool:

@@ -3,10 +3,17 @@
 A broker is heavy (an Erlang VM, ~5 s to boot), and this kind of machine already runs
 one, so the lab borrows it and isolates itself with a vhost rather than starting another.
 Only when nothing answers at the URL, on loopback, does it run ``rabbitmq-server``.
+
+The vhost is named after the lab directory (``ticketlab-<hash of its path>``), so two
+clones on one machine never share queues, unless ``TICKETLAB_AMQP_URL`` names one. A run's
+queues and exchanges carry its key prefix, and ``delete_prefixed`` removes them at its end:
+the vhost outlives runs, their messages do not.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import os
 import pwd
 import subprocess
@@ -20,7 +27,7 @@ from scenarios.stack.processes import log_tail
 
 PART = "rabbitmq"
 DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672/"
-DEFAULT_VHOST = "ticketlab-lab"
+VHOST_PREFIX = "ticketlab-"
 START_TIMEOUT_S = 60.0
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -34,6 +41,7 @@ class Broker:
     password: str
     host: str
     port: int
+    vhost: str | None = None  # named in the URL's path; None: the lab chooses
 
     @classmethod
     def parse(cls, url: str) -> Broker:
@@ -48,6 +56,7 @@ class Broker:
             password=unquote(parts.password or "guest"),
             host=parts.hostname or "127.0.0.1",
             port=parts.port or (5671 if parts.scheme == "amqps" else 5672),
+            vhost=unquote(parts.path[1:]) if parts.path not in ("", "/") else None,
         )
 
     @property
@@ -61,6 +70,11 @@ class Broker:
 
     def answers(self) -> bool:
         return port_answers(self.port, self.host)
+
+
+def lab_vhost(lab_root: Path) -> str:
+    """The vhost of one lab directory: stable across runs, distinct between clones."""
+    return VHOST_PREFIX + hashlib.sha1(str(lab_root).encode()).hexdigest()[:12]
 
 
 def node_name(broker: Broker) -> str:
@@ -77,14 +91,83 @@ def rabbitmqctl(ctl: str, *args: str, node: str | None = None, timeout: float = 
     return done.stdout
 
 
-def ensure_vhost(ctl: str, broker: Broker, vhost: str, node: str | None = None) -> None:
-    """Create the vhost and grant the URL's user everything on it; both are idempotent."""
-    rabbitmqctl(ctl, "add_vhost", vhost, node=node)
+def vhosts(ctl: str, node: str | None = None) -> list[str]:
+    return rabbitmqctl(ctl, "-s", "list_vhosts", node=node).splitlines()
+
+
+def ensure_vhost(ctl: str, broker: Broker, vhost: str, node: str | None = None) -> bool:
+    """Create the vhost and grant the URL's user everything on it; True if it was created.
+
+    Both steps are idempotent; the answer tells ``down --purge`` whether the vhost is the
+    lab's to delete (one named in ``TICKETLAB_AMQP_URL`` that existed already is not).
+    """
+    existed = vhost in vhosts(ctl, node)
+    if not existed:
+        rabbitmqctl(ctl, "add_vhost", vhost, node=node)
     rabbitmqctl(ctl, "set_permissions", "-p", vhost, broker.user, ".*", ".*", ".*", node=node)
+    return not existed
 
 
 def delete_vhost(ctl: str, vhost: str, node: str | None = None) -> None:
     rabbitmqctl(ctl, "delete_vhost", vhost, node=node)
+
+
+def prefixed_names(
+    ctl: str, vhost: str, prefix: str, node: str | None = None
+) -> dict[str, list[str]]:
+    """The queues and exchanges of ``vhost`` whose names start with ``prefix``."""
+    found = {}
+    for kind in ("queues", "exchanges"):
+        names = rabbitmqctl(ctl, "-s", f"list_{kind}", "-p", vhost, "name", node=node)
+        found[kind] = sorted(n for n in names.splitlines() if n.startswith(prefix))
+    return found
+
+
+def delete_prefixed(ctl: str, url: str, prefix: str, node: str | None = None) -> list[str]:
+    """Delete every queue and exchange whose name starts with ``prefix`` (a run's token
+    begins the key prefix of each of its variants); the names deleted.
+
+    Listing needs ``rabbitmqctl``; deleting goes over AMQP as the URL's user, so it needs
+    no management plugin and touches nothing outside the URL's vhost.
+    """
+    if not prefix:
+        raise ValueError("an empty prefix would name every queue")
+    vhost = Broker.parse(url).vhost or "/"
+    names = prefixed_names(ctl, vhost, prefix, node)
+    if not names["queues"] and not names["exchanges"]:
+        return []
+    asyncio.run(_delete(url, names["queues"], names["exchanges"]))
+    return names["queues"] + names["exchanges"]
+
+
+async def _delete(url: str, queues: list[str], exchanges: list[str]) -> None:
+    import aio_pika
+
+    connection = await aio_pika.connect(url, timeout=10)
+    async with connection:
+        channel = await connection.channel()
+        for queue in queues:
+            await channel.queue_delete(queue)
+        for exchange in exchanges:
+            await channel.exchange_delete(exchange)
+
+
+def server_version(url: str) -> str | None:
+    """The broker's version from its AMQP greeting (no rabbitmqctl, so a remote one too)."""
+
+    async def ask() -> str | None:
+        import aio_pika
+
+        connection = await aio_pika.connect(url, timeout=5)
+        async with connection:
+            properties = connection.transport.connection.server_properties
+            version = properties.get("version")
+            return version.decode() if isinstance(version, bytes) else version
+
+    try:
+        return asyncio.run(ask())
+    except Exception:
+        return None
 
 
 def server_config(broker: Broker) -> str:

@@ -37,6 +37,7 @@ DEFAULT_PORTS = {PRIMARY: 3407, REPLICA: 3408, REDIS: 6479}
 DATABASE = "ticketlab"
 APP_USER = APP_PASSWORD = "ticketlab"
 
+LAB_REDIS_VARIABLE = "TICKETLAB_LAB_REDIS_URL"
 URL_VARIABLES = (
     ("TICKETLAB_DB_URL", "db_url"),
     ("TICKETLAB_REPLICA_URL", "replica_url"),
@@ -65,8 +66,22 @@ class StackInfo:
         return not self.started
 
     def env(self) -> dict[str, str]:
-        """The ``TICKETLAB_*`` variables that point the service (or a shell) at this stack."""
-        return {variable: getattr(self, attr) for variable, attr in URL_VARIABLES}
+        """The ``TICKETLAB_*`` variables that point the service (or a shell) at this stack.
+
+        ``TICKETLAB_LAB_REDIS_URL`` marks the Redis URL as the lab's own, so a shell that
+        exported it and runs ``up`` again after a ``down`` gets a new lab Redis rather than
+        being told its (stopped) Redis was given and does not answer.
+        """
+        env = {variable: getattr(self, attr) for variable, attr in URL_VARIABLES}
+        redis_part = self.parts.get(REDIS)
+        if redis_part is not None and redis_part.owned:
+            env[LAB_REDIS_VARIABLE] = self.redis_url
+        return env
+
+    def broker_version(self) -> dict[str, str]:
+        """``{"rabbitmq": version}`` for a run's manifest, or nothing if the broker is mute."""
+        version = rabbitmq.server_version(self.amqp_url)
+        return {"rabbitmq": version} if version else {}
 
     def settings(self, **overrides: Any) -> Settings:
         values: dict[str, Any] = {
@@ -93,6 +108,7 @@ class PartStatus:
     port: int | None
     answering: bool
     detail: dict[str, str] = field(default_factory=dict)
+    threads: int | None = None  # of the process and its group (a supervisor's workers too)
 
     @property
     def healthy(self) -> bool:
@@ -108,12 +124,14 @@ def process_status(part: str, record: processes.PidRecord | None) -> PartStatus:
     leftover): alive by its pid file, answering if it serves HTTP on its ``--port``."""
     alive = record is not None and record.is_running()
     pid = record.pid if record else None
+    threads = processes.thread_count(pid) if alive and pid is not None else None
     argv = list(record.argv) if record else []
     port = int(argv[argv.index("--port") + 1]) if "--port" in argv[:-1] else None
     if port is None:
-        return PartStatus(part, True, "(leftover)", pid, alive, None, False)
+        return PartStatus(part, True, "(leftover)", pid, alive, None, False, threads=threads)
     url = f"http://{LOOPBACK}:{port}"
-    return PartStatus(part, True, url, pid, alive, port, alive and http_ready(url))
+    answering = alive and http_ready(url)
+    return PartStatus(part, True, url, pid, alive, port, answering, threads=threads)
 
 
 def http_ready(url: str) -> bool:
@@ -141,8 +159,9 @@ class Stack:
 
     ``environ`` supplies ``TICKETLAB_REDIS_URL`` / ``TICKETLAB_AMQP_URL`` (default: the
     process environment); ``search_path`` replaces the binary lookup (tests use an empty
-    one); ``vhost`` names the lab's RabbitMQ vhost (default: the one this lab directory
-    already uses, so a plain ``ticketlab up`` on a lab a test created keeps the test's).
+    one); ``vhost`` names the lab's RabbitMQ vhost. Without it: the one the URL names, else
+    the one this lab directory already uses (so a plain ``ticketlab up`` on a lab a test
+    created keeps the test's), else one named after the lab directory.
     """
 
     def __init__(
@@ -157,13 +176,23 @@ class Stack:
         self.paths = LabPaths.at(lab_dir)
         self.environ = os.environ if environ is None else environ
         self.search_path = search_path
-        self.vhost = vhost or recorded_vhost(load_state(self.paths)) or rabbitmq.DEFAULT_VHOST
+        self.vhost = (
+            vhost
+            or self._broker().vhost
+            or recorded_vhost(load_state(self.paths))
+            or rabbitmq.lab_vhost(self.paths.root)
+        )
         self.migrate = migrate
+        self.reaped: list[str] = []  # what ``up`` stopped of a killed run's processes
+
+    def _broker(self) -> rabbitmq.Broker:
+        return rabbitmq.Broker.parse(self.environ.get("TICKETLAB_AMQP_URL") or rabbitmq.DEFAULT_URL)
 
     # -- up -------------------------------------------------------------------------------
 
     def up(self) -> StackInfo:
         began = time.perf_counter()
+        self.reaped = processes.reap_orphans(self.paths)  # a killed run's, before anything
         state = load_state(self.paths)
         plan = self._plan(state)  # every missing binary is reported before anything starts
         self.paths.make()
@@ -189,14 +218,14 @@ class Stack:
             )
         }
         given_redis = self.environ.get("TICKETLAB_REDIS_URL", "")
+        if given_redis and given_redis == self.environ.get(LAB_REDIS_VARIABLE):
+            given_redis = ""  # exported by a lab's ``up``: not the user's, start our own
         own_redis = state.parts.get(REDIS)
         if given_redis and not (own_redis and own_redis.owned and own_redis.url == given_redis):
             plan["redis_url"] = given_redis
         else:
             plan["redis-server"] = require_binary("redis-server", find)
-        broker = rabbitmq.Broker.parse(
-            self.environ.get("TICKETLAB_AMQP_URL") or rabbitmq.DEFAULT_URL
-        )
+        broker = self._broker()
         plan["broker"] = broker
         plan["rabbitmqctl"] = find_binary("rabbitmqctl", find) if broker.is_local else None
         if not broker.answers():
@@ -292,8 +321,19 @@ class Stack:
             node = rabbitmq.node_name(broker)
         ctl = plan["rabbitmqctl"]
         if ctl:
-            rabbitmq.ensure_vhost(ctl, broker, self.vhost, node or None)
+            created = rabbitmq.ensure_vhost(ctl, broker, self.vhost, node or None)
             url = broker.url_for(self.vhost)
+            known = state.vhost.get("name") == self.vhost and state.vhost.get("url") == url
+            state.vhost = {
+                "name": self.vhost,
+                "url": url,
+                "node": node,
+                "created": created or bool(known and state.vhost.get("created")),
+            }
+            # Recorded at once: should the rest of ``up`` fail, ``purge`` still finds it.
+            recorded = load_state(self.paths)
+            recorded.vhost = state.vhost
+            save_state(self.paths, recorded)
         else:  # a remote broker: the lab cannot create vhosts there, so use the URL as given
             url = self.environ.get("TICKETLAB_AMQP_URL") or rabbitmq.DEFAULT_URL
         running = processes.running(self.paths, RABBITMQ) if node else None
@@ -348,8 +388,11 @@ class Stack:
             answering = rabbitmq.Broker.parse(record.url).answers()
             if record.extra.get("vhost"):
                 detail["vhost"] = str(record.extra["vhost"])
+        threads = processes.thread_count(pid) if alive and pid is not None else None
         return PartStatus(
-            record.name, record.owned, record.url, pid, alive, record.port, answering, detail
+            *(record.name, record.owned, record.url, pid, alive, record.port, answering),
+            detail=detail,
+            threads=threads,
         )
 
     # -- down -----------------------------------------------------------------------------
@@ -357,8 +400,9 @@ class Stack:
     def down(self, *, purge: bool = False) -> list[str]:
         """Stop every process the lab started (pid files, so leftovers too); parts stopped.
 
-        Data directories stay, so the next ``up`` is quick and keeps its data; ``purge``
-        also deletes them, the lab's vhost and the whole lab directory.
+        Data directories stay, so the next ``up`` is quick and keeps its data, and so does
+        the vhost's record; ``purge`` also deletes them, the lab's vhost and the whole lab
+        directory (``purge()`` says what it removed).
         """
         state = load_state(self.paths)
         order = [p for p in reversed(SERVER_PARTS)]
@@ -368,10 +412,9 @@ class Stack:
             if self._stop_part(state, part):
                 stopped.append(part)
         remove_stale_pid_files(self.paths)
+        clear_state(self.paths, keep_vhost=True)
         if purge:
-            self._purge(state)
-        else:
-            clear_state(self.paths)
+            self.purge()
         return stopped
 
     def _stop_part(self, state: LabState, part: str) -> bool:
@@ -385,20 +428,55 @@ class Stack:
                     rabbitmq.stop_server(ctl, node)
         return processes.stop_part(self.paths, part)
 
-    def _purge(self, state: LabState) -> None:
-        rabbit = state.parts.get(RABBITMQ)
-        vhost = recorded_vhost(state)
-        ctl = find_binary("rabbitmqctl", self.search_path)
-        reachable = rabbit is not None and rabbitmq.Broker.parse(rabbit.url).answers()
-        if vhost not in ("", "/") and ctl and reachable:
-            node = str(rabbit.extra.get("node", "")) if rabbit else ""
-            with contextlib.suppress(StackError, OSError, subprocess.TimeoutExpired):
-                rabbitmq.delete_vhost(ctl, vhost, node or None)
+    def purge(self) -> str | None:
+        """Delete the lab directory, and the vhost if the lab created it; a note on the vhost.
+
+        Call after ``down``. A vhost named in ``TICKETLAB_AMQP_URL`` that existed before the
+        lab used it is not the lab's to delete, and is left.
+        """
+        vhost = load_state(self.paths).vhost
+        note = self._delete_vhost(vhost)
         shutil.rmtree(self.paths.shared_dir, ignore_errors=True)
         shutil.rmtree(self.paths.root, ignore_errors=True)
+        return note
+
+    def _delete_vhost(self, vhost: dict[str, Any]) -> str | None:
+        name = str(vhost.get("name", ""))
+        if not name:
+            return None
+        if not vhost.get("created") or name == "/":
+            return f"vhost {name} kept: the lab did not create it"
+        if vhost.get("node"):  # on the lab's own broker, whose data goes with the lab
+            return f"vhost {name} removed with the lab's broker"
+        ctl = find_binary("rabbitmqctl", self.search_path)
+        broker = rabbitmq.Broker.parse(str(vhost.get("url", rabbitmq.DEFAULT_URL)))
+        if ctl is None or not broker.answers():
+            return f"vhost {name} not removed: no rabbitmqctl or no broker at {broker.port}"
+        try:
+            rabbitmq.delete_vhost(ctl, name, str(vhost.get("node", "")) or None)
+        except (StackError, OSError, subprocess.TimeoutExpired) as exc:
+            return f"vhost {name} not removed: {exc}"
+        return f"vhost {name} removed"
+
+    def delete_run_objects(self, prefix: str) -> list[str]:
+        """Delete a run's queues and exchanges (names under its key prefix) from the lab's
+        vhost, so no run leaves messages behind; the names deleted. Never raises: it is
+        cleanup, and a broker that is gone has nothing left to delete."""
+        vhost = load_state(self.paths).vhost
+        ctl = find_binary("rabbitmqctl", self.search_path)
+        if not vhost.get("url") or ctl is None:
+            return []
+        try:
+            return rabbitmq.delete_prefixed(
+                ctl, str(vhost["url"]), prefix, str(vhost.get("node", "")) or None
+            )
+        except Exception:
+            return []
 
 
 def recorded_vhost(state: LabState) -> str:
+    if state.vhost.get("name"):
+        return str(state.vhost["name"])
     rabbit = state.parts.get(RABBITMQ)
     return str(rabbit.extra.get("vhost", "")) if rabbit else ""
 

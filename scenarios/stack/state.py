@@ -3,6 +3,8 @@
 ``status`` and ``down`` read it, and ``up`` reuses its ports so exported URLs stay valid
 across restarts. It is advisory: the pid files in ``run/`` are what ``down`` trusts to
 find processes, so a state file lost with a killed run still leaves nothing behind.
+The RabbitMQ vhost is the exception: ``down`` keeps its record (``vhost``: name, broker
+URL, node, and whether the lab created it), so ``down --purge`` later can still delete it.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class PartRecord:
 class LabState:
     parts: dict[str, PartRecord] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
+    vhost: dict[str, Any] = field(default_factory=dict)
 
     def port_of(self, part: str) -> int | None:
         record = self.parts.get(part)
@@ -43,6 +46,7 @@ class LabState:
             "format": FORMAT_VERSION,
             "parts": {name: asdict(p) for name, p in self.parts.items()},
             "urls": self.urls,
+            "vhost": self.vhost,
         }
         return json.dumps(body, indent=2, sort_keys=True) + "\n"
 
@@ -52,7 +56,7 @@ class LabState:
         if body.get("format") != FORMAT_VERSION:
             return cls()
         parts = {name: PartRecord(**raw) for name, raw in body.get("parts", {}).items()}
-        return cls(parts=parts, urls=dict(body.get("urls", {})))
+        return cls(parts=parts, urls=dict(body.get("urls", {})), vhost=dict(body.get("vhost", {})))
 
 
 def load_state(paths: LabPaths) -> LabState:
@@ -71,5 +75,10 @@ def save_state(paths: LabPaths, state: LabState) -> None:
     os.replace(tmp, paths.state_file)
 
 
-def clear_state(paths: LabPaths) -> None:
-    paths.state_file.unlink(missing_ok=True)
+def clear_state(paths: LabPaths, *, keep_vhost: bool = False) -> None:
+    """Forget the stack; ``keep_vhost`` keeps the vhost's record for a later purge."""
+    vhost = load_state(paths).vhost if keep_vhost else {}
+    if vhost:
+        save_state(paths, LabState(vhost=vhost))
+    else:
+        paths.state_file.unlink(missing_ok=True)

@@ -21,14 +21,15 @@ from scenarios.checks.result import Verdict
 from scenarios.overrides import Overrides, apply_overrides
 from scenarios.runner import RunOptions, RunResult, run_scenario
 from scenarios.stack.stack import Stack
+from tests.support.isolation import fresh_vhost, rabbitmqctl
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_vhost_left_behind")]
 
 
 @pytest.fixture(scope="module")
 def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     path = tmp_path_factory.mktemp("lab")
-    stack = Stack(path)
+    stack = Stack(path, vhost=fresh_vhost())
     stack.up()
     try:
         yield path
@@ -92,6 +93,9 @@ def test_smoke_writes_a_complete_run_directory_that_passes(smoke: RunResult) -> 
     assert checks["no-double-booking"] == checks["no-hold-past-ttl"] == "pass"
     report = (result.run_dir / "report.html").read_text()
     assert "smoke" in report and "no-double-booking" in report
+    vhost = Stack(lab_dir).vhost
+    assert rabbitmqctl("-s", "list_queues", "-p", vhost, "name") == ""  # the run's are deleted
+    assert manifest["servers"]["rabbitmq"]
 
 
 def test_summary_and_report_agree_with_an_independent_recomputation(smoke: RunResult) -> None:

@@ -26,6 +26,9 @@ ADMIN_URL = os.environ.get("TICKETLAB_TEST_DB_ADMIN_URL", "mysql://root@127.0.0.
 REDIS_URL = os.environ.get("TICKETLAB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 AMQP_BASE = os.environ.get("TICKETLAB_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 AMQP_USER = os.environ.get("TICKETLAB_TEST_AMQP_USER", "guest")
+# Every vhost this test process makes starts so, so ``tests/support/vhosts.py`` can tell
+# ours from those of other test runs sharing the broker.
+VHOST_PREFIX = f"tl_{os.getpid()}_"
 
 
 def rabbitmqctl(*args: str) -> str:
@@ -48,7 +51,7 @@ class Isolation:
 
     @property
     def vhost(self) -> str:
-        return f"tl_{self.token}"
+        return f"{VHOST_PREFIX}{self.token}"
 
     def settings(self, **overrides: Any) -> Settings:
         admin = ADMIN_URL.rsplit("/", 1)[0]
@@ -72,18 +75,26 @@ class Isolation:
         return settings
 
     def destroy(self) -> None:
+        """Each resource is removed even if removing another failed (a test dropped it)."""
         settings = self.settings()
-        schema.drop_database(settings)
-        with contextlib.suppress(RuntimeError):
-            rabbitmqctl("delete_vhost", self.vhost)
-        client = redis.Redis.from_url(REDIS_URL)
         try:
-            keys = list(client.scan_iter(match=f"{settings.key_prefix}:*", count=1000))
-            if keys:
-                client.delete(*keys)
+            schema.drop_database(settings)
         finally:
-            client.close()
+            with contextlib.suppress(RuntimeError):
+                rabbitmqctl("delete_vhost", self.vhost)
+            client = redis.Redis.from_url(REDIS_URL)
+            try:
+                keys = list(client.scan_iter(match=f"{settings.key_prefix}:*", count=1000))
+                if keys:
+                    client.delete(*keys)
+            finally:
+                client.close()
 
 
 def new_isolation() -> Isolation:
     return Isolation(secrets.token_hex(4))
+
+
+def fresh_vhost() -> str:
+    """A fresh vhost name for a lab stack a test starts (the lab creates and purges it)."""
+    return f"{VHOST_PREFIX}{secrets.token_hex(4)}"

@@ -23,3 +23,18 @@ async def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {within} s waiting for {what or condition}")
         await asyncio.sleep(interval)
+
+
+def wait_until_sync(
+    condition: Callable[[], bool],
+    within: float = WAIT_S,
+    what: str = "",
+    *,
+    interval: float = 0.02,
+) -> None:
+    """``wait_until`` for code outside an event loop (processes, files)."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within} s waiting for {what or condition}")
+        time.sleep(interval)

@@ -18,7 +18,7 @@ from scenarios.cli import main
 from scenarios.stack import LabPaths, MissingBinary, Stack, StackError, mariadb, processes, redis
 from scenarios.stack.binaries import find_binary
 from scenarios.stack.net import choose_port
-from scenarios.stack.rabbitmq import Broker, dist_port
+from scenarios.stack.rabbitmq import Broker, dist_port, lab_vhost
 from scenarios.stack.state import LabState, PartRecord, load_state, save_state
 
 
@@ -280,3 +280,23 @@ def test_a_process_without_a_port_is_a_leftover() -> None:
 
     status = process_status("stray", processes.PidRecord("stray", os.getpid(), None, ("sleep",)))
     assert status.url == "(leftover)"
+
+
+def test_each_lab_directory_has_a_vhost_of_its_own(tmp_path: Path) -> None:
+    one, other = Stack(tmp_path / "one", environ={}), Stack(tmp_path / "two", environ={})
+    assert one.vhost == lab_vhost(one.paths.root) and one.vhost.startswith("ticketlab-")
+    assert one.vhost != other.vhost
+    assert Stack(tmp_path / "one", environ={}).vhost == one.vhost  # stable across runs
+
+
+def test_a_vhost_named_in_the_amqp_url_is_used(tmp_path: Path) -> None:
+    url = "amqp://guest:guest@127.0.0.1:5672/team%2Fa"
+    assert Stack(tmp_path / "lab", environ={"TICKETLAB_AMQP_URL": url}).vhost == "team/a"
+    plain = Stack(tmp_path / "lab", environ={"TICKETLAB_AMQP_URL": url.rsplit("/", 1)[0] + "/"})
+    assert plain.vhost == lab_vhost(plain.paths.root)
+
+
+def test_purge_keeps_a_vhost_the_lab_did_not_create(paths: LabPaths) -> None:
+    save_state(paths, LabState(vhost={"name": "theirs", "created": False, "url": "amqp://x/"}))
+    assert Stack(paths.root).purge() == "vhost theirs kept: the lab did not create it"
+    assert not paths.root.exists()

@@ -1,11 +1,13 @@
-"""The lab's stack against real servers: replication, read-only replica, idempotent up, down.
+"""The lab's stack against real servers: replication, read-only replica, idempotent up, down,
+and the vhost: recorded across ``down``, a run's queues deleted, removed by ``purge``.
 
 One stack per module in a temporary lab directory (its own ports, data and vhost); the
-tests run in file order and the last one takes it down, the fixture makes sure of it.
+tests run in file order and the last ones take it down, the fixture makes sure of it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import signal
@@ -20,9 +22,11 @@ from scenarios.cli import main
 from scenarios.stack import Stack, StackInfo, processes
 from scenarios.stack.stack import PRIMARY, REDIS, REPLICA
 from service.config import DatabaseUrl
-from tests.support.isolation import AMQP_BASE
+from tests.support.isolation import AMQP_BASE, fresh_vhost
+from tests.support.vhosts import our_vhosts
 
 REPLICATION_BOUND_S = 10.0
+pytestmark = pytest.mark.usefixtures("no_vhost_left_behind")
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +36,7 @@ def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def stack(lab_dir: Path) -> Iterator[Stack]:
-    lab = Stack(
-        lab_dir, environ={"TICKETLAB_AMQP_URL": AMQP_BASE}, vhost=f"tl_{secrets.token_hex(4)}"
-    )
+    lab = Stack(lab_dir, environ={"TICKETLAB_AMQP_URL": AMQP_BASE}, vhost=fresh_vhost())
     try:
         yield lab
     finally:
@@ -133,6 +135,35 @@ def test_cli_status_and_up_report_the_running_stack(
     assert f"export TICKETLAB_AMQP_URL={info.amqp_url}" in out.splitlines()
 
 
+async def declare(url: str, *names: str) -> None:
+    import aio_pika
+
+    connection = await aio_pika.connect(url, timeout=10)
+    async with connection:
+        channel = await connection.channel()
+        for name in names:
+            await channel.declare_exchange(name, aio_pika.ExchangeType.TOPIC)
+            queue = await channel.declare_queue(name, durable=True)
+            await queue.bind(name, "#")
+            await channel.default_exchange.publish(aio_pika.Message(b"left"), routing_key=name)
+
+
+def test_a_runs_queues_and_exchanges_are_deleted_and_no_others(
+    stack: Stack, info: StackInfo
+) -> None:
+    run, other = f"r{secrets.token_hex(3)}", f"r{secrets.token_hex(3)}"
+    asyncio.run(declare(info.amqp_url, f"{run}v0:holds:release", f"{run}v1:events", other))
+    deleted = stack.delete_run_objects(run)
+    assert sorted(deleted) == sorted([f"{run}v0:holds:release", f"{run}v1:events"] * 2)
+    assert stack.delete_run_objects(run) == []
+    assert stack.delete_run_objects(other) == [other, other]  # a queue and an exchange
+
+
+def test_the_broker_version_is_read_for_the_manifest(info: StackInfo) -> None:
+    version = info.broker_version()["rabbitmq"]
+    assert version.count(".") == 2 and version[0].isdigit()
+
+
 def test_down_leaves_no_process(stack: Stack, lab_dir: Path) -> None:
     pids = [r.pid for _, r in processes.pid_files(stack.paths) if r is not None]
     assert len(pids) == 3
@@ -142,3 +173,11 @@ def test_down_leaves_no_process(stack: Stack, lab_dir: Path) -> None:
     assert not list(stack.paths.run_dir.glob("*.pid"))
     assert stack.status() == []
     assert main(["--lab-dir", str(lab_dir), "status"]) == 1
+
+
+def test_down_remembers_the_vhost_so_a_later_purge_removes_it(stack: Stack, lab_dir: Path) -> None:
+    assert stack.vhost in our_vhosts()
+    assert Stack(lab_dir).vhost == stack.vhost  # recorded, though the stack is down
+    assert stack.purge() == f"vhost {stack.vhost} removed"
+    assert stack.vhost not in our_vhosts()
+    assert not lab_dir.exists()
