@@ -34,18 +34,19 @@ from scenarios.checks.result import CheckReport, Verdict, combine
 from scenarios.checks.run import Check, run_checks
 from scenarios.checks.snapshot import Evidence, MeasuredWindow
 from scenarios.evidence import read_ledger, read_snapshot
+from scenarios.faults.heartbeat import LagCsv, heartbeat_lag
 from scenarios.history import History
 from scenarios.load.merge import merge_parts
 from scenarios.load.process import headless_argv, start_locust, stop_locust
 from scenarios.load.shapes import Plan
 from scenarios.load.workload import Workload, parse_workload, write_workload
-from scenarios.nemesis import Nemesis, Targets
+from scenarios.nemesis import FaultLab, Nemesis
 from scenarios.progress import Progress
 from scenarios.quiesce import quiesce
 from scenarios.scrape import scrape_forever
 from scenarios.spec import Scenario, Variant
 from scenarios.stack.paths import LabPaths
-from scenarios.stack.stack import Stack, StackInfo
+from scenarios.stack.stack import PRIMARY, REPLICA, Stack, StackInfo
 from scenarios.summary import summarize
 from service import schema
 from service.config import Settings
@@ -204,17 +205,21 @@ async def drive_load(
     sampler: ProcessSampler,
     progress: Progress,
     options: RunOptions,
+    faults: FaultLab,
 ) -> tuple[float, float, Nemesis]:
-    """Locust from start to its own end, with the nemesis and the metrics scraper beside it."""
+    """Locust from start to its own end, with the nemesis, the metrics scraper and the
+    replication-lag heartbeat beside it."""
     planned = Plan.of(workload.shape).duration_s if workload.shape is not None else None
     argv = headless_argv(workload, workload_path, processes=options.locust_processes)
     locust = start_locust(argv, out / "logs" / "locust.log")
     sampler.add("locust", locust.pid)
     load_start = time.time()
     progress.enter("load", planned_s=planned)
-    nemesis = Nemesis(scenario.nemesis, Targets(apps.ports.psp_url))
+    nemesis = Nemesis(scenario.nemesis, faults.context(apps.ports.psp_url, apps.service_pid))
+    lag = LagCsv(out / "lag.csv")
     tasks = [
         asyncio.create_task(nemesis.run(load_start)),
+        asyncio.create_task(heartbeat_lag(faults.primary_port, faults.replica_port, lag.add)),
         asyncio.create_task(
             scrape_forever(
                 apps.ports.service_url, out / "metrics.jsonl", on_record=progress.metrics
@@ -234,6 +239,7 @@ async def drive_load(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        lag.close()
     if locust.returncode not in (0, -signal.SIGTERM, None):
         tail = (out / "logs" / "locust.log").read_text(errors="replace")[-2000:]
         raise RuntimeError(f"locust exited with {locust.returncode}:\n{tail}")
@@ -300,14 +306,18 @@ def run_variant(
     sampler = ProcessSampler(
         {name: part.pid for name, part in stack.parts.items() if part.pid is not None}
     )
+    faults = FaultLab(apps.paths, stack.parts[PRIMARY].port, stack.parts[REPLICA].port)
     try:
+        apps.settings = faults.route(scenario.nemesis, settings)
         progress.enter("start", note=f"{scenario.workers} worker(s), {settings.claim_strategy}")
         apps.start(os.environ)
         for role, pid in apps.pids().items():
             sampler.add(role, pid)
         sampler.start()
         load_start, load_end, nemesis = asyncio.run(
-            drive_load(workload, workload_path, out, apps, scenario, sampler, progress, options)
+            drive_load(
+                workload, workload_path, out, apps, scenario, sampler, progress, options, faults
+            )
         )
         merge_parts(out / "operations.jsonl")
         rundir.append_jsonl(out / "operations.jsonl", (f.to_dict() for f in nemesis.records))
@@ -324,6 +334,7 @@ def run_variant(
         sampler.stop()
         progress.enter("stop")
         apps.stop()
+        faults.close()
         apps.collect_logs(out / "logs")
         rundir.write_csv(
             out / "resources.csv", rundir.RESOURCE_COLUMNS, (s.row() for s in sampler.samples)
@@ -345,6 +356,7 @@ def run_variant(
             "quiesce_s": round(settled.seconds, 3),
             "unsettled": dict(settled.settlement.unsettled),
             "nemesis_errors": nemesis.errors,
+            "faults_undone": faults.notes,
             "claim_strategy": settings.claim_strategy,
         },
     )

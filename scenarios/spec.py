@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from scenarios.checks.slo import Slo
+from scenarios.faults.kinds import FAULT_KINDS as FAULT_KIND_REGISTRY
 from scenarios.load.workload import WorkloadError, parse_workload
 from scenarios.rundir import safe_name
 from service.config import ConfigError, Settings
@@ -35,7 +36,7 @@ SERVICE_INVARIANTS = (
     "no-hold-past-ttl",
     "no-event-lost",
 )
-FAULT_KINDS = ("psp-faults",)
+FAULT_KINDS = tuple(FAULT_KIND_REGISTRY)
 SETTING_NAMES = frozenset(f.name for f in dataclasses.fields(Settings))
 RUNNER_OWNED_SETTINGS = frozenset(
     {
@@ -119,6 +120,9 @@ class Fault:
         found = []
         if self.kind not in FAULT_KINDS:
             found.append(f"{where}: unknown kind; known: {', '.join(FAULT_KINDS)}")
+        else:
+            kind = FAULT_KIND_REGISTRY[self.kind]
+            found += [f"{where}: {p}" for p in kind.problems(self.params, self.duration_s)]
         if self.at_s < 0:
             found.append(f"{where}: at_s must not be negative, got {self.at_s}")
         if self.duration_s is not None and self.duration_s <= 0:
