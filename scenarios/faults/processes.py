@@ -36,7 +36,7 @@ def workers(service_pid: int) -> list[int]:
     when it serves alone (``--workers 1``)."""
     try:
         parent = psutil.Process(service_pid)
-        children = [c.pid for c in parent.children() if c.is_running()]
+        children = [c.pid for c in parent.children() if _running(c.pid)]
     except psutil.Error:
         return []
     return sorted(children) or [service_pid]
