@@ -104,13 +104,14 @@ class FaultLab:
             replication.point_at(self.replica_port, self.proxy.ports[fault_lab.REPLICATION])
         return fault_lab.routed(settings, self.proxy)
 
-    def context(self, psp_url: str, service_pid: int | None) -> FaultContext:
+    def context(self, psp_url: str, service_pid: int | None, workers: int) -> FaultContext:
         return FaultContext(
             psp_url=psp_url,
             paths=self.paths,
             primary_port=self.primary_port,
             replica_port=self.replica_port,
             service_pid=service_pid,
+            service_workers=workers,
             service_db_user=self.db_user,
             proxy=self.proxy,
         )

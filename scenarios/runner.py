@@ -215,7 +215,9 @@ async def drive_load(
     sampler.add("locust", locust.pid)
     load_start = time.time()
     progress.enter("load", planned_s=planned)
-    nemesis = Nemesis(scenario.nemesis, faults.context(apps.ports.psp_url, apps.service_pid))
+    nemesis = Nemesis(
+        scenario.nemesis, faults.context(apps.ports.psp_url, apps.service_pid, apps.workers)
+    )
     lag = LagCsv(out / "lag.csv")
     tasks = [
         asyncio.create_task(nemesis.run(load_start)),

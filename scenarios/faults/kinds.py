@@ -41,6 +41,7 @@ class FaultContext:
     primary_port: int | None = None
     replica_port: int | None = None
     service_pid: int | None = None
+    service_workers: int = 2
     service_db_user: str | None = None
     proxy: FaultProxy | None = None
 
@@ -272,18 +273,18 @@ async def link_off(ctx: FaultContext, params: Mapping[str, Any], state: Any) -> 
 
 
 async def kill_on(ctx: FaultContext, params: Mapping[str, Any]) -> Applied:
-    service = ctx.need("service_pid")
-    before = processes.workers(service)
-    pid = processes.pick_worker(service, params.get("worker", 0))
+    service, supervised = ctx.need("service_pid"), ctx.service_workers > 1
+    before = processes.workers(service, supervised)
+    pid = processes.pick_worker(service, params.get("worker", 0), supervised)
     processes.signal_worker(pid, signal.SIGKILL)
-    restart = await _thread(
-        processes.watch_restart, service, before, pid, params.get("restart_wait_s", 10.0)
-    )
+    wait_s = params.get("restart_wait_s", 10.0)
+    restart = await _thread(processes.watch_restart, service, before, pid, wait_s, supervised)
     return Applied(note=restart.note(), state=restart)
 
 
 async def pause_on(ctx: FaultContext, params: Mapping[str, Any]) -> Applied:
-    pid = processes.pick_worker(ctx.need("service_pid"), params.get("worker", 0))
+    supervised = ctx.service_workers > 1
+    pid = processes.pick_worker(ctx.need("service_pid"), params.get("worker", 0), supervised)
     processes.signal_worker(pid, signal.SIGSTOP)
     return Applied(note=f"worker {pid} paused (SIGSTOP)", state=pid)
 

@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from scenarios.faults.client import ProxyApiError, ToxiproxyClient, listen_port
@@ -68,26 +69,29 @@ def upstreams(settings: Settings) -> dict[str, str]:
     return found
 
 
-def start(paths: LabPaths, links: Iterable[str], targets: Mapping[str, str]) -> FaultProxy:
-    """Start the proxy (stopping a leftover one) with one proxy per link, named after it."""
+def start(
+    paths: LabPaths, links: Iterable[str], targets: Mapping[str, str], part: str = PART
+) -> FaultProxy:
+    """Start the proxy (stopping a leftover one) with one proxy per link, named after it;
+    ``part`` names its pid file (a benchmark's proxy must not replace a run's)."""
     wanted = sorted(set(links))
     unknown = [link for link in wanted if link not in LINKS]
     if unknown:
         raise StackError(f"unknown link(s) {', '.join(unknown)}; known: {', '.join(LINKS)}")
-    processes.stop_part(paths, PART)
+    processes.stop_part(paths, part)
     port = choose_port(())
     argv = [sys.executable, "-m", "scenarios.faults.proxy", "--listen", f"{LOOPBACK}:{port}"]
-    paths.log_file(PART).unlink(missing_ok=True)
-    record = processes.spawn(paths, PART, argv)
+    paths.log_file(part).unlink(missing_ok=True)
+    record = processes.spawn(paths, part, argv)
     client = ToxiproxyClient(f"http://{LOOPBACK}:{port}")
-    _wait_ready(client, record, paths)
+    _wait_ready(client, record, paths.log_file(part))
     ports = {}
     for link in wanted:
         ports[link] = listen_port(client.create(link, targets[link]))
     return FaultProxy(client.url, record.pid, ports)
 
 
-def _wait_ready(client: ToxiproxyClient, record: processes.PidRecord, paths: LabPaths) -> None:
+def _wait_ready(client: ToxiproxyClient, record: processes.PidRecord, log: Path) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_S
     while True:
         try:
@@ -95,7 +99,7 @@ def _wait_ready(client: ToxiproxyClient, record: processes.PidRecord, paths: Lab
             return
         except (OSError, ProxyApiError):
             if not record.is_running():
-                tail = processes.log_tail(paths.log_file(PART))
+                tail = processes.log_tail(log)
                 raise StackError(f"the fault proxy exited before it was ready:\n{tail}") from None
             if time.monotonic() >= deadline:
                 message = f"the fault proxy did not answer in {READY_TIMEOUT_S:g} s"
@@ -103,8 +107,8 @@ def _wait_ready(client: ToxiproxyClient, record: processes.PidRecord, paths: Lab
             time.sleep(0.05)
 
 
-def stop(paths: LabPaths) -> bool:
-    return processes.stop_part(paths, PART, term_timeout=5.0)
+def stop(paths: LabPaths, part: str = PART) -> bool:
+    return processes.stop_part(paths, part, term_timeout=5.0)
 
 
 def routed(settings: Settings, proxy: FaultProxy) -> Settings:

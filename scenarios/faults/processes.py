@@ -31,21 +31,25 @@ class FaultRefused(RuntimeError):
 # -- service workers --------------------------------------------------------------------------
 
 
-def workers(service_pid: int) -> list[int]:
-    """The service's worker processes: the supervisor's children, or the process itself
-    when it serves alone (``--workers 1``)."""
+def workers(service_pid: int, supervised: bool = True) -> list[int]:
+    """The service's worker processes: the supervisor's live children, or — when it serves
+    alone (``--workers 1``, ``supervised`` false) — the process itself. A supervisor left
+    without children has no workers; it is never mistaken for one."""
+    if not _running(service_pid):
+        return []
+    if not supervised:
+        return [service_pid]
     try:
-        parent = psutil.Process(service_pid)
-        children = [c.pid for c in parent.children() if _running(c.pid)]
+        children = psutil.Process(service_pid).children()
     except psutil.Error:
         return []
-    return sorted(children) or [service_pid]
+    return sorted(c.pid for c in children if _running(c.pid))
 
 
-def pick_worker(service_pid: int, index: int) -> int:
-    found = workers(service_pid)
+def pick_worker(service_pid: int, index: int, supervised: bool = True) -> int:
+    found = workers(service_pid, supervised)
     if not found:
-        raise FaultRefused(f"the service (pid {service_pid}) is not running")
+        raise FaultRefused(f"the service (pid {service_pid}) has no live worker")
     return found[index % len(found)]
 
 
@@ -76,12 +80,14 @@ class Restart:
         return f"worker {self.killed} killed; not replaced within the fault window"
 
 
-def watch_restart(service_pid: int, before: list[int], killed: int, within_s: float) -> Restart:
+def watch_restart(
+    service_pid: int, before: list[int], killed: int, within_s: float, supervised: bool = True
+) -> Restart:
     """Wait (bounded) for a new worker to appear in place of ``killed``."""
     began = time.monotonic()
     deadline = began + within_s
     while True:
-        alive = psutil.pid_exists(service_pid) and _running(service_pid)
+        alive = supervised and _running(service_pid)
         now = workers(service_pid) if alive else []
         fresh = [pid for pid in now if pid not in before]
         if fresh:

@@ -105,3 +105,18 @@ async def test_a_paused_worker_is_stopped_until_resumed(not_restarting: int) -> 
 async def test_a_worker_fault_without_a_service_is_refused() -> None:
     with pytest.raises(processes.FaultRefused, match="no service pid"):
         await FAULT_KINDS["worker-kill"].on(FaultContext("http://127.0.0.1:1"), {})
+
+
+async def test_a_supervisor_whose_workers_all_died_is_not_mistaken_for_one(
+    not_restarting: int,
+) -> None:
+    await two_workers(not_restarting)
+    for pid in processes.workers(not_restarting):
+        psutil.Process(pid).kill()
+
+    async def none_left() -> bool:
+        return processes.workers(not_restarting) == []
+
+    await wait_until(none_left, within=10, what="no workers")
+    with pytest.raises(processes.FaultRefused, match="no live worker"):
+        processes.pick_worker(not_restarting, 0)
