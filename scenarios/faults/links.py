@@ -1,12 +1,14 @@
 """One proxied connection: a client, its upstream, and two pumps between them.
 
-Each direction (``upstream`` client→server, ``downstream`` server→client) has a reader that
-stamps every chunk with its arrival time and a writer that passes it through the
-direction's toxics in the order they were added, then to the other side. Reading and
-writing are separate tasks so latency is *pipelined*, as in Toxiproxy: every chunk leaves
+Each direction (``upstream`` client→server, ``downstream`` server→client) stamps every
+chunk with its arrival time as it is received, and a writer task passes it through the
+direction's toxics in the order they were added, then to the other side. Receiving and
+writing are separate so latency is *pipelined*, as in Toxiproxy: every chunk leaves
 ``latency`` after it arrived, so a steady stream (MariaDB's binlog to a replica) lags by
 the latency instead of piling delay upon delay. With no toxic on a direction and nothing
-queued, the reader writes straight through — the proxy's overhead is one read and one write.
+queued, a received chunk is written straight through from the protocol's callback — no
+task switch, so a hop costs one read and one write. Back-pressure is TCP's: a side whose
+peer cannot keep up stops being read (``pause_reading``) until the peer drains.
 
 What each toxic does (Toxiproxy 2.x semantics):
     latency     each chunk held until arrival + latency ± jitter
@@ -33,7 +35,6 @@ from dataclasses import dataclass
 
 from scenarios.faults.toxics import DOWNSTREAM, STREAMS, UPSTREAM, Toxic
 
-READ_SIZE = 64 * 1024
 QUEUE_CHUNKS = 256
 BANDWIDTH_SLICE_S = 0.1
 
@@ -53,6 +54,7 @@ class Chunk:
 
 
 Chain = Callable[[str], Sequence[Toxic]]
+OTHER = {UPSTREAM: DOWNSTREAM, DOWNSTREAM: UPSTREAM}
 
 
 def slices(size: int, average: int, variation: int, rng: random.Random) -> list[int]:
@@ -66,43 +68,111 @@ def slices(size: int, average: int, variation: int, rng: random.Random) -> list[
     return left + [mid + cut for cut in right]
 
 
+class Side(asyncio.Protocol):
+    """One socket of a link. Data read here flows in direction ``reads`` (the client's
+    socket feeds ``upstream``, the server's ``downstream``)."""
+
+    def __init__(self, reads: str, on_made: Callable[[Side], None] | None = None) -> None:
+        self.reads = reads
+        self.on_made = on_made
+        self.link: Link | None = None
+        self.transport: asyncio.Transport | None = None
+        self.writable = asyncio.Event()
+        self.writable.set()
+        self.lost = asyncio.Event()
+        self.early: list[bytes] = []  # read before the link was whole (uvloop reads at once)
+        self.ended_early = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
+        transport.pause_reading()  # until the link is whole and runs
+        if self.on_made is not None:
+            self.on_made(self)
+
+    def data_received(self, data: bytes) -> None:
+        if self.link is not None:
+            self.link.received(self.reads, data)
+        else:
+            self.early.append(data)
+
+    def eof_received(self) -> bool:
+        if self.link is not None:
+            self.link.ended(self.reads)
+        else:
+            self.ended_early = True
+        return True  # keep our write side open: the link decides when to close
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.writable.set()
+        self.lost.set()
+        if self.link is not None:
+            self.link.ended(self.reads)
+        else:
+            self.ended_early = True
+
+    def pause_writing(self) -> None:
+        self.writable.clear()
+        if self.link is not None:
+            self.link.source_of(self).pause_reading()
+
+    def resume_writing(self) -> None:
+        self.writable.set()
+        if self.link is not None:
+            self.link.source_of(self).resume_reading()
+
+
 class Link:
     """Client ⇄ upstream, until either side closes or a toxic ends it."""
 
     def __init__(
-        self,
-        chain: Chain,
-        client: tuple[asyncio.StreamReader, asyncio.StreamWriter],
-        upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter],
-        rng: random.Random | None = None,
+        self, chain: Chain, client: Side, upstream: Side, rng: random.Random | None = None
     ) -> None:
         self.chain = chain
         self.rng = rng or random.Random()
-        self.sides = {UPSTREAM: client, DOWNSTREAM: upstream}  # where each direction reads
+        self.sides = {UPSTREAM: client, DOWNSTREAM: upstream}  # where each direction is read
         self._rolls: dict[int, bool] = {}
         self._state: dict[tuple[int, str], dict[str, float]] = {}
         self._timers: dict[int, tuple[Toxic, asyncio.TimerHandle | None]] = {}
-        self._tasks: list[asyncio.Task[None]] = []
         self._closed = asyncio.Event()
         self.pipes = {s: Pipe(self, s) for s in STREAMS}
+        for side in (client, upstream):
+            side.link = self
 
-    def writer_for(self, stream: str) -> asyncio.StreamWriter:
-        """Where ``stream`` delivers: upstream data goes to the server, downstream to the client."""
-        return self.sides[DOWNSTREAM if stream == UPSTREAM else UPSTREAM][1]
+    def dest(self, stream: str) -> Side:
+        """Where ``stream`` is written: upstream data to the server, downstream to the client."""
+        return self.sides[OTHER[stream]]
+
+    def source_of(self, side: Side) -> _Reading:
+        """The transport whose reading feeds what ``side`` writes (to pause and resume)."""
+        return _Reading(self.sides[OTHER[side.reads]])
+
+    def received(self, stream: str, data: bytes) -> None:
+        self.pipes[stream].received(data)
+
+    def ended(self, stream: str) -> None:
+        self.pipes[stream].ended()
 
     async def run(self) -> None:
-        for pipe in self.pipes.values():
-            self._tasks += [asyncio.create_task(pipe.read()), asyncio.create_task(pipe.write())]
+        tasks = [asyncio.create_task(pipe.write()) for pipe in self.pipes.values()]
         self.toxics_changed()
+        for stream, side in self.sides.items():
+            early, side.early = side.early, []
+            for data in early:
+                self.received(stream, data)
+            if side.ended_early:
+                self.ended(stream)
+            elif side.transport is not None:
+                side.transport.resume_reading()
         try:
             await self._closed.wait()
         finally:
-            for task in self._tasks:
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
             for _toxic, handle in self._timers.values():
                 if handle is not None:
                     handle.cancel()
+            self.close()
 
     # -- toxics -----------------------------------------------------------------------------
 
@@ -138,7 +208,7 @@ class Link:
             previous[1].cancel()
         delay_ms = toxic.attr("timeout")
         handle = None
-        if delay_ms > 0:
+        if delay_ms > 0 and not self.closed:
             handle = asyncio.get_running_loop().call_later(delay_ms / 1000, self.close)
         self._timers[toxic.ident] = (toxic, handle)
 
@@ -147,8 +217,11 @@ class Link:
     def close(self, reset: bool = False) -> None:
         if self._closed.is_set():
             return
-        for _, writer in self.sides.values():
-            transport = writer.transport
+        self._closed.set()
+        for side in self.sides.values():
+            transport = side.transport
+            if transport is None or transport.is_closing():
+                continue
             if reset:
                 sock = transport.get_extra_info("socket")
                 if sock is not None:
@@ -159,11 +232,23 @@ class Link:
                 transport.abort()
             else:
                 transport.close()
-        self._closed.set()
 
     @property
     def closed(self) -> bool:
         return self._closed.is_set()
+
+
+@dataclass(frozen=True)
+class _Reading:
+    side: Side
+
+    def pause_reading(self) -> None:
+        if self.side.transport is not None and not self.side.transport.is_closing():
+            self.side.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.side.transport is not None and not self.side.transport.is_closing():
+            self.side.transport.resume_reading()
 
 
 class Pipe:
@@ -172,40 +257,44 @@ class Pipe:
     def __init__(self, link: Link, stream: str) -> None:
         self.link = link
         self.stream = stream
-        self.queue: asyncio.Queue[Chunk | None] = asyncio.Queue(QUEUE_CHUNKS)
+        self.queue: asyncio.Queue[Chunk | None] = asyncio.Queue()
         self.idle = True
+        self.done = False
 
-    async def read(self) -> None:
-        reader = self.link.sides[self.stream][0]
-        writer = self.link.writer_for(self.stream)
-        try:
-            while True:
-                data = await reader.read(READ_SIZE)
-                if not data:
-                    break
-                if self.idle and self.queue.empty() and not self.link.chain(self.stream):
-                    writer.write(data)
-                    await writer.drain()
-                else:
-                    await self.queue.put(Chunk(time.monotonic(), data))
-        except (ConnectionError, OSError):
-            pass
-        await self.queue.put(None)
+    def received(self, data: bytes) -> None:
+        dest = self.link.dest(self.stream)
+        if self.idle and self.queue.empty() and not self.link.chain(self.stream):
+            if dest.transport is not None and not dest.transport.is_closing():
+                dest.transport.write(data)
+            return
+        self.queue.put_nowait(Chunk(time.monotonic(), data))
+        if self.queue.qsize() >= QUEUE_CHUNKS:
+            _Reading(self.link.sides[self.stream]).pause_reading()
+
+    def ended(self) -> None:
+        if not self.done:
+            self.done = True
+            self.queue.put_nowait(None)
 
     async def write(self) -> None:
-        writer = self.link.writer_for(self.stream)
+        dest = self.link.dest(self.stream)
+        source = _Reading(self.link.sides[self.stream])
         try:
             while True:
                 self.idle = self.queue.empty()
                 chunk = await self.queue.get()
                 self.idle = False
+                if self.queue.qsize() < QUEUE_CHUNKS // 2:
+                    source.resume_reading()
                 if chunk is None:
                     await self._end()
                     self.link.close()
                     return
                 async for piece in self._through(self.link.active(self.stream), chunk):
-                    writer.write(piece)
-                    await writer.drain()
+                    await dest.writable.wait()
+                    if dest.transport is None or dest.transport.is_closing():
+                        raise LinkClosed()
+                    dest.transport.write(piece)
         except LinkClosed as closing:
             self.link.close(reset=closing.reset)
         except (ConnectionError, OSError):

@@ -14,8 +14,17 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from scenarios.faults.links import Link
-from scenarios.faults.toxics import STREAMS, ApiError, Toxic, bad_request, parse_toxic, update_toxic
+from scenarios.faults.links import Link, Side
+from scenarios.faults.toxics import (
+    DOWNSTREAM,
+    STREAMS,
+    UPSTREAM,
+    ApiError,
+    Toxic,
+    bad_request,
+    parse_toxic,
+    update_toxic,
+)
 
 UPSTREAM_CONNECT_TIMEOUT_S = 5.0
 log = logging.getLogger("faults.proxy")
@@ -60,9 +69,14 @@ class Proxy:
         if self.enabled:
             return
         host, port = split_address(self.listen, "listen")
+        loop = asyncio.get_running_loop()
         try:
-            self._server = await asyncio.start_server(
-                self._accept, host, port, reuse_address=True, backlog=1024
+            self._server = await loop.create_server(
+                lambda: Side(UPSTREAM, on_made=self._accepted),
+                host,
+                port,
+                reuse_address=True,
+                backlog=1024,
             )
         except OSError as exc:
             message = f"{self.name}: cannot listen on {self.listen}: {exc.strerror}"
@@ -102,31 +116,34 @@ class Proxy:
 
     # -- connections ------------------------------------------------------------------------
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
+    def _accepted(self, client: Side) -> None:
+        task = asyncio.get_running_loop().create_task(self._serve(client))
         self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _serve(self, client: Side) -> None:
+        assert client.transport is not None
+        host, port = split_address(self.upstream, "upstream")
+        loop = asyncio.get_running_loop()
         try:
-            host, port = split_address(self.upstream, "upstream")
-            try:
-                upstream = await asyncio.wait_for(
-                    asyncio.open_connection(host, port), UPSTREAM_CONNECT_TIMEOUT_S
-                )
-            except (OSError, TimeoutError) as exc:
-                log.warning("proxy %s: upstream %s unreachable: %s", self.name, self.upstream, exc)
-                writer.transport.abort()
-                return
-            link = Link(
-                self.chain, (reader, writer), upstream, rng=random.Random(self.rng.random())
+            _, upstream = await asyncio.wait_for(
+                loop.create_connection(lambda: Side(DOWNSTREAM), host, port),
+                UPSTREAM_CONNECT_TIMEOUT_S,
             )
-            self.links.add(link)
-            try:
-                await link.run()
-            finally:
-                self.links.discard(link)
-                link.close()
+        except (OSError, TimeoutError) as exc:
+            log.warning("proxy %s: upstream %s unreachable: %s", self.name, self.upstream, exc)
+            client.transport.abort()
+            return
+        if client.lost.is_set() or not self.enabled:
+            upstream.transport.abort()  # type: ignore[union-attr]
+            client.transport.abort()
+            return
+        link = Link(self.chain, client, upstream, rng=random.Random(self.rng.random()))
+        self.links.add(link)
+        try:
+            await link.run()
         finally:
-            self._tasks.discard(task)
+            self.links.discard(link)
 
     # -- toxics -----------------------------------------------------------------------------
 
