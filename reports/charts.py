@@ -193,7 +193,7 @@ def _latency(axes: Axes, ops: pd.DataFrame, t0: float) -> None:
 
 
 LAG_LINES = {
-    "heartbeat_lag_s": ("heartbeat lag", "#6a1b9a"),
+    "heartbeat_lag_s": ("heartbeat", "#6a1b9a"),
     "seconds_behind_master": ("Seconds_Behind_Master", "#ef6c00"),
     "seconds_behind_primary": ("seconds behind primary", "#6a1b9a"),
 }
@@ -211,7 +211,7 @@ def _lag(axes: Axes, lag: pd.DataFrame, t0: float) -> None:
         if null.any():
             axes.plot(
                 x[null], np.zeros(int(null.sum())), "|", color="#ef6c00", ms=8,
-                label="Seconds_Behind_Master NULL",
+                label="SBM = NULL",
             )  # fmt: skip
     axes.set_ylabel("replica lag (s)")
     axes.set_ylim(bottom=0)
