@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import signal
+import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
