@@ -143,8 +143,7 @@ def timeline(variant: Variant, window: Window, title: str) -> bytes | None:
             if panel == "cpu_percent":
                 _machine_cpu(axes, variant.machine, t0)
         else:
-            axes.plot(lag["t"] - t0, lag["seconds_behind_primary"], color="#6a1b9a", lw=1)
-            axes.set_ylabel("replica lag (s)")
+            _lag(axes, lag, t0)
         axes.grid(True, alpha=0.3)
         _legend(axes)
     _label_faults(axes_list[0], faults, t0)
@@ -206,6 +205,31 @@ def _latency(axes: Axes, ops: pd.DataFrame, t0: float, seconds: int | None) -> N
             axes.plot(series.index + 0.5, series.to_numpy(), lw=1, label=name)
     _log_if_positive(axes, table)
     axes.set_ylabel("p95 latency (ms)")
+
+
+LAG_LINES = {
+    "heartbeat_lag_s": ("heartbeat", "#6a1b9a"),
+    "seconds_behind_master": ("Seconds_Behind_Master", "#ef6c00"),
+    "seconds_behind_primary": ("seconds behind primary", "#6a1b9a"),
+}
+
+
+def _lag(axes: Axes, lag: pd.DataFrame, t0: float) -> None:
+    """The heartbeat's lag beside what the replica claims; the samples where the replica
+    said NULL are marked on the axis, since a missing line would read as 'no lag'."""
+    x = lag["t"] - t0
+    for column, (label, colour) in LAG_LINES.items():
+        if column in lag and lag[column].notna().any():
+            axes.plot(x, lag[column], color=colour, lw=1, label=label, drawstyle="steps-post")
+    if "seconds_behind_master" in lag and "heartbeat_lag_s" in lag:
+        null = lag["seconds_behind_master"].isna() & lag["heartbeat_lag_s"].notna()
+        if null.any():
+            axes.plot(
+                x[null], np.zeros(int(null.sum())), "|", color="#ef6c00", ms=8,
+                label="SBM = NULL",
+            )  # fmt: skip
+    axes.set_ylabel("replica lag (s)")
+    axes.set_ylim(bottom=0)
 
 
 def _per_role(axes: Axes, resources: pd.DataFrame, t0: float, column: str) -> None:

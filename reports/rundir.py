@@ -56,7 +56,10 @@ STATS_COLUMNS = (
     "p99_ms",
 )
 RESOURCE_COLUMNS = ("t", "role", "pid", "cpu_percent", "rss_bytes", "fds", "threads")
-LAG_COLUMNS = ("t", "seconds_behind_primary")
+# Heartbeat lag and Seconds_Behind_Master side by side; ``seconds_behind_primary`` is
+# the single column older runs wrote.
+LAG_COLUMNS = ("t", "heartbeat_lag_s", "seconds_behind_master")
+LAG_SERIES = ("heartbeat_lag_s", "seconds_behind_master", "seconds_behind_primary")
 MACHINE_COLUMNS = ("t", "cpu_percent", "steal_percent", "iowait_percent", "load_1m", "cores")
 # The same rule as scenarios/rundir.py's safe_name: a variant's directory name.
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -187,8 +190,8 @@ class Variant:
 
     @cached_property
     def lag(self) -> pd.DataFrame:
-        frame = self._csv("lag.csv", LAG_COLUMNS, LAG_COLUMNS)
-        return _numeric(frame, LAG_COLUMNS)
+        frame = self._csv("lag.csv", LAG_COLUMNS, ("t",))
+        return _numeric(frame, ("t", *LAG_SERIES))
 
     @cached_property
     def metrics(self) -> pd.DataFrame:

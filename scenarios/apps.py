@@ -163,6 +163,11 @@ class Apps:
             failed=failed,
         )
 
+    @property
+    def service_pid(self) -> int | None:
+        record = self.records.get(SERVICE)
+        return record.pid if record else None
+
     def pids(self) -> dict[str, int]:
         return {part.removeprefix("app-"): r.pid for part, r in self.records.items()}
 

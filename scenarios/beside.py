@@ -28,8 +28,9 @@ from typing import TYPE_CHECKING, Any
 from profiling.machine import machine_load
 from profiling.sampler import ProcessSampler, generator_bottleneck, lab_cpu
 from scenarios import rundir
+from scenarios.faults.heartbeat import LagCsv, heartbeat_lag
 from scenarios.load.routes import compare
-from scenarios.nemesis import Nemesis, Targets
+from scenarios.nemesis import Nemesis
 from scenarios.scrape import scrape_final, scrape_forever
 
 if TYPE_CHECKING:
@@ -126,28 +127,60 @@ class MetricsScraping(Companion):
 
 
 class FaultSchedule(Companion):
-    """The scenario's nemesis; its fault records join the history."""
+    """The scenario's nemesis; its fault records join the history. It acts on the apps as
+    they run (worker pids, the fault proxy), so it is built when the load starts."""
 
     name = "nemesis"
 
-    def __init__(self, run: VariantRun) -> None:
-        self.nemesis = Nemesis(run.context.scenario.nemesis, Targets(run.ports.psp_url))
+    def __init__(self) -> None:
+        self.nemesis: Nemesis | None = None
         self.task: asyncio.Task[None] | None = None
 
     async def start(self, run: VariantRun) -> None:
+        apps = run.apps
+        targets = run.faults.context(run.ports.psp_url, apps.service_pid, apps.workers)
+        self.nemesis = Nemesis(run.context.scenario.nemesis, targets)
         self.task = asyncio.create_task(self.nemesis.run(run.load_started))
 
     async def load_ended(self, run: VariantRun) -> None:
         if self.task is not None:
             self.task.cancel()
             await asyncio.gather(self.task, return_exceptions=True)
-        records = (f.to_dict() for f in self.nemesis.records)
-        rundir.append_jsonl(run.operations_path, records)
+        if self.nemesis is not None:
+            records = (f.to_dict() for f in self.nemesis.records)
+            rundir.append_jsonl(run.operations_path, records)
 
     def summary(self, run: VariantRun) -> Mapping[str, Any]:
-        return {"nemesis_errors": self.nemesis.errors}
+        return {"nemesis_errors": self.nemesis.errors if self.nemesis else []}
+
+
+class ReplicationLag(Companion):
+    """Heartbeat lag beside ``Seconds_Behind_Master``, into ``lag.csv`` as samples come
+    (``scenarios/faults/heartbeat.py``); nothing without a replica."""
+
+    name = "replication-lag"
+
+    def __init__(self) -> None:
+        self.csv: LagCsv | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self, run: VariantRun) -> None:
+        self.csv = LagCsv(run.out / "lag.csv")
+        faults = run.faults
+        self.task = asyncio.create_task(
+            heartbeat_lag(faults.primary_port, faults.replica_port, self.csv.add)
+        )
+
+    async def load_ended(self, run: VariantRun) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+
+    def finish(self, run: VariantRun) -> None:
+        if self.csv is not None:
+            self.csv.close()
 
 
 def companions_for(run: VariantRun) -> list[Companion]:
     """Everything that runs beside this variant's load, in start order."""
-    return [ResourceSampling(run), MetricsScraping(), FaultSchedule(run)]
+    return [ResourceSampling(run), MetricsScraping(), ReplicationLag(), FaultSchedule()]

@@ -59,7 +59,12 @@ reads the files it describes (without importing this module). Format version 2:
                                rss_bytes, fds, threads
         machine.csv            t, cpu_percent (all cores: 100 = every core busy), steal_percent,
                                iowait_percent, load_1m, cores — sampled with resources.csv
-        lag.csv                t, seconds_behind_primary (the replica, when there is one)
+        lag.csv                replication lag, sampled every 0.2 s during the load
+                               (scenarios/faults/heartbeat.py): t, heartbeat_lag_s (now −
+                               the newest heartbeat the replica has, pt-heartbeat style;
+                               empty when the replica could not be read),
+                               seconds_behind_master (as the replica reports it; empty
+                               for NULL), io_running, sql_running (Yes|No|Connecting)
         checks.json            {"verdict": pass|fail|unknown, "results": [CheckResult…]}
         logs/<process>.log     each child process's output
         profiles/              py-spy and memray outputs, when profiling was asked for
@@ -123,7 +128,7 @@ STATS_COLUMNS = (
 )
 RESOURCE_COLUMNS = ("t", "role", "pid", "cpu_percent", "rss_bytes", "fds", "threads")
 MACHINE_COLUMNS = ("t", "cpu_percent", "steal_percent", "iowait_percent", "load_1m", "cores")
-LAG_COLUMNS = ("t", "seconds_behind_primary")
+LAG_COLUMNS = ("t", "heartbeat_lag_s", "seconds_behind_master", "io_running", "sql_running")
 SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 

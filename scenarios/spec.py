@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, get_type_hints
 
-from scenarios import fault_kinds
 from scenarios.checks.slo import Slo
+from scenarios.faults.kinds import FAULT_KINDS as FAULT_KIND_REGISTRY
 from scenarios.load.shapes import Plan
 from scenarios.load.workload import Workload, WorkloadError, parse_workload
 from scenarios.rundir import safe_name
@@ -40,6 +40,7 @@ SERVICE_INVARIANTS = (
 # The operations the buyers record (scenarios/load/users.py); paying buyers add the rest.
 BUYER_OPERATIONS = ("sign_in", "browse", "zones", "seat_map", "hold", "reserve")
 PAYING_OPERATIONS = ("payment", "checkout", "confirm")
+FAULT_KINDS = tuple(FAULT_KIND_REGISTRY)
 SETTING_NAMES = frozenset(f.name for f in dataclasses.fields(Settings))
 SETTING_TYPES = get_type_hints(Settings)
 SETTING_KIND_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
@@ -212,11 +213,11 @@ class Fault:
         """What can be told from the fault alone: its kind, times and parameters."""
         where = self.where(index)
         found = []
-        kind = fault_kinds.KINDS.get(self.kind)
-        if kind is None:
-            found.append(f"{where}: unknown kind; known: {', '.join(fault_kinds.known())}")
+        if self.kind not in FAULT_KINDS:
+            found.append(f"{where}: unknown kind; known: {', '.join(FAULT_KINDS)}")
         else:
-            found += [f"{where}: params.{problem}" for problem in kind.check(self.params)]
+            kind = FAULT_KIND_REGISTRY[self.kind]
+            found += [f"{where}: {p}" for p in kind.problems(self.params, self.duration_s)]
         if self.at_s < 0:
             found.append(f"{where}: at_s must not be negative, got {self.at_s}")
         if self.duration_s is not None and self.duration_s <= 0:
@@ -227,7 +228,7 @@ class Fault:
         """What depends on the workload: whether the fault can act, and when the load ends."""
         where = self.where(index)
         found = []
-        kind = fault_kinds.KINDS.get(self.kind)
+        kind = FAULT_KIND_REGISTRY.get(self.kind)
         for need in kind.needs if kind else ():
             if not getattr(workload, need, False):
                 found.append(

@@ -35,11 +35,12 @@ from scenarios.load.process import headless_argv, start_locust, stop_locust
 from scenarios.load.shapes import Plan
 from scenarios.load.workload import Workload, parse_workload, write_workload
 from scenarios.locust_stats import read_locust_totals
+from scenarios.nemesis import FaultLab
 from scenarios.progress import Progress
 from scenarios.quiesce import Quiesced, quiesce
 from scenarios.spec import Scenario, Variant
 from scenarios.stack.paths import LabPaths
-from scenarios.stack.stack import StackInfo
+from scenarios.stack.stack import PRIMARY, REPLICA, StackInfo
 from scenarios.summary import Window, measured_window, summarize
 from service import schema
 from service.config import Settings
@@ -96,6 +97,7 @@ class VariantRun:
     workload: Workload | None = None
     workload_path: Path = Path()
     apps: Apps | None = None
+    faults: FaultLab | None = None
     companions: list[Companion] = field(default_factory=list)
     companion_errors: list[str] = field(default_factory=list)
     locust_pid: int = 0
@@ -136,11 +138,21 @@ def reset(run: VariantRun) -> None:
 
 
 def start_apps(run: VariantRun) -> None:
+    """The service and the providers, their links routed through the fault proxy where the
+    nemesis will act on them."""
     ctx = run.context
+    paths = LabPaths.at(ctx.stack.lab_dir)
+    parts = ctx.stack.parts
+    run.faults = FaultLab(
+        paths,
+        parts[PRIMARY].port if PRIMARY in parts else None,
+        parts[REPLICA].port if REPLICA in parts else None,
+    )
+    routed = run.faults.route(ctx.scenario.nemesis, run.settings)
     run.apps = Apps(
-        LabPaths.at(ctx.stack.lab_dir),
+        paths,
         run.ports,
-        run.settings,
+        routed,
         workers=ctx.scenario.workers,
         seed=ctx.options.seed,
     )
@@ -214,6 +226,8 @@ def finish(run: VariantRun) -> None:
     if run.apps is not None:
         run.apps.stop()
         run.apps.collect_logs(run.out / "logs")
+    if run.faults is not None:
+        run.faults.close()  # a fault left on would poison the next variant
 
 
 def summarize_variant(run: VariantRun) -> VariantResult:
@@ -226,6 +240,7 @@ def summarize_variant(run: VariantRun) -> VariantResult:
         "quiesce_s": round(run.settled.seconds, 3),
         "unsettled": dict(run.settled.settlement.unsettled),
         "claim_strategy": run.settings.claim_strategy,
+        "faults_undone": run.faults.notes if run.faults is not None else [],
     }
     for companion in run.companions:
         fields = _guarded_sync(run, companion, "summary", lambda c=companion: c.summary(run))

@@ -371,6 +371,7 @@ class Stack:
             part = path.name.removesuffix(".pid")
             if part not in state.parts:
                 out.append(process_status(part, record))
+        add_heartbeat_lag(out, state)
         return out
 
     def _part_status(self, record: PartRecord) -> PartStatus:
@@ -494,6 +495,18 @@ def remove_stale_pid_files(paths: LabPaths) -> list[str]:
             path.unlink(missing_ok=True)
             removed.append(path.name.removesuffix(".pid"))
     return removed
+
+
+def add_heartbeat_lag(parts: list[PartStatus], state: LabState) -> None:
+    """The replica's lag measured as pt-heartbeat does (a fresh stamp on the primary, timed
+    until the replica has it), beside the Seconds_Behind_Master it reports itself."""
+    from scenarios.faults.heartbeat import probe_lag
+
+    primary = state.parts.get(PRIMARY)
+    for part in parts:
+        if part.name == REPLICA and part.answering and part.port and primary and primary.port:
+            lag = probe_lag(primary.port, part.port)
+            part.detail["heartbeat_lag_s"] = "unreadable" if lag is None else f"{lag:.3f}"
 
 
 def database_detail(part: str, port: int) -> dict[str, str]:

@@ -40,9 +40,10 @@ def test_validate_names_each_problem_once_and_exits_2(
         '"pay" is true, and it is not',
         "slos (slo:refund): max_error_rate is a share between 0 and 1, got 5",
         "no operation 'refund'",
+        "duration_s is required: psp-faults must be switched off again",
     ):
         assert err.count(named) == 1, (named, err)
-    assert "6 problem(s)" in err
+    assert "7 problem(s)" in err
 
 
 @pytest.mark.parametrize(
