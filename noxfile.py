@@ -5,6 +5,7 @@ nox -s tests [-- PYTEST ARGS]       the test suite, against the machine's server
 nox -s unit [-- PYTEST ARGS]        the tests that need no server, in seconds
 nox -s locust [-- --workers N]      the Locust web UI on the lab's buyers
 nox -s lint                         ruff
+nox -s mutate [-- MUTANT_NAMES]     mutation testing of the checkers and the domain (~10 min)
 """
 
 from __future__ import annotations
@@ -43,6 +44,15 @@ def locust(session: nox.Session) -> None:
     """Open Locust's web UI on http://127.0.0.1:8089 on the lab's buyers; Ctrl-C stops it."""
     session.install("-e", ".[lab]")
     session.run("python", "-m", "scenarios.interactive", *session.posargs)
+
+
+@nox.session(default=False)
+def mutate(session: nox.Session) -> None:
+    """Mutation-test scenarios/checks, service/domain and the load shapes; print survivors."""
+    session.install("-e", ".[test,lab,mutate]")
+    session.env["HYPOTHESIS_PROFILE"] = "mutate"
+    session.run("mutmut", "run", *session.posargs)
+    session.run("python", "tests/mutation_report.py", "--max-logic-pct", "5")
 
 
 @nox.session
