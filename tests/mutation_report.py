@@ -36,7 +36,6 @@ KILLED = {1, 3, 24, -24, 36, 37, 152, 255, -11, -9}  # failed, errored, timed ou
 SURVIVED = {0, 5, 33}  # tests passed, or no test reached the mutant
 # Calls whose string argument is a key looked up, not text shown.
 LOOKUPS = {"get", "pop", "setdefault", "among", "startswith", "endswith", "index", "getattr"}
-PLACEHOLDER = "\N{SECTION SIGN}"
 
 
 @dataclass
@@ -87,14 +86,49 @@ def logic_strings(tree: ast.AST) -> set[int]:
     return found
 
 
-def shape_of(function: ast.FunctionDef) -> str:
-    """The function's AST with text strings blanked and its name dropped."""
-    keep = logic_strings(function)
-    for node in ast.walk(function):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in keep:
-            node.value = PLACEHOLDER
-    function.name = ""
-    return ast.dump(function)
+def differences(a: object, b: object, out: list[tuple[object, object]]) -> None:
+    """The outermost pairs of nodes where two ASTs differ."""
+    if type(a) is not type(b):
+        out.append((a, b))
+    elif isinstance(a, ast.Constant):
+        if type(a.value) is not type(b.value) or a.value != b.value:  # type: ignore[attr-defined]
+            out.append((a, b))
+    elif isinstance(a, ast.AST):
+        for name in a._fields:
+            va, vb = getattr(a, name, None), getattr(b, name, None)
+            if isinstance(va, list) and isinstance(vb, list) and len(va) == len(vb):
+                for x, y in zip(va, vb, strict=True):
+                    differences(x, y, out)
+            elif isinstance(va, list | ast.AST) or va != vb:
+                if isinstance(va, ast.AST) and isinstance(vb, ast.AST):
+                    differences(va, vb, out)
+                elif va != vb:
+                    out.append((a, b))
+    elif a != b:
+        out.append((a, b))
+
+
+def is_cosmetic(original: ast.FunctionDef, mutant: ast.FunctionDef) -> bool:
+    """Only text changed: each difference swaps a text string (or f-string) for another
+    string or for None, and none of those strings is compared or looked up."""
+    a, b = ast.parse(ast.unparse(original)), ast.parse(ast.unparse(mutant))
+    a.body[0].name = b.body[0].name = ""  # type: ignore[attr-defined]
+    logic = logic_strings(a)
+    found: list[tuple[object, object]] = []
+    differences(a, b, found)
+
+    def text(node: object) -> bool:
+        if isinstance(node, ast.JoinedStr):
+            return not any(id(v) in logic for v in ast.walk(node))
+        is_str = isinstance(node, ast.Constant) and isinstance(node.value, str)
+        return is_str and id(node) not in logic
+
+    def replacement(node: object) -> bool:
+        return isinstance(node, ast.JoinedStr) or (
+            isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, str))
+        )
+
+    return bool(found) and all(text(x) and replacement(y) for x, y in found)
 
 
 def functions_of(path: Path) -> dict[str, ast.FunctionDef]:
@@ -142,7 +176,7 @@ def tally_file(meta: Path, listed: dict[str, dict[str, str]], stale: set[str]) -
                 continue
             tally.logic.append(f"{name} (listed as equivalent, but its line no longer matches)")
             continue
-        if shape_of(mutant) == shape_of(original):
+        if is_cosmetic(original, mutant):
             tally.message += 1
         else:
             tally.logic.append(name)
