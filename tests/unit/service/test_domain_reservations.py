@@ -40,5 +40,5 @@ def test_an_unpaid_reservation_does_not_expire_early() -> None:
 )
 def test_a_settled_reservation_never_expires(status: ReservationStatus) -> None:
     r = reservation(status)
-    with pytest.raises(InvalidState):
+    with pytest.raises(InvalidState, match=f"^reservation 1 is {status.value.lower()}$"):
         r.ensure_expirable(r.expires_at + timedelta(days=1))
