@@ -62,12 +62,15 @@ def test_a_planted_violation_fails_its_check_and_is_named(
     ), result.counterexamples
 
 
-@given(worlds(), st.sampled_from(sorted(PLANTS)), st.data())
-def test_a_planted_violation_leaves_the_other_message_checks_alone(
+MESSAGE_PLANTS = [k for k in sorted(PLANTS) if k.startswith(("webhook ", "event "))]
+
+
+@given(worlds(), st.sampled_from(MESSAGE_PLANTS), st.data())
+def test_a_planted_message_violation_leaves_the_other_checks_alone(
     world: World, kind: str, data: st.DataObject
 ) -> None:
     planted = PLANTS[kind](world, data.draw)
-    assume(planted is not None and planted.check in ("webhooks-applied-once", "no-event-lost"))
+    assume(planted is not None)
     assert planted is not None
     others = {n: v for n, v in verdicts(world).items() if n != planted.check}
 
