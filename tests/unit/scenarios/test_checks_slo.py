@@ -391,6 +391,7 @@ def test_the_window_runs_from_warm_up_end_or_the_first_start_to_the_end_or_last_
         (1.0, "1.0"),
         (-1.5, "-1.5"),
         (1234.56, "1234.6"),
+        (1.234, "1.2"),
     ],
 )
 def test_numbers_in_summaries_keep_three_digits_below_one(value: float | None, text: str) -> None:
