@@ -8,7 +8,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from scenarios.checks.catalog import check_slo
@@ -205,6 +205,8 @@ def nearest_rank(samples: list[float], p: float) -> float:
     return sorted(samples)[max(rank, 1) - 1]
 
 
+@example(1000, 0, 99.9)  # found by this test: the float rank was the maximum
+@example(300, 0, 7)  # found by this test: the float rank was one too far
 @given(
     st.integers(101, 5000),
     st.integers(0, 2**32),
