@@ -28,6 +28,7 @@ from service.domain.payments import (
     RefundReason,
     ReservationView,
     Settlement,
+    _closure,
     blind_write,
     check_amount,
     refund_reason,
@@ -82,6 +83,7 @@ def test_the_reachable_statuses_are_the_transitive_steps() -> None:
     assert REACHABLE[S.PARTIAL_CANCELED] == {S.PARTIAL_CANCELED, S.CANCELED}
     assert all(REACHABLE[s] == frozenset() for s in (S.CANCELED, S.ABORTED, S.EXPIRED))
     assert all(REACHABLE[s] == walk(s) for s in S)
+    assert all(_closure(s) == walk(s) for s in S)  # REACHABLE is built at import
 
 
 @pytest.mark.parametrize(
