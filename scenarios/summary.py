@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import Any
 
 import pandas as pd
@@ -50,7 +51,8 @@ def nearest_rank(values: pd.Series, p: float) -> float | None:
     if values.empty:
         return None
     ordered = values.sort_values().to_numpy()
-    return float(ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1])
+    rank = math.ceil(Fraction(str(p)) * len(ordered) / 100)  # exact, as the SLO checks
+    return float(ordered[max(1, rank) - 1])
 
 
 def measured(frame: pd.DataFrame, warmup_end: float | None, end: float | None) -> pd.DataFrame:

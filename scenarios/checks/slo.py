@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import math
 import statistics
-from fractions import Fraction
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from scenarios.checks.result import CheckResult, Verdict
