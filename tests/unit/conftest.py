@@ -16,7 +16,7 @@ from hypothesis import Phase, settings
 settings.register_profile("unit", max_examples=60, deadline=None)
 settings.register_profile(
     "mutate",
-    max_examples=30,
+    max_examples=20,
     deadline=None,
     derandomize=True,
     database=None,
