@@ -10,6 +10,8 @@ nox -s mutate [-- MUTANT_NAMES]     mutation testing of the checkers and the dom
 
 from __future__ import annotations
 
+import shutil
+
 import nox
 
 nox.options.sessions = ["tests", "lint"]
@@ -48,9 +50,15 @@ def locust(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def mutate(session: nox.Session) -> None:
-    """Mutation-test scenarios/checks, service/domain and the load shapes; print survivors."""
+    """Mutation-test scenarios/checks, service/domain and the load shapes; print survivors.
+
+    mutmut caches verdicts per function and does not notice changed tests, so a run
+    without arguments starts from a clean mutants/; naming mutants (globs) reuses it.
+    """
     session.install("-e", ".[test,lab,mutate]")
     session.env["HYPOTHESIS_PROFILE"] = "mutate"
+    if not session.posargs:
+        shutil.rmtree("mutants", ignore_errors=True)
     session.run("mutmut", "run", *session.posargs)
     session.run("python", "tests/mutation_report.py", "--max-logic-pct", "5")
 
