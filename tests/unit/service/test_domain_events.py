@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import enum
 import json
+import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -183,3 +185,28 @@ def test_a_parsed_correlation_id_and_zone_are_kept() -> None:
         {"a": 1},
     )
     assert envelope.occurred_at.utcoffset() == timedelta(hours=9)
+
+
+@pytest.fixture
+def machine_in_seoul(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The machine's local zone nine hours east of UTC: events must not depend on it."""
+    monkeypatch.setenv("TZ", "KST-9")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_event_times_are_utc_whatever_the_machines_zone(machine_in_seoul: None) -> None:
+    before = datetime.now(UTC)
+    now = EventEnvelope.new(HOLD_CREATED, 1)
+    seoul = EventEnvelope.new(
+        HOLD_CREATED, 1, occurred_at=datetime(2030, 1, 2, 12, 4, 5, tzinfo=SEOUL)
+    )
+
+    assert before <= now.occurred_at <= datetime.now(UTC)
+    assert seoul.occurred_at == AT
+    assert seoul.to_dict()["occurred_at"] == "2030-01-02T03:04:05+00:00"
+    assert payload_json({"naive": datetime(2030, 1, 2, 3, 4, 5), "aware": seoul.occurred_at}) == (
+        '{"aware":"2030-01-02T03:04:05+00:00","naive":"2030-01-02T03:04:05+00:00"}'
+    )
