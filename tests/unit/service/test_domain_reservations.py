@@ -20,7 +20,7 @@ def reservation(status: ReservationStatus) -> Reservation:
 def test_an_order_id_fits_the_psp_format_and_is_unique() -> None:
     ids = {new_order_id() for _ in range(100)}
     assert len(ids) == 100
-    assert all(re.fullmatch(r"[A-Za-z0-9_-]{6,64}", i) for i in ids)
+    assert all(re.fullmatch(r"ord_[0-9a-f]{32}", i) for i in ids)  # fits [A-Za-z0-9_-]{6,64}
 
 
 def test_an_unpaid_reservation_expires_at_its_expiry() -> None:
