@@ -72,7 +72,10 @@ class HoldPlan:
 
 @dataclass
 class World:
+    """What the checkers read about one concert (id 1), mutable so a plant can break it."""
+
     seats: dict[int, SeatRow]
+    capacity_seats: int = 0  # seat rows the venue was seeded with
     holds: list[HoldRow] = field(default_factory=list)
     hold_seats: list[HoldSeatRow] = field(default_factory=list)
     reservations: list[ReservationRow] = field(default_factory=list)
@@ -88,8 +91,6 @@ class World:
     @property
     def capacity(self) -> dict[int, int]:
         return {1: self.capacity_seats}
-
-    capacity_seats: int = 0
 
     def evidence(self) -> Evidence:
         db = DbState(
