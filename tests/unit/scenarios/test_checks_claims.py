@@ -140,3 +140,13 @@ def test_the_precise_slack_applies_only_when_both_claims_are_precise() -> None:
     assert PRECISE_SLACK_S < 3.0
     assert len(overlapping(three_seconds, 10.0)) == 2
     assert overlapping(one_precise, 10.0) == []
+
+
+def test_a_claim_overlapped_only_by_an_earlier_one_is_still_named() -> None:
+    first, short, last = claim(1, 0.0, None), claim(2, 10.0, 15.0), claim(3, 20.0, None)
+
+    assert overlapping([first, short, last], 1.0) == [first, short, last]
+
+
+def test_without_a_slack_any_overlap_counts() -> None:
+    assert len(overlapping([claim(1, 0.0, 0.5), claim(2, 0.0, None)])) == 2

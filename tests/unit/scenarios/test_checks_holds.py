@@ -356,3 +356,45 @@ def test_a_delay_is_rounded_to_the_microsecond() -> None:
     state = db(EXPIRES + GRACE + 1.23456789, [hold(1)])
 
     assert no_hold_past_ttl(state, GRACE).counterexamples[0]["overdue_s"] == 1.234568
+
+
+def test_half_a_second_past_expiry_plus_grace_is_already_late() -> None:
+    now = EXPIRES + GRACE + 0.5
+    state = db(
+        now,
+        [hold(1), hold(2, "CONVERTED", 150.0, "conversion")],
+        [seat_of(2)],
+        [reservation(2, "AWAITING_PAYMENT")],
+    )
+
+    result = no_hold_past_ttl(state, GRACE)
+
+    assert [(c["problem"], c["overdue_s"]) for c in result.counterexamples] == [
+        ("hold alive past TTL", 0.5),
+        ("unpaid reservation alive past TTL", 0.5),
+        ("seat still held past TTL", 0.5),
+    ]
+
+
+def test_a_seat_freed_late_names_when_it_was_freed() -> None:
+    freed = EXPIRES + GRACE + 0.5
+    state = db(EXPIRES + 3600, [hold(1, "RELEASED", EXPIRES, "consumer")], [seat_of(1, freed)])
+
+    assert no_hold_past_ttl(state, GRACE).counterexamples == (
+        {
+            "problem": "seat freed late",
+            "seat_id": 11,
+            "hold_id": 1,
+            "reservation_id": None,
+            "expires_at": EXPIRES,
+            "released_at": freed,
+            "overdue_s": 0.5,
+        },
+    )
+
+
+def test_seats_a_member_freed_are_never_late_even_after_expiry() -> None:
+    late = EXPIRES + GRACE + 100
+    state = db(EXPIRES + 3600, [hold(1, "RELEASED", late, "member")], [seat_of(1, late)])
+
+    assert no_hold_past_ttl(state, GRACE).verdict is Verdict.PASS

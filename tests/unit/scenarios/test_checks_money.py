@@ -317,3 +317,21 @@ def test_a_definite_discrepancy_fails_with_its_name_and_count() -> None:
         Verdict.FAIL,
         "2 money discrepancies",
     )
+
+
+def test_a_capture_for_an_ended_reservation_names_the_reservation() -> None:
+    result = money_conservation(
+        [reservation(1, "EXPIRED", amount=300)], Ledger((payment("p1", 1),))
+    )
+
+    assert result.counterexamples[0] == {
+        "problem": "captured for a EXPIRED reservation, not refunded",
+        "payment_key": "p1",
+        "order_id": "ord_1",
+        "payment_status": "DONE",
+        "captured": 300,
+        "refunded": 0,
+        "reservation_id": 1,
+        "reservation_status": "EXPIRED",
+        "amount": 300,
+    }

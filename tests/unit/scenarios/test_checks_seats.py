@@ -609,3 +609,64 @@ def test_a_concert_with_more_or_fewer_seat_rows_than_its_capacity_is_named() -> 
     assert result.counterexamples == (
         {"concert_id": 1, "problem": "seat rows differ from capacity", "capacity": 3, "seats": 2},
     )
+
+
+def test_contested_seats_are_counted_and_the_seats_after_them_still_checked() -> None:
+    world = (
+        World(seats=4)
+        .hold(1, [1], created=100)
+        .hold(2, [1], created=101)
+        .hold(3, [2], created=100)
+        .hold(4, [2], created=101)
+        .hold(5, [3])
+        .hold(6, [4])
+    )
+    world.seat(4, "SOLD", 6)
+
+    result = seat_counts_conserved(world.db())
+
+    assert result.metrics["contested_seats"] == 2
+    assert result.metrics["live_held_claims"] == 2
+    assert result.counterexamples == (
+        {
+            "seat_id": 4,
+            "problem": "sold seat whose claim says held",
+            "status": "SOLD",
+            "expected": "HELD",
+            "seat_hold_id": 6,
+            "hold_id": 6,
+            "reservation_id": None,
+        },
+    )
+
+
+def test_an_overlap_within_the_slack_is_not_contested_for_the_seat_counts() -> None:
+    world = (
+        World()
+        .hold(1, [1], created=100, status="RELEASED", released_at=103, released_by="member")
+        .hold(2, [1], created=101)
+    )
+    world.hold_seats[0] = HoldSeatRow(1, 1, 1, 1, 100, 103.0)
+
+    result = seat_counts_conserved(world.db())
+
+    assert (result.verdict, result.metrics["contested_seats"]) == (Verdict.PASS, 0)
+
+
+def test_statuses_nobody_has_are_counted_as_zero() -> None:
+    result = seat_counts_conserved(World(seats=2).hold(1, [1]).db(), {1: 2, 3: 4})
+
+    assert result.metrics == {
+        "seats": 2,
+        "contested_seats": 0,
+        "available": 1,
+        "held": 1,
+        "reserved": 0,
+        "sold": 0,
+        "live_held_claims": 1,
+        "live_reserved_claims": 0,
+        "live_sold_claims": 0,
+    }
+    assert result.counterexamples == (
+        {"concert_id": 3, "problem": "seat rows differ from capacity", "capacity": 4, "seats": 0},
+    )

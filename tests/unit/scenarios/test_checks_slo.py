@@ -398,3 +398,21 @@ def test_the_window_runs_from_warm_up_end_or_the_first_start_to_the_end_or_last_
 )
 def test_numbers_in_summaries_keep_three_digits_below_one(value: float | None, text: str) -> None:
     assert _fmt(value) == text
+
+
+def test_p99_of_two_hundred_samples_is_not_the_maximum() -> None:
+    ops = history(*(op(i, 1 + i) for i in range(200)))
+
+    stats = measure(ops, "hold")
+
+    assert (stats.p99_ms, stats.max_ms) == (pytest.approx(198.0), pytest.approx(200.0))
+
+
+def test_throughput_over_a_window_shorter_than_a_second_is_measured() -> None:
+    stats = measure(history(op(0, 250), op(0.25, 250)), "hold")
+
+    assert (stats.window_s, stats.throughput) == (0.5, 4.0)
+
+
+def test_a_failed_slo_is_named_for_its_operation() -> None:
+    assert slo_check(mixed(), Slo("pay", max_error_rate=0.1)).name == "slo:pay"
