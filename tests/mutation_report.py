@@ -154,6 +154,8 @@ def tally_file(meta: Path, listed: dict[str, dict[str, str]], stale: set[str]) -
     tally = Tally()
     for name, code in sorted(exit_codes.items()):
         tally.total += 1
+        if code not in KILLED:
+            stale.discard(name)  # a listed mutant that was not checked is not stale
         if code in KILLED:
             tally.killed += 1
             continue
@@ -170,7 +172,6 @@ def tally_file(meta: Path, listed: dict[str, dict[str, str]], stale: set[str]) -
             continue
         entry = listed.get(name)
         if entry is not None:
-            stale.discard(name)
             if entry.get("line", "").strip() in ast.unparse(mutant):
                 tally.equivalent += 1
                 continue
