@@ -5,6 +5,7 @@ nox -s tests [-- PYTEST ARGS]       the test suite, against the machine's server
 nox -s unit [-- PYTEST ARGS]        the tests that need no server, in seconds
 nox -s locust [-- --workers N]      the Locust web UI on the lab's buyers
 nox -s lint                         ruff
+nox -s mutate [-- MUTANT_NAMES]     mutation testing of the checkers and the domain (~10 min)
 
 Every session that installs the project shares one virtualenv, ``.nox/lab``: built by the
 first of them (about 40 s), reinstalled only when ``pyproject.toml`` changes, and usable
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,7 +33,7 @@ nox.options.sessions = ["tests", "lint"]
 nox.options.reuse_existing_virtualenvs = True
 
 LAB_VENV = Path(".nox") / "lab"
-EXTRAS = "test,lab"
+EXTRAS = "test,lab,mutate"
 STOP_GRACE = {"interrupt_timeout": 120.0, "terminate_timeout": 30.0}
 RUN_EXIT_CODES = {
     1: "a check failed (the report shows which, with counterexamples)",
@@ -65,11 +67,16 @@ def run_in_lab(
     session: nox.Session,
     *args: str,
     meanings: Mapping[int, str],
+    env: Mapping[str, str] | None = None,
     **kwargs: object,
 ) -> None:
     """Run a command of the shared venv; on failure say what its exit code meant."""
     bin_dir = lab_venv(session).resolve()
-    env = {"VIRTUAL_ENV": str(bin_dir.parent), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    env = {
+        **(env or {}),
+        "VIRTUAL_ENV": str(bin_dir.parent),
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+    }
     try:
         session.run(str(bin_dir / args[0]), *args[1:], external=True, env=env, **kwargs)
     except CommandFailed as failed:
@@ -110,6 +117,27 @@ def locust(session: nox.Session) -> None:
         *session.posargs,
         meanings={2: "bad options (see above)"},
         **STOP_GRACE,
+    )
+
+
+@nox.session(venv_backend="none", default=False)
+def mutate(session: nox.Session) -> None:
+    """Mutation-test scenarios/checks, service/domain and the load shapes; print survivors.
+
+    mutmut caches verdicts per function and does not notice changed tests, so a run
+    without arguments starts from a clean mutants/; naming mutants (globs) reuses it.
+    """
+    if not session.posargs:
+        shutil.rmtree("mutants", ignore_errors=True)
+    env = {"HYPOTHESIS_PROFILE": "mutate"}
+    run_in_lab(session, "mutmut", "run", *session.posargs, meanings={}, env=env)
+    run_in_lab(
+        session,
+        "python",
+        "tests/mutation_report.py",
+        "--max-logic-pct",
+        "5",
+        meanings={1: "logic survivors above 5 % (the table above names them)"},
     )
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -111,7 +112,8 @@ def nearest_rank(
     position = groups.cumcount().to_numpy() + 1
     columns: dict[str, pd.Series] = {}
     for p in percentiles:
-        rank = np.maximum(1, np.ceil(p / 100 * n))
+        share = Fraction(str(p)) / 100  # exact: in floats 99.9 / 100 * 1000 > 999
+        rank = np.maximum(1, -((-share.numerator * n) // share.denominator))
         picked = ordered[position == rank]
         columns[f"p{p:g}_ms"] = pd.Series(picked[value].to_numpy(), index=picked[by].to_numpy())
     return pd.DataFrame(columns)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import pandas as pd
@@ -119,7 +120,8 @@ def nearest_rank(values: pd.Series, p: float) -> float | None:
     if values.empty:
         return None
     ordered = values.sort_values().to_numpy()
-    return float(ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1])
+    rank = math.ceil(Fraction(str(p)) * len(ordered) / 100)  # exact, as the SLO checks
+    return float(ordered[max(1, rank) - 1])
 
 
 def counts(group: pd.DataFrame) -> dict[str, Any]:

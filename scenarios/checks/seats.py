@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from scenarios.checks.claims import SOLD, STALE, Claim, claims_of, overlapping
+from scenarios.checks.claims import SOLD, STALE, Claim, Claims, claims_of, overlapping
 from scenarios.checks.result import CheckResult, judge
 from scenarios.checks.snapshot import DbState
 
@@ -80,6 +81,23 @@ def seat_counts_conserved(
     its status is whatever the last writer left (naive releases only seats it still owns),
     and counting that fallout again would fail every variant that oversells.
     """
+    claims = claims_of(db)
+    statuses = _status_problems(db, claims, slack_s)
+    found = [*_capacity_problems(db, capacity), *_dangling_rows(db, claims), *statuses.found]
+    by_status = Counter(s.status for s in db.seats)
+    metrics: dict[str, int] = {"seats": len(db.seats), "contested_seats": statuses.contested}
+    metrics.update({status.lower(): by_status.get(status, 0) for status in SEAT_STATUSES})
+    metrics.update(
+        {
+            f"live_{state.lower()}_claims": statuses.live_by_state.get(state, 0)
+            for state in ("HELD", "RESERVED", "SOLD")
+        }
+    )
+    return judge(SEAT_COUNTS, definite=found, what="seat count discrepancies", metrics=metrics)
+
+
+def _capacity_problems(db: DbState, capacity: Mapping[int, int] | None) -> list[dict[str, Any]]:
+    """Concerts whose seat rows are more or fewer than their venue was seeded with."""
     found: list[dict[str, Any]] = []
     seats_by_concert = Counter(s.concert_id for s in db.seats)
     for concert_id, expected in sorted((capacity or {}).items()):
@@ -92,9 +110,12 @@ def seat_counts_conserved(
                     "seats": seats_by_concert.get(concert_id, 0),
                 }
             )
+    return found
 
-    claims = claims_of(db)
-    seat_ids = {s.id for s in db.seats}
+
+def _dangling_rows(db: DbState, claims: Claims) -> list[dict[str, Any]]:
+    """Rows pointing nowhere: claims of missing holds or seats, reservations of missing holds."""
+    found: list[dict[str, Any]] = []
     for row in claims.orphan_hold_seats:
         found.append(
             {
@@ -114,6 +135,7 @@ def seat_counts_conserved(
                     "hold_id": res.hold_id,
                 }
             )
+    seat_ids = {s.id for s in db.seats}
     for seat_id in sorted(set(claims.by_seat) - seat_ids):
         found.append(
             {
@@ -122,17 +144,27 @@ def seat_counts_conserved(
                 "holds": [c.hold_id for c in claims.by_seat[seat_id]],
             }
         )
+    return found
 
-    contested = 0
-    live_by_state: Counter[str] = Counter()
+
+@dataclass
+class _SeatStatuses:
+    found: list[dict[str, Any]] = field(default_factory=list)
+    contested: int = 0
+    live_by_state: Counter[str] = field(default_factory=Counter)
+
+
+def _status_problems(db: DbState, claims: Claims, slack_s: float) -> _SeatStatuses:
+    """Each uncontested seat's status against its live claim, and its stale claims."""
+    out = _SeatStatuses()
     for seat in sorted(db.seats, key=lambda s: s.id):
         seat_claims = claims.by_seat.get(seat.id, [])
         if overlapping(seat_claims, slack_s):
-            contested += 1  # double-booked: reported by no_double_booking, with its fallout
+            out.contested += 1  # double-booked: reported by no_double_booking, with its fallout
             continue
         live = [c for c in seat_claims if c.live]
         for stale in (c for c in live if c.state == STALE):
-            found.append(
+            out.found.append(
                 {
                     "seat_id": seat.id,
                     "problem": "hold seat left unreleased after its hold or reservation ended",
@@ -144,10 +176,10 @@ def seat_counts_conserved(
         current = [c for c in live if c.state != STALE]  # at most one: none overlap
         claim = current[0] if current else None
         if claim is not None:
-            live_by_state[claim.state] += 1
+            out.live_by_state[claim.state] += 1
         problem = _disagreement(seat.status, seat.hold_id, claim)
         if problem:
-            found.append(
+            out.found.append(
                 {
                     "seat_id": seat.id,
                     "problem": problem,
@@ -158,17 +190,7 @@ def seat_counts_conserved(
                     "reservation_id": None if claim is None else claim.reservation_id,
                 }
             )
-
-    by_status = Counter(s.status for s in db.seats)
-    metrics: dict[str, int] = {"seats": len(db.seats), "contested_seats": contested}
-    metrics.update({status.lower(): by_status.get(status, 0) for status in SEAT_STATUSES})
-    metrics.update(
-        {
-            f"live_{state.lower()}_claims": live_by_state.get(state, 0)
-            for state in ("HELD", "RESERVED", "SOLD")
-        }
-    )
-    return judge(SEAT_COUNTS, definite=found, what="seat count discrepancies", metrics=metrics)
+    return out
 
 
 def _disagreement(status: str, seat_hold_id: int | None, claim: Claim | None) -> str | None:

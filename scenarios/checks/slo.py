@@ -28,6 +28,7 @@ import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from scenarios.checks.result import CheckResult, Verdict
@@ -42,7 +43,8 @@ def percentile(samples: Sequence[float], p: float) -> float:
     if not 0 <= p <= 100:
         raise ValueError(f"percentile must be within [0, 100], got {p}")
     ordered = sorted(samples)
-    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    # Exact decimal arithmetic: in floats 99.9 / 100 * 1000 is 999.0000000000001, a rank too far.
+    rank = max(1, math.ceil(Fraction(str(p)) * len(ordered) / 100))
     return ordered[rank - 1]
 
 

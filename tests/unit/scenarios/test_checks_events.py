@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from scenarios.checks.catalog import check_no_event_lost, check_webhooks_applied_once
 from scenarios.checks.events import no_event_lost, webhooks_applied_once
 from scenarios.checks.result import Verdict
@@ -194,3 +196,145 @@ def test_the_providers_ledger_json_parses_into_payments_and_deliveries() -> None
     assert parsed.payments[0].net == 0
     assert parsed.deliveries == (WebhookDelivery("e1", 2, 200, "pk", 10.5),)
     assert parsed.pending_deliveries == 1
+
+
+# ---- violations after clean events; exact results ---------------------------------------
+
+
+def test_every_webhook_problem_is_found_after_clean_events() -> None:
+    result = webhooks_applied_once(
+        ledger(
+            delivered("a", 200),  # clean
+            delivered("b", 500),  # never acknowledged, never applied: fine
+            delivered("c", 200),  # applied twice
+            delivered("d", 500, 200),  # acknowledged, never applied
+        ),
+        [AppliedWebhook("a"), AppliedWebhook("c"), AppliedWebhook("c"), AppliedWebhook("e")],
+    )
+
+    assert result.counterexamples == (
+        {"event_id": "c", "problem": "applied 2 times", "times_applied": 2, "deliveries": 1},
+        {
+            "event_id": "d",
+            "problem": "acknowledged but never applied",
+            "times_applied": 0,
+            "deliveries": 2,
+        },
+        {
+            "event_id": "e",
+            "problem": "applied but never sent by the provider",
+            "times_applied": 1,
+            "deliveries": 0,
+        },
+    )
+    assert (result.name, result.summary) == (
+        "webhooks-applied-once",
+        "3 webhook events not applied exactly once",
+    )
+    assert result.metrics == {
+        "events_sent": 4,
+        "events_acknowledged": 3,
+        "deliveries": 5,
+        "applications": 4,
+        "events_never_acknowledged": 1,
+        "pending_deliveries": 0,
+    }
+
+
+def test_a_record_of_zero_applications_of_an_unsent_event_is_no_application() -> None:
+    result = webhooks_applied_once(ledger(), [AppliedWebhook("x", times_applied=0)])
+
+    assert (result.verdict, result.summary) == (
+        Verdict.PASS,
+        "no webhook events not applied exactly once",
+    )
+
+
+def test_applications_counted_in_one_row_are_summed() -> None:
+    result = webhooks_applied_once(
+        ledger(delivered("a", 200)), [AppliedWebhook("a", times_applied=3)]
+    )
+
+    assert [c["problem"] for c in result.counterexamples] == ["applied 3 times"]
+
+
+def test_retrying_webhooks_without_a_reported_reason_say_how_many() -> None:
+    result = webhooks_applied_once(
+        Ledger(deliveries=delivered("a", 200), pending_deliveries=2), [AppliedWebhook("a")]
+    )
+
+    assert result.summary == "not settled (webhooks: 2 delivery chains still retrying)"
+    assert result.metrics["pending_deliveries"] == 2
+
+
+def test_every_event_problem_is_found_after_clean_events() -> None:
+    outbox = [
+        OutboxEvent("e1", "hold.created", 1.0),  # clean
+        OutboxEvent("e2", "hold.created", 2.0),  # received twice
+        OutboxEvent("e3", "hold.released", 3.0),  # never received
+        OutboxEvent("e4", "hold.released", None),  # never published
+    ]
+    received = ReceivedEvents(
+        (
+            ReceivedEvent("e1", deliveries=2),
+            ReceivedEvent("e2"),
+            ReceivedEvent("e2"),
+            ReceivedEvent("e9"),
+        )
+    )
+
+    result = no_event_lost(outbox, received)
+
+    assert result.counterexamples == (
+        {"event_id": "e2", "type": "hold.created", "problem": "received 2 times"},
+        {
+            "event_id": "e3",
+            "type": "hold.released",
+            "problem": "published, never received",
+            "published_at": 3.0,
+        },
+        {"event_id": "e9", "problem": "received, not in the outbox", "times_received": 1},
+        {"event_id": "e4", "type": "hold.released", "problem": "never published"},
+    )
+    assert (result.name, result.verdict, result.summary) == (
+        "no-event-lost",
+        Verdict.FAIL,
+        "3 events not received exactly once",
+    )
+    assert result.unsettled == (OUTBOX,)
+    assert result.metrics == {
+        "outbox_events": 4,
+        "unpublished": 1,
+        "received_rows": 4,
+        "received_distinct": 3,
+        "redelivered": 1,
+    }
+
+
+@pytest.mark.parametrize("name", [OUTBOX, CONSUMER])
+def test_a_missing_event_while_outbox_or_consumer_is_unsettled_is_only_possible(
+    name: str,
+) -> None:
+    result = no_event_lost(
+        [OutboxEvent("e1", "hold.created", 1.0)],
+        ReceivedEvents(),
+        Settlement({name: "draining", WEBHOOKS: "unrelated"}),
+    )
+
+    assert (result.verdict, result.unsettled) == (Verdict.UNKNOWN, (name,))
+    assert result.summary == (
+        f"1 possible events not received exactly once, not settled ({name}: draining)"
+    )
+
+
+def test_unpublished_events_say_how_many() -> None:
+    result = no_event_lost(
+        [OutboxEvent("e1"), OutboxEvent("e2"), OutboxEvent("e3", published_at=1.0)],
+        ReceivedEvents((ReceivedEvent("e3"),)),
+    )
+
+    assert result.summary == (
+        "2 possible events not received exactly once, not settled (outbox: 2 events still "
+        "unpublished)"
+    )
+    assert result.metrics["unpublished"] == 2

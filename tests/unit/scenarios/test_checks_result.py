@@ -95,3 +95,84 @@ def test_an_unsettled_dependency_is_unknown_and_named() -> None:
 
 def test_nothing_found_and_everything_settled_passes() -> None:
     assert judge("c", definite=[], what="things").verdict is PASS
+
+
+# ---- the shared verdict rule, compared whole --------------------------------------------
+
+
+def test_a_definite_violation_fails_keeping_the_possible_ones_and_what_did_not_settle() -> None:
+    got = judge(
+        "inv",
+        definite=[{"id": 1}],
+        possible=[{"id": 2}],
+        unsettled={"payments": "busy"},
+        what="things broken",
+        metrics={"n": 2},
+    )
+
+    assert got == CheckResult(
+        "inv", FAIL, "1 things broken", ({"id": 1}, {"id": 2}), 2, {"n": 2}, ("payments",)
+    )
+
+
+def test_possible_violations_without_a_reported_reason_are_unknown() -> None:
+    got = judge("inv", definite=[], possible=[{"id": 2}, {"id": 3}], what="things broken")
+
+    assert got == CheckResult(
+        "inv",
+        UNKNOWN,
+        "2 possible things broken, not settled (nothing reported)",
+        ({"id": 2}, {"id": 3}),
+        2,
+        {},
+    )
+
+
+def test_something_unsettled_alone_is_unknown_naming_it() -> None:
+    got = judge(
+        "inv",
+        definite=[],
+        unsettled={"outbox": "3 left", "consumer": "lagging"},
+        what="x",
+        metrics={"m": 1},
+    )
+
+    assert got == CheckResult(
+        "inv",
+        UNKNOWN,
+        "not settled (outbox: 3 left; consumer: lagging)",
+        (),
+        0,
+        {"m": 1},
+        ("outbox", "consumer"),
+    )
+
+
+def test_nothing_found_and_all_settled_passes_with_the_metrics() -> None:
+    assert judge("inv", definite=[], what="things broken", metrics={"m": 0}) == CheckResult(
+        "inv", PASS, "no things broken", (), 0, {"m": 0}
+    )
+
+
+def test_an_unknown_result_keeps_its_name_and_metrics() -> None:
+    assert CheckResult.unknown("inv", "why", samples=3) == CheckResult(
+        "inv", UNKNOWN, "why", (), 0, {"samples": 3}
+    )
+
+
+def test_a_result_with_everything_set_round_trips_through_a_dict() -> None:
+    full = CheckResult(
+        "inv",
+        FAIL,
+        "1 broken",
+        ({"id": 1},),
+        7,
+        {"m": 1.5},
+        ("payments",),
+        "inv: this variant exists to show it",
+    )
+
+    assert CheckResult.from_dict(json.loads(json.dumps(full.to_dict()))) == full
+    assert CheckResult.from_dict({"name": "n", "verdict": "pass", "summary": "s"}) == (
+        CheckResult("n", PASS, "s")
+    )

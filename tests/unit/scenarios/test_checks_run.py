@@ -97,3 +97,47 @@ def test_invariants_are_chosen_by_name_with_expected_violations_inverted() -> No
 def test_an_unknown_invariant_name_lists_the_known_ones() -> None:
     with pytest.raises(ValueError, match="known: no-double-booking"):
         invariant_checks(["no-such-thing"], grace_s=5)
+
+
+def test_a_crash_keeps_the_exception_its_message_and_the_end_of_its_traceback() -> None:
+    result = run_check(Check("boom", explode), Evidence())
+
+    [example] = result.counterexamples
+    assert result.name == "boom"
+    assert result.summary == "checker crashed: ZeroDivisionError: division by zero"
+    assert (example["exception"], example["message"]) == ("ZeroDivisionError", "division by zero")
+    trace = example["traceback"].splitlines()
+    assert trace[-1] == "ZeroDivisionError: division by zero"
+    assert 'raise ZeroDivisionError("division by zero")' in example["traceback"]
+
+
+def test_a_deep_crash_keeps_only_the_last_six_traceback_entries() -> None:
+    def f1() -> CheckResult:
+        return f2()
+
+    def f2() -> CheckResult:
+        return f3()
+
+    def f3() -> CheckResult:
+        return f4()
+
+    def f4() -> CheckResult:
+        return f5()
+
+    def f5() -> CheckResult:
+        return f6()
+
+    def f6() -> CheckResult:
+        raise KeyError("seat")
+
+    result = run_check(Check("deep", lambda ev: f1()), Evidence())
+
+    trace = result.counterexamples[0]["traceback"]
+    assert [n for n in ("f1", "f2", "f3", "f4", "f5", "f6") if f"in {n}\n" in trace] == [
+        "f2",
+        "f3",
+        "f4",
+        "f5",
+        "f6",
+    ]
+    assert trace.endswith("KeyError: 'seat'\n")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from scenarios.checks.catalog import check_no_double_booking, check_seat_counts
 from scenarios.checks.result import CheckResult, Verdict
 from scenarios.checks.run import run_check
@@ -410,3 +412,262 @@ def test_a_claim_of_a_missing_hold_is_a_discrepancy() -> None:
 
 def test_without_a_database_snapshot_seat_counts_are_unknown() -> None:
     assert run_check(check_seat_counts(), Evidence()).verdict is Verdict.UNKNOWN
+
+
+# ---- violations after clean seats; every state a claim can be in -----------------------
+
+
+def test_every_double_booking_is_found_after_clean_seats() -> None:
+    world = (
+        World(seats=6)
+        .hold(1, [1, 2], created=100)  # clean
+        .hold(2, [3], created=100)
+        .hold(3, [3], created=101)  # seat 3 held twice
+        .hold(4, [4], created=100)
+        .hold(5, [4], created=101)
+        .hold(6, [4], created=102)  # seat 4 sold three times
+        .hold(7, [5], created=100)
+        .hold(8, [5], created=101)  # seat 5 sold twice
+    )
+    for hold_id in (4, 5, 6, 7, 8):
+        world.reservation(hold_id, "CONFIRMED")
+
+    result = no_double_booking(world.db())
+
+    assert [(c["seat_id"], c["problem"]) for c in result.counterexamples] == [
+        (3, "held twice"),
+        (4, "sold twice"),
+        (5, "sold twice"),
+    ]
+    assert result.counterexamples[1] == {
+        "seat_id": 4,
+        "problem": "sold twice",
+        "holds": [4, 5, 6],
+        "reservations": [504, 505, 506],
+        "confirmed_reservations": [504, 505, 506],
+        "overlap_from": 102,
+    }
+    assert result.metrics == {
+        "seats_held_twice": 1,
+        "seats_sold_twice": 2,
+        "tickets_sold_twice": 3,
+        "slack_s": 10.0,
+    }
+    assert (result.name, result.summary) == ("no-double-booking", "3 seats held or sold twice")
+
+
+def test_one_sale_and_one_hold_of_a_seat_is_held_twice_not_oversold() -> None:
+    world = World().hold(1, [1], created=100).hold(2, [1], created=101).reservation(1, "CONFIRMED")
+
+    result = no_double_booking(world.db())
+
+    assert [c["problem"] for c in result.counterexamples] == ["held twice"]
+    assert result.metrics["seats_sold_twice"] == 0
+    assert result.metrics["seats_held_twice"] == 1
+
+
+@pytest.mark.parametrize("status", ["EXPIRED", "CANCELED"])
+def test_seats_of_an_ended_reservation_never_released_are_a_discrepancy(status: str) -> None:
+    world = World().hold(1, [1, 2]).reservation(1, status, released_at=1000.0, set_seats=False)
+    world.seat(1, "AVAILABLE", None).seat(2, "AVAILABLE", None)
+
+    result = seat_counts_conserved(world.db())
+
+    assert result.counterexamples == tuple(
+        {
+            "seat_id": seat,
+            "problem": "hold seat left unreleased after its hold or reservation ended",
+            "status": "AVAILABLE",
+            "hold_id": 1,
+            "reservation_id": 501,
+        }
+        for seat in (1, 2)
+    )
+
+
+def test_a_stale_claim_ends_when_its_reservation_did() -> None:
+    world = (
+        World()
+        .hold(1, [1], created=100)
+        .reservation(1, "EXPIRED", released_at=1000.0, set_seats=False)
+        .hold(2, [1], created=1020)
+    )
+
+    assert no_double_booking(world.db()).verdict is Verdict.PASS
+
+
+def test_a_stale_claim_ends_when_its_released_hold_did() -> None:
+    world = (
+        World()
+        .hold(1, [1], created=100, status="RELEASED", released_at=200, released_by="member")
+        .hold(2, [1], created=220)
+    )
+
+    assert no_double_booking(world.db()).verdict is Verdict.PASS
+    assert [c["problem"] for c in seat_counts_conserved(world.db()).counterexamples] == [
+        "hold seat left unreleased after its hold or reservation ended"
+    ]
+
+
+def test_a_converted_hold_without_a_reservation_leaves_a_stale_claim() -> None:
+    world = World().hold(1, [1], status="CONVERTED", set_seats=False)
+
+    result = seat_counts_conserved(world.db())
+
+    assert [(c["seat_id"], c["problem"]) for c in result.counterexamples] == [
+        (1, "hold seat left unreleased after its hold or reservation ended")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("seat_status", "seat_hold", "reservation", "problem"),
+    [
+        ("RESERVED", 1, None, "reserved seat whose claim says held"),
+        ("SOLD", 1, "AWAITING_PAYMENT", "sold seat whose claim says reserved"),
+        ("HELD", 1, "CONFIRMED", "held seat whose claim says sold"),
+        ("AVAILABLE", None, "CONFIRMED", "available seat whose claim says sold"),
+        ("SOLD", 2, "CONFIRMED", "seat points at a different hold than its claim"),
+    ],
+)
+def test_a_seat_status_that_disagrees_with_its_claim_names_both(
+    seat_status: str, seat_hold: int | None, reservation: str | None, problem: str
+) -> None:
+    world = World().hold(1, [1])
+    if reservation:
+        world.reservation(1, reservation)
+    world.seat(1, seat_status, seat_hold)
+
+    result = seat_counts_conserved(world.db())
+
+    assert [c["problem"] for c in result.counterexamples] == [problem]
+    assert (
+        result.counterexamples[0]["expected"]
+        == ({None: "HELD", "AWAITING_PAYMENT": "RESERVED", "CONFIRMED": "SOLD"}[reservation])
+    )
+
+
+def test_a_seat_with_no_live_claim_says_what_it_wrongly_is() -> None:
+    db = World().seat(1, "SOLD", None).db()
+
+    assert seat_counts_conserved(db).counterexamples == (
+        {
+            "seat_id": 1,
+            "problem": "sold seat with no live claim",
+            "status": "SOLD",
+            "expected": "AVAILABLE",
+            "seat_hold_id": None,
+            "hold_id": None,
+            "reservation_id": None,
+        },
+    )
+
+
+def test_seat_count_metrics_count_statuses_and_live_claims() -> None:
+    world = World(seats=5).hold(1, [1]).hold(2, [2]).hold(3, [3])
+    world.reservation(2, "AWAITING_PAYMENT").reservation(3, "CONFIRMED")
+    world.hold(4, [4], created=100).hold(5, [4], created=101)
+
+    result = seat_counts_conserved(world.db(), {1: 5})
+
+    assert result.metrics == {
+        "seats": 5,
+        "contested_seats": 1,
+        "available": 1,
+        "held": 2,
+        "reserved": 1,
+        "sold": 1,
+        "live_held_claims": 1,
+        "live_reserved_claims": 1,
+        "live_sold_claims": 1,
+    }
+    assert (result.name, result.verdict, result.summary) == (
+        "seat-counts-conserved",
+        Verdict.PASS,
+        "no seat count discrepancies",
+    )
+
+
+def test_dangling_rows_are_named_with_their_ids() -> None:
+    world = World(seats=2)
+    world.hold_seats.append(HoldSeatRow(1, 42, 1))
+    world.reservations.append(ReservationRow(7, 43, 1, 1, "ord", 100, "CONFIRMED", 1.0, 2.0))
+    world.hold(1, [9], set_seats=False)
+
+    result = seat_counts_conserved(world.db(), {1: 2, 2: 0})
+
+    assert [c for c in result.counterexamples if "seat_id" not in c or c["seat_id"] != 9] == [
+        {"seat_id": 1, "problem": "claim of a missing hold", "hold_id": 42, "hold_seat_id": 1},
+        {"reservation_id": 7, "problem": "reservation of a missing hold", "hold_id": 43},
+    ]
+    assert {"seat_id": 9, "problem": "claim of a missing seat", "holds": [1]} in (
+        result.counterexamples
+    )
+
+
+def test_a_concert_with_more_or_fewer_seat_rows_than_its_capacity_is_named() -> None:
+    result = seat_counts_conserved(World(seats=2).db(), {1: 3, 2: 0})
+
+    assert result.counterexamples == (
+        {"concert_id": 1, "problem": "seat rows differ from capacity", "capacity": 3, "seats": 2},
+    )
+
+
+def test_contested_seats_are_counted_and_the_seats_after_them_still_checked() -> None:
+    world = (
+        World(seats=4)
+        .hold(1, [1], created=100)
+        .hold(2, [1], created=101)
+        .hold(3, [2], created=100)
+        .hold(4, [2], created=101)
+        .hold(5, [3])
+        .hold(6, [4])
+    )
+    world.seat(4, "SOLD", 6)
+
+    result = seat_counts_conserved(world.db())
+
+    assert result.metrics["contested_seats"] == 2
+    assert result.metrics["live_held_claims"] == 2
+    assert result.counterexamples == (
+        {
+            "seat_id": 4,
+            "problem": "sold seat whose claim says held",
+            "status": "SOLD",
+            "expected": "HELD",
+            "seat_hold_id": 6,
+            "hold_id": 6,
+            "reservation_id": None,
+        },
+    )
+
+
+def test_an_overlap_within_the_slack_is_not_contested_for_the_seat_counts() -> None:
+    world = (
+        World()
+        .hold(1, [1], created=100, status="RELEASED", released_at=103, released_by="member")
+        .hold(2, [1], created=101)
+    )
+    world.hold_seats[0] = HoldSeatRow(1, 1, 1, 1, 100, 103.0)
+
+    result = seat_counts_conserved(world.db())
+
+    assert (result.verdict, result.metrics["contested_seats"]) == (Verdict.PASS, 0)
+
+
+def test_statuses_nobody_has_are_counted_as_zero() -> None:
+    result = seat_counts_conserved(World(seats=2).hold(1, [1]).db(), {1: 2, 3: 4})
+
+    assert result.metrics == {
+        "seats": 2,
+        "contested_seats": 0,
+        "available": 1,
+        "held": 1,
+        "reserved": 0,
+        "sold": 0,
+        "live_held_claims": 1,
+        "live_reserved_claims": 0,
+        "live_sold_claims": 0,
+    }
+    assert result.counterexamples == (
+        {"concert_id": 3, "problem": "seat rows differ from capacity", "capacity": 4, "seats": 0},
+    )

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import math
+import random
+from fractions import Fraction
+
+import numpy as np
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from scenarios.checks.catalog import check_slo
-from scenarios.checks.result import Verdict
+from scenarios.checks.result import CheckResult, Verdict
 from scenarios.checks.run import run_check
-from scenarios.checks.slo import Slo, measure, percentile, slo_check
+from scenarios.checks.slo import OperationStats, Slo, _fmt, measure, percentile, slo_check
 from scenarios.checks.snapshot import Evidence, MeasuredWindow
 from scenarios.history import History, Operation, Outcome
 
@@ -187,3 +194,225 @@ def test_the_slo_check_reads_the_measured_window_from_the_evidence() -> None:
     result = run_check(check_slo(Slo("hold", p99_ms=100)), evidence)
 
     assert result.verdict is Verdict.PASS
+
+
+# ---- percentiles past a hundred samples, against an independent computation -----------
+
+
+def nearest_rank(samples: list[float], p: float) -> float:
+    """The definition, in exact decimal arithmetic: rank ⌈p/100 · n⌉, at least 1."""
+    rank = math.ceil(Fraction(str(p)) * len(samples) / 100)
+    return sorted(samples)[max(rank, 1) - 1]
+
+
+@example(1000, 0, 99.9)  # found by this test: the float rank was the maximum
+@example(300, 0, 7)  # found by this test: the float rank was one too far
+@given(
+    st.integers(101, 5000),
+    st.integers(0, 2**32),
+    st.one_of(st.integers(0, 100), st.sampled_from([99.9, 99.99, 0.1, 12.5])),
+)
+def test_percentiles_of_more_than_a_hundred_samples_are_the_nearest_rank(
+    n: int, seed: int, p: float
+) -> None:
+    rng = random.Random(seed)
+    samples = [float(rng.randrange(10**6)) for _ in range(n)]
+
+    assert percentile(samples, p) == nearest_rank(samples, p)
+
+
+@pytest.mark.parametrize("n", [101, 250, 999, 1000, 4096])
+@pytest.mark.parametrize("p", [50, 90, 95, 99])
+def test_the_usual_percentiles_agree_with_numpys_inverted_cdf(n: int, p: int) -> None:
+    samples = [float((i * 7919) % n) for i in range(n)]  # every value once, shuffled
+
+    assert percentile(samples, p) == np.percentile(samples, p, method="inverted_cdf")
+
+
+def test_p99_9_of_a_thousand_samples_is_the_999th_not_the_maximum() -> None:
+    samples = [float(i) for i in range(1, 1001)]
+
+    assert percentile(samples, 99.9) == 999.0
+    assert percentile(samples, 7) == 70.0
+    assert percentile([float(i) for i in range(1, 301)], 7) == 21.0
+
+
+def test_a_percentile_outside_0_to_100_names_it() -> None:
+    assert percentile([1.0, 2.0], 100) == 2.0
+    with pytest.raises(ValueError, match=r"^percentile must be within \[0, 100\], got 100.5$"):
+        percentile([1.0], 100.5)
+    with pytest.raises(ValueError, match=r"got -1"):
+        percentile([1.0], -1)
+
+
+# ---- several operations, limits at equality, the whole result --------------------------
+
+
+def mixed() -> History:
+    """Holds of 125, 250, 375, 500 ms (one refused with 409); pays of 1 s, one a 503."""
+    return history(
+        op(0, 125),
+        op(1, 250),
+        op(2, 375, Outcome.FAIL, 409),
+        op(3, 500),
+        op(0.5, 1000, name="pay"),
+        op(1.5, 1000, Outcome.FAIL, 503, name="pay"),
+    )
+
+
+def test_an_slo_for_one_operation_measures_only_that_operation() -> None:
+    stats = measure(mixed(), "hold")
+
+    assert stats == OperationStats(
+        operation="hold",
+        count=4,
+        ok=3,
+        expected=1,
+        errors=0,
+        unknown=0,
+        window_s=3.5,
+        p50_ms=250.0,
+        p95_ms=500.0,
+        p99_ms=500.0,
+        max_ms=500.0,
+        mean_ms=312.5,
+        error_rate=0.0,
+        success_rate=0.75,
+        throughput=4 / 3.5,
+    )
+    assert measure(mixed(), "pay").count == 2
+    assert measure(mixed(), None).count == 6
+
+
+def test_every_limit_met_exactly_passes() -> None:
+    slo = Slo(
+        "hold",
+        p50_ms=250,
+        p95_ms=500,
+        p99_ms=500,
+        max_error_rate=0.0,
+        min_success_rate=0.75,
+        min_throughput=4 / 3.5,
+    )
+
+    result = slo_check(mixed(), slo)
+
+    assert (result.name, result.verdict, result.summary) == (
+        "slo:hold",
+        Verdict.PASS,
+        "4 ops: p95 500.0 ms, errors 0, 1.1 ops/s",
+    )
+    assert result.metrics == measure(mixed(), "hold").to_metrics()
+
+
+@pytest.mark.parametrize(
+    ("limit", "summary"),
+    [
+        ({"p50_ms": 249.9}, "p50_ms 250.0 (limit at most 249.9)"),
+        ({"p95_ms": 499.9}, "p95_ms 500.0 (limit at most 499.9)"),
+        ({"p99_ms": 499.9}, "p99_ms 500.0 (limit at most 499.9)"),
+        ({"min_success_rate": 0.76}, "success_rate 0.75 (limit at least 0.76)"),
+        ({"min_throughput": 1.2}, "throughput 1.1 (limit at least 1.2)"),
+    ],
+)
+def test_a_limit_missed_by_a_little_fails_naming_it(limit: dict, summary: str) -> None:
+    result = slo_check(mixed(), Slo("hold", **limit))
+
+    assert (result.verdict, result.summary) == (Verdict.FAIL, summary)
+    assert result.metrics == measure(mixed(), "hold").to_metrics()
+
+
+def test_a_latency_limit_is_a_ceiling_never_a_floor() -> None:
+    assert slo_check(mixed(), Slo("hold", p50_ms=1000, p95_ms=1000, p99_ms=1000)).passed
+
+
+def test_the_error_rate_at_its_limit_passes_and_above_fails_with_every_breach() -> None:
+    ok = slo_check(mixed(), Slo("pay", max_error_rate=0.5))
+    bad = slo_check(mixed(), Slo("pay", p50_ms=100, max_error_rate=0.4))
+
+    assert ok.verdict is Verdict.PASS
+    assert bad.counterexamples == (
+        {"threshold": "p50_ms", "limit": 100, "measured": 1000.0, "rule": "at most"},
+        {"threshold": "error_rate", "limit": 0.4, "measured": 0.5, "rule": "at most"},
+    )
+    assert bad.summary == (
+        "p50_ms 1000.0 (limit at most 100.0); error_rate 0.5 (limit at most 0.4)"
+    )
+
+
+def test_refusals_count_in_throughput_only_when_expected() -> None:
+    as_expected = measure(mixed(), "hold")
+    as_errors = measure(mixed(), "hold", expected_statuses=())
+
+    assert (as_expected.expected, as_expected.errors) == (1, 0)
+    assert (as_errors.expected, as_errors.errors, as_errors.error_rate) == (0, 1, 0.25)
+    assert as_errors.throughput == 3 / 3.5
+    assert slo_check(mixed(), Slo("hold", expected_statuses=frozenset())).metrics["errors"] == 1
+
+
+def test_an_slo_for_every_operation_says_so_when_it_has_too_few_samples() -> None:
+    result = slo_check(history(), Slo(None, p95_ms=1, min_samples=3))
+
+    assert result == CheckResult.make(
+        "slo:all",
+        Verdict.UNKNOWN,
+        "0 samples of any operation after warm-up, need 3",
+        metrics=measure(history(), None).to_metrics(),
+    )
+
+
+def test_a_threshold_that_cannot_be_measured_is_unknown_and_named() -> None:
+    instant = history(op(5, 0))
+
+    result = slo_check(instant, Slo("hold", p95_ms=10, min_throughput=1))
+
+    assert (result.name, result.verdict, result.summary) == (
+        "slo:hold",
+        Verdict.UNKNOWN,
+        "could not measure throughput",
+    )
+    assert result.metrics["window_s"] == 0
+
+
+def test_the_window_runs_from_warm_up_end_or_the_first_start_to_the_end_or_last_finish() -> None:
+    ops = history(op(10, 1000), op(12, 500))
+
+    assert measure(ops, "hold").window_s == 2.0 + 0.5
+    assert measure(ops, "hold", MeasuredWindow(warmup_end=9.0)).window_s == 12.5 - 9.0
+    assert measure(ops, "hold", MeasuredWindow(end=20.0)).window_s == 10.0
+    assert measure(ops, "hold", MeasuredWindow(end=12.0)).count == 1
+    assert measure(history(), "hold").window_s is None
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, "n/a"),
+        (0.123456, "0.123"),
+        (0.999, "0.999"),
+        (1.0, "1.0"),
+        (-1.5, "-1.5"),
+        (1234.56, "1234.6"),
+        (1.234, "1.2"),
+    ],
+)
+def test_numbers_in_summaries_keep_three_digits_below_one(value: float | None, text: str) -> None:
+    assert _fmt(value) == text
+
+
+def test_p99_of_two_hundred_samples_is_not_the_maximum() -> None:
+    ops = history(*(op(i, 1 + i) for i in range(200)))
+
+    stats = measure(ops, "hold")
+
+    assert (stats.p99_ms, stats.max_ms) == (pytest.approx(198.0), pytest.approx(200.0))
+
+
+def test_throughput_over_a_window_shorter_than_a_second_is_measured() -> None:
+    stats = measure(history(op(0, 250), op(0.25, 250)), "hold")
+
+    assert (stats.window_s, stats.throughput) == (0.5, 4.0)
+
+
+def test_a_failed_slo_is_named_for_its_operation() -> None:
+    assert slo_check(mixed(), Slo("pay", max_error_rate=0.1)).name == "slo:pay"

@@ -15,6 +15,7 @@ from scenarios.load.shapes import (
     StepShape,
     needs_shape_class,
     scaled,
+    slope_at,
     stages_tick,
     total_duration,
     users_at,
@@ -128,3 +129,34 @@ def test_only_a_constant_load_or_none_runs_without_the_shape_class() -> None:
 def test_a_non_positive_time_scale_is_refused() -> None:
     with pytest.raises(ValueError, match="time_scale"):
         scaled(SEED_PROFILE, 0)
+
+
+def test_the_slope_is_that_of_the_stage_running_from_its_first_instant() -> None:
+    stages = (Stage(10, 100), Stage(0, 300), Stage(20, 100))
+
+    assert [slope_at(stages, t) for t in (0.0, 0.5, 9.99, 10.0, 29.99, 30.0, -1.0)] == [
+        10.0,
+        10.0,
+        10.0,
+        -10.0,
+        -10.0,
+        0.0,
+        0.0,
+    ]
+
+
+def test_a_tick_early_in_a_ramp_spawns_at_the_ramps_slope() -> None:
+    assert stages_tick((Stage(10, 100),), 0.5) == (5, 10.0)
+
+
+def test_a_constant_shape_is_one_jump_then_a_level() -> None:
+    plan = Plan.of(ConstantShape(users=7, spawn_rate=2.0, duration_s=30.0))
+
+    assert plan.stages == (Stage(0.0, 7), Stage(30.0, 7))
+    assert plan.duration_s == 30.0
+
+
+def test_explicit_stages_follow_their_time_scale() -> None:
+    shape = StagesShape((Stage(10, 5), Stage(20, 0)), time_scale=0.5)
+
+    assert Plan.of(shape).stages == (Stage(5.0, 5), Stage(10.0, 0))

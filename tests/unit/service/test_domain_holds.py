@@ -89,3 +89,23 @@ def test_only_an_active_hold_can_be_converted_or_released(status: HoldStatus) ->
         h.ensure_convertible(NOW)
     with pytest.raises(InvalidState):
         h.ensure_releasable()
+
+
+def test_seat_id_1_is_a_valid_seat_and_0_is_not() -> None:
+    assert normalize_seat_request([1], max_seats=1) == [1]
+    with pytest.raises(InvalidRequest, match="positive"):
+        normalize_seat_request([0, 1], max_seats=2)
+
+
+def test_exactly_the_maximum_number_of_seats_is_allowed() -> None:
+    assert normalize_seat_request([3, 2, 1], max_seats=3) == [1, 2, 3]
+    with pytest.raises(InvalidRequest, match="at most 2 seats per hold, got 3"):
+        normalize_seat_request([3, 2, 1], max_seats=2)
+
+
+@pytest.mark.parametrize("status", [HoldStatus.CONVERTED, HoldStatus.RELEASED])
+def test_a_hold_that_is_not_active_says_what_it_is(status: HoldStatus) -> None:
+    with pytest.raises(InvalidState, match=f"^hold 1 is {status.value.lower()}, not active$"):
+        hold(status).ensure_convertible(NOW)
+    with pytest.raises(InvalidState, match=f"^hold 1 is {status.value.lower()}, not active$"):
+        hold(status).ensure_releasable()

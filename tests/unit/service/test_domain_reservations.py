@@ -20,7 +20,7 @@ def reservation(status: ReservationStatus) -> Reservation:
 def test_an_order_id_fits_the_psp_format_and_is_unique() -> None:
     ids = {new_order_id() for _ in range(100)}
     assert len(ids) == 100
-    assert all(re.fullmatch(r"[A-Za-z0-9_-]{6,64}", i) for i in ids)
+    assert all(re.fullmatch(r"ord_[0-9a-f]{32}", i) for i in ids)  # fits [A-Za-z0-9_-]{6,64}
 
 
 def test_an_unpaid_reservation_expires_at_its_expiry() -> None:
@@ -40,5 +40,5 @@ def test_an_unpaid_reservation_does_not_expire_early() -> None:
 )
 def test_a_settled_reservation_never_expires(status: ReservationStatus) -> None:
     r = reservation(status)
-    with pytest.raises(InvalidState):
+    with pytest.raises(InvalidState, match=f"^reservation 1 is {status.value.lower()}$"):
         r.ensure_expirable(r.expires_at + timedelta(days=1))
