@@ -194,7 +194,6 @@ def serve(stack: Stack, args: argparse.Namespace, command: str) -> int:
         workload = parse_workload(
             {
                 "service_url": apps.ports.service_url,
-                "psp_url": apps.ports.psp_url,
                 "operations_path": str(staging / "operations.jsonl"),
                 "concert_ids": concert_ids(info),
                 "pay": args.pay,

@@ -123,7 +123,8 @@ class VariantRun:
 def configure(run: VariantRun) -> None:
     """The variant's directory, settings and workload, written down before anything runs."""
     ctx = run.context
-    run.out = rundir.variant_dir(ctx.run_dir, run.variant.name)
+    # Absolute: Locust and the apps run from the project root, the user from anywhere.
+    run.out = rundir.variant_dir(ctx.run_dir, run.variant.name).resolve()
     run.settings = variant_settings(ctx, run.variant, run.ports, f"{ctx.token}v{run.index}")
     write_settings(run.out, run.settings)
     seed = ctx.options.seed + run.index

@@ -6,7 +6,8 @@ the quick start: bash with the project's virtualenv first on the PATH, in a dire
 the worked example was saved as ``hot_seats.py``. It runs with ``set -eu``, so a failing
 command or an unset variable stops it, and the block that failed is named. It gets a lab
 directory and a vhost of its own, and holds a lock on the README's fixed ports (8080,
-9000, 9100) so two test runs on one machine take turns. Afterwards every process it
+9000, 9100, and the fault proxy's 8474 and 26379) so two test runs on one machine take
+turns. Afterwards every process it
 started is stopped and the lab purged; the test checks nothing is left listening.
 
 Slow (about two minutes): three stack bring-ups, the 43,000-seat arena, the apps.
@@ -34,7 +35,7 @@ from tests.support.readme import blocks, python_example
 from tests.support.waiting import wait_until_sync
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_vhost_left_behind")]
-README_PORTS = (8080, 9000, 9100)
+README_PORTS = (8080, 9000, 9100, 8474, 26379)
 LOCK = Path("/tmp/ticketlab-readme-ports.lock")
 LOCK_WAIT_S = 900.0
 SCRIPT_TIMEOUT_S = 600.0

@@ -204,8 +204,12 @@ async def test_the_periodic_sweeper_catches_a_miss_and_closes_cleanly(
     try:
         assert sweeper.running
         await wait_until(released(db, hold_id), what=f"hold {hold_id} swept")
+
+        async def counted() -> bool:  # the tick counts once its transaction has committed
+            return sweeper.released_total >= 1
+
+        await wait_until(counted, within=10, what="the sweep counted")
     finally:
         await sweeper.close()
     assert not sweeper.running
     assert (await hold_row(db, hold_id))["released_by"] == ReleasedBy.SWEEPER.value
-    assert sweeper.released_total >= 1
