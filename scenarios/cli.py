@@ -194,7 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-report", action="store_true", help="skip report.html")
     run.set_defaults(handler=cmd_run)
 
-    up = sub.add_parser("up", help="start MariaDB primary+replica, Redis, RabbitMQ vhost")
+    up = sub.add_parser(
+        "up", help="start MariaDB primary+replica, Redis, RabbitMQ vhost, InfluxDB (if installed)"
+    )
     up.add_argument(
         "--app",
         action="store_true",
