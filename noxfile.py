@@ -4,6 +4,7 @@ nox -s scenario -- NAME [options]   run a scenario end to end; prints where its 
 nox -s tests [-- PYTEST ARGS]       the test suite, against the machine's servers
 nox -s unit [-- PYTEST ARGS]        the tests that need no server, in seconds
 nox -s locust [-- --workers N]      the Locust web UI on the lab's buyers
+nox -s dashboards                   regenerate the Grafana dashboards (dashboards/grafana/)
 nox -s lint                         ruff
 """
 
@@ -43,6 +44,13 @@ def locust(session: nox.Session) -> None:
     """Open Locust's web UI on http://127.0.0.1:8089 on the lab's buyers; Ctrl-C stops it."""
     session.install("-e", ".[lab]")
     session.run("python", "-m", "scenarios.interactive", *session.posargs)
+
+
+@nox.session(default=False)
+def dashboards(session: nox.Session) -> None:
+    """Regenerate dashboards/grafana/ from dashboards/catalog.py (`-- --check` only checks)."""
+    session.install("-e", ".[lab]")
+    session.run("python", "-m", "dashboards", *session.posargs)
 
 
 @nox.session
