@@ -207,7 +207,11 @@ class Stack:
                 raise StackError(f"no RabbitMQ answers at {broker.host}:{broker.port}")
             plan["rabbitmq-server"] = require_binary("rabbitmq-server", find)
             plan["rabbitmqctl"] = require_binary("rabbitmqctl", find)
-        plan["influxd"] = find_binary("influxd", find)
+        given_influx = self.environ.get("TICKETLAB_INFLUX_URL", "")  # docker compose's, say
+        own_influx = state.parts.get(INFLUXDB)
+        exported = own_influx and own_influx.owned and own_influx.url == given_influx
+        plan["influx_url"] = "" if exported else given_influx  # `eval $(ticketlab up)` sets it
+        plan["influxd"] = None if plan["influx_url"] else find_binary("influxd", find)
         return plan
 
     def _bring_up(self, state: LabState, plan: dict[str, Any], started: list[str]) -> None:
@@ -286,6 +290,9 @@ class Stack:
     def _ensure_influxdb(
         self, state: LabState, plan: dict[str, Any], ports: dict[str, int], started: list[str]
     ) -> None:
+        if plan["influx_url"]:
+            state.parts[INFLUXDB] = PartRecord(INFLUXDB, plan["influx_url"], owned=False)
+            return
         if plan["influxd"] is None:
             state.parts.pop(INFLUXDB, None)
             return
