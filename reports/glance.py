@@ -1,0 +1,72 @@
+"""The chart at the top of every report: the variants side by side at a glance.
+
+Four panels — throughput, p95 of all operations, error rate, seats oversold — one bar per
+variant, with the 95 % bootstrap interval of each figure drawn as a whisker where there is
+one (``reports/comparison.py``), so overlapping whiskers read as "maybe no difference" at a
+glance, before any table. Seats oversold is a count from the checker: no interval.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from reports.bootstrap import interval
+from reports.charts import DPI, png
+from reports.comparison import Entry
+from reports.tables import ALL
+
+PANELS = (
+    ("throughput_per_s", "throughput", "throughput (ops/s)", 1.0),
+    ("p95_ms", "p95", "p95 latency, all ops (ms)", 1.0),
+    ("error_rate", "error_rate", "error rate (%)", 100.0),
+    ("seats_oversold", None, "seats oversold", 1.0),
+)
+BAR = "#1565c0"
+OVERSOLD = "#c62828"
+
+
+def _value(row: Mapping[str, Any], key: str) -> float:
+    value = row.get(key)
+    if value is None or isinstance(value, bool):
+        return math.nan
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return number if math.isfinite(number) else math.nan
+
+
+def glance(rows: Sequence[Mapping[str, Any]], entries: Sequence[Entry]) -> bytes | None:
+    """PNG of the four panels; ``rows`` are the report's variant rows, in page order."""
+    if not rows:
+        return None
+    labels = [str(row["variant"]) for row in rows]
+    by_label = {e.label: e for e in entries}
+    height = 0.9 + 0.32 * len(rows)
+    figure = Figure(figsize=(12.0, height), dpi=DPI, layout="constrained")
+    axes = figure.subplots(1, len(PANELS), sharey=True)
+    positions = list(range(len(rows)))[::-1]
+    for column, (key, metric, title, scale) in enumerate(PANELS):
+        ax = axes[column]
+        values = [_value(row, key) * scale for row in rows]
+        colour = OVERSOLD if key == "seats_oversold" else BAR
+        ax.barh(positions, [0 if math.isnan(v) else v for v in values], color=colour, alpha=0.8)
+        for y, label, value in zip(positions, labels, values, strict=True):
+            if math.isnan(value):
+                ax.text(0, y, " —", va="center", fontsize=8, color="#757575")
+                continue
+            if metric is not None and label in by_label and ALL in by_label[label].figures:
+                low, high = interval(by_label[label].figures[ALL].resampled[metric])
+                if math.isfinite(low) and math.isfinite(high):
+                    ax.plot([low * scale, high * scale], [y, y], color="#212121", lw=1.2)
+            ax.text(value, y, f" {value:,.3g}", va="center", fontsize=8)
+        ax.set_title(title, fontsize=9)
+        ax.tick_params(labelsize=8)
+        ax.grid(axis="x", alpha=0.3)
+        ax.margins(x=0.25)
+    axes[0].set_yticks(positions, labels)
+    return png(figure)
