@@ -69,7 +69,7 @@ def overview() -> Dashboard:
                 "expected (a 409: the seat was taken).",
             ),
             Chart(
-                "Errors by operation",
+                "Errors and cut-off requests by operation",
                 "reqps",
                 [
                     (
@@ -80,16 +80,15 @@ def overview() -> Dashboard:
                     ),
                     (
                         select(
-                            f'sum("unknown") {PER_SECOND} AS "unknown"',
+                            f'sum("cut_off") {PER_SECOND} AS "cut_off"',
                             schema.LOAD,
                             by=BY_OPERATION,
                         ),
-                        "$tag_variant $tag_operation unknown",
+                        "$tag_variant $tag_operation cut off",
                     ),
                 ],
-                description="Errors (neither ok nor an expected refusal) and operations whose "
-                "outcome is unknown (timeouts, cut off), per second.",
-                stacked=True,
+                description="Errors per second (neither ok nor an expected refusal; outcomes "
+                "unknown included), and requests cut off by the generator's stop, apart.",
             ),
             Chart(
                 "Users",

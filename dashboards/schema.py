@@ -5,9 +5,11 @@ into points) and the dashboards (which query these names). Every point carries t
 ``run`` (the run directory's name), ``scenario`` and ``variant``.
 
     load           one point per operation per second of load: tag ``operation``; fields
-                   requests, ok, refused (an expected 409), errors (neither), unknown,
-                   p50_ms, p95_ms, p99_ms — exact nearest-rank percentiles of the samples
-                   that ended in that second
+                   requests, ok, refused (an expected 409), errors (none of those nor cut
+                   off; ``unknown`` outcomes included), unknown, cut_off (interrupted by the
+                   generator's stop), p50_ms, p95_ms, p99_ms — exact nearest-rank
+                   percentiles of the operations that ended in that second, cut-off ones
+                   left out
     users          one point per second: field users (Locust users running)
     resources      one point per process per sample: tags role, pid; fields cpu_percent,
                    rss_bytes, fds, threads
@@ -27,7 +29,17 @@ REPLICATION = "replication"
 EVENTS = "events"
 
 RUN_TAGS = ("run", "scenario", "variant")
-LOAD_FIELDS = ("requests", "ok", "refused", "errors", "unknown", "p50_ms", "p95_ms", "p99_ms")
+LOAD_FIELDS = (
+    "requests",
+    "ok",
+    "refused",
+    "errors",
+    "unknown",
+    "cut_off",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+)
 RESOURCE_FIELDS = ("cpu_percent", "rss_bytes", "fds", "threads")
 EVENT_KINDS = ("fault", "phase")
 

@@ -185,6 +185,15 @@ def test_published_ports_bind_to_loopback_only(model: dict[str, Any]) -> None:
 
 
 def test_the_stream_feeds_the_compose_influxdb(model: dict[str, Any]) -> None:
+    from scenarios.live import LOCUST_HISTORY, main
+
     argv = command(model["services"]["stream"])
+    assert argv[:3] == ["python", "-m", "scenarios.live"]
     assert option(argv, "--influx-url") == "http://influxdb:8086"
     assert option(argv, "--service-url") == "http://service:8080"
+    operations = option(argv, "--operations")
+    master = command(model["services"]["locust-master"])
+    assert f"{option(master, '--csv')}_stats_history.csv" == f"{operations}/{LOCUST_HISTORY}"
+    with pytest.raises(SystemExit) as parsed:  # the options exist: only --help is left to say
+        main([*argv[3:], "--help"])
+    assert parsed.value.code == 0
