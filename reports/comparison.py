@@ -179,7 +179,8 @@ def sentence(d: Difference) -> str:
 
 
 def samples(variant: Variant, window: Window | None = None) -> dict[str, Sample]:
-    """Each operation's measured samples, on the window the report's tables use."""
+    """Each operation's measured samples, on the window the report's tables use; requests
+    cut off by the generator's stop are left out, as the tables leave them out."""
     window = window or tables.window_of(variant)
     ops = tables.measured(variant.ops, window)
     if ops.empty:
@@ -189,6 +190,9 @@ def samples(variant: Variant, window: Window | None = None) -> dict[str, Sample]
     if not end > start:
         return {}
     flags = tables.classify(ops)
+    ops, flags = ops[~flags["cut_off"]], flags[~flags["cut_off"]]  # as the tables count
+    if ops.empty:
+        return {}
     answered = flags["ok"] | flags["refused"]
 
     def sample_of(index: pd.Index) -> Sample:
