@@ -15,6 +15,7 @@ comparisons of two identical setups will still look "significant"; the report sa
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import zlib
 from collections.abc import Sequence
@@ -64,6 +65,8 @@ class Difference:
     estimate: float
     low: float
     high: float
+    variant: str | None = None  # set when one variant is compared across two runs …
+    runs: tuple[str, str] = ("", "")  # … then the sentence names the runs (baseline, other)
 
     @property
     def comparable(self) -> bool:
@@ -99,9 +102,13 @@ class Comparison:
         for d in self.differences:
             if not d.significant:
                 name = label_of(d.metric) if d.comparable else f"{label_of(d.metric)} (too few)"
-                quiet.setdefault((d.baseline, d.other, d.operation), []).append(name)
-        for (baseline, other, operation), metrics in quiet.items():
-            shown = "all operations" if operation == tables.ALL else operation
+                operation = "all operations" if d.operation == tables.ALL else d.operation
+                if d.variant is not None:
+                    key = (d.runs[0], d.runs[1], f"{operation} ({d.variant})")
+                else:
+                    key = (d.baseline, d.other, operation)
+                quiet.setdefault(key, []).append(name)
+        for (baseline, other, shown), metrics in quiet.items():
             out.append(
                 (
                     f"{shown}: no significant difference between {other} and {baseline} in "
@@ -145,6 +152,13 @@ def factor(value: float) -> str:
 def sentence(d: Difference) -> str:
     operation = "all operations" if d.operation == tables.ALL else d.operation
     what = f"{label_of(d.metric)} of {operation}"
+    if d.variant is not None:  # one variant, two runs: "p95 of hold (naive) is … in run B"
+        named = dataclasses.replace(d, baseline=d.runs[0], other=d.runs[1])
+        return _sentence(f"{what} ({d.variant})", named, "in")
+    return _sentence(what, d, "with")
+
+
+def _sentence(what: str, d: Difference, by: str) -> str:
     if not d.comparable:
         return f"{what}: not comparable between {d.other} and {d.baseline} (too few samples)"
     if d.kind == "points":
@@ -156,7 +170,7 @@ def sentence(d: Difference) -> str:
             return f"{what}: no significant difference between {d.other} and {d.baseline} {shown}"
         direction = "higher" if d.estimate > 0 else "lower"
         return (
-            f"{what} is {abs(d.estimate):.2f} points {direction} with {d.other} than with "
+            f"{what} is {abs(d.estimate):.2f} points {direction} {by} {d.other} than {by} "
             f"{d.baseline} {shown}"
         )
     if not d.significant:
@@ -166,11 +180,11 @@ def sentence(d: Difference) -> str:
         )
     if d.estimate >= 1:
         return (
-            f"{what} is {factor(d.estimate)}× higher with {d.other} than with {d.baseline} "
+            f"{what} is {factor(d.estimate)}× higher {by} {d.other} than {by} {d.baseline} "
             f"(95 % CI {factor(d.low)}–{factor(d.high)})"
         )
     return (
-        f"{what} is {factor(1 / d.estimate)}× lower with {d.other} than with {d.baseline} "
+        f"{what} is {factor(1 / d.estimate)}× lower {by} {d.other} than {by} {d.baseline} "
         f"(95 % CI {factor(1 / d.high)}–{factor(1 / d.low)})"
     )
 
@@ -229,13 +243,30 @@ def pairs(entries: Sequence[Entry]) -> list[tuple[Entry, Entry]]:
     return [(entries[0], other) for other in entries[1:]]
 
 
-def differences(baseline: Entry, other: Entry) -> list[Difference]:
+def differences(
+    baseline: Entry, other: Entry, short: dict[str, str] | None = None
+) -> list[Difference]:
+    """Every figure of every operation both have; ``short`` names runs in sentences."""
+    across = baseline.name == other.name and baseline.run_id != other.run_id
+    short = short or {}
+    runs = (short.get(baseline.run_id, baseline.run_id), short.get(other.run_id, other.run_id))
     out = []
     for operation in sorted(set(baseline.figures) & set(other.figures)):
         a, b = baseline.figures[operation], other.figures[operation]
         for metric in METRICS:
-            out.append(difference(operation, metric, baseline.label, other.label, a, b))
+            found = difference(operation, metric, baseline.label, other.label, a, b)
+            if across:
+                found = dataclasses.replace(found, variant=baseline.name, runs=runs)
+            out.append(found)
     return out
+
+
+def short_run_ids(run_ids: Sequence[str]) -> dict[str, str]:
+    """Run ids without the scenario name they share (``20261203-073610``), for sentences."""
+    unique = list(dict.fromkeys(run_ids))
+    stamps = [rid[:15] for rid in unique]
+    same_tail = len({rid[15:] for rid in unique}) == 1 and len(set(stamps)) == len(unique)
+    return {rid: (stamp if same_tail else rid) for rid, stamp in zip(unique, stamps, strict=True)}
 
 
 def difference(
@@ -256,8 +287,9 @@ def difference(
 
 def compare_entries(entries: Sequence[Entry]) -> Comparison:
     comparison = Comparison(list(entries))
+    short = short_run_ids([e.run_id for e in entries])
     for baseline, other in pairs(entries):
-        comparison.differences += differences(baseline, other)
+        comparison.differences += differences(baseline, other, short)
     return comparison
 
 
@@ -278,8 +310,42 @@ def compare_runs(
     comparison = compare_entries(
         [entry(label, variant, run.run_id, window) for label, run, variant, window in variants]
     )
-    comparison.warnings = provenance_warnings(runs)
+    comparison.warnings = provenance_warnings(runs) + contention_warnings(
+        [(label, run, variant) for label, run, variant, _ in variants]
+    )
     return comparison
+
+
+CONTENDED_SHARE = 0.25  # of the machine's cores, taken by processes outside the lab
+
+
+def contention_warnings(variants: Sequence[tuple[str, Run, Variant]]) -> list[str]:
+    """Variants that ran while other work took a good share of the machine (summary.json's
+    ``machine.other_cpu_cores_mean``): their differences may be that work's, not theirs."""
+    busy: list[tuple[str, float, float]] = []
+    for label, run, variant in variants:
+        machine = variant.summary.get("machine")
+        if not isinstance(machine, dict):
+            continue
+        other = machine.get("other_cpu_cores_mean")
+        cores = machine.get("cores") or (run.manifest.get("machine") or {}).get("cores")
+        numeric = isinstance(other, int | float) and isinstance(cores, int | float) and cores
+        if numeric and other > CONTENDED_SHARE * cores:
+            busy.append((label, float(other), float(cores)))
+    if not busy:
+        return []
+    if len(busy) == len(variants) and len(busy) > 2:
+        low, high = min(b[1] for b in busy), max(b[1] for b in busy)
+        which = f"every variant: {low:.2f}–{high:.2f} of {busy[0][2]:g} cores"
+    else:
+        which = "; ".join(
+            f"{label}: {other:.2f} of {cores:g} cores" for label, other, cores in busy
+        )
+    return [
+        f"Other work on the machine took CPU while these variants ran ({which}, on average): "
+        "a difference may come from that contention rather than from the variant; compare "
+        "runs made on a quiet machine before trusting one."
+    ]
 
 
 MACHINE_KEYS = ("cores", "cpu_model", "memory_bytes", "platform")

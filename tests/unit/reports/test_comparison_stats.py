@@ -195,3 +195,28 @@ def test_runs_on_different_machines_and_code_are_compared_with_a_warning() -> No
 def test_a_sample_needs_a_window_with_a_length(seconds: float) -> None:
     with pytest.raises(ValueError, match="window"):
         Sample(np.array([]), np.array([]), np.array([]), np.array([]), 10.0, 10.0 + seconds)
+
+
+def test_one_variant_across_two_runs_is_named_by_its_runs() -> None:
+    a = Entry("x", "naive", "20240101-000000-double-booking", {})
+    b = Entry("y", "naive", "20240102-000000-double-booking", {})
+    fast, slow = synthetic(20, median_ms=10), synthetic(21, median_ms=40)
+    a.figures["hold"] = bootstrap(slow, rng=np.random.default_rng(1))
+    b.figures["hold"] = bootstrap(fast, rng=np.random.default_rng(2))
+    p95 = next(d for d in compare_entries([a, b]).differences if d.metric == "p95")
+    assert p95.sentence.startswith("p95 of hold (naive) is ")
+    assert "× lower in 20240102-000000 than in 20240101-000000 (95 % CI" in p95.sentence
+
+
+def test_variants_run_on_a_busy_machine_are_compared_with_a_warning(tmp_path: Path) -> None:
+    from reports.comparison import contention_warnings
+    from reports.rundir import load_run
+    from tests.support.run_dirs import VariantSpec, write_run
+
+    def spec(name: str, other_cores: float) -> VariantSpec:
+        machine = {"cores": 2, "other_cpu_cores_mean": other_cores}
+        return VariantSpec(name, summary={"machine": machine})
+
+    run = load_run(write_run(tmp_path, [spec("calm", 0.1), spec("busy", 1.6)]))
+    (warning,) = contention_warnings([(v.name, run, v) for v in run.variants])
+    assert "busy: 1.60 of 2 cores" in warning and "calm" not in warning
