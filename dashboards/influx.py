@@ -127,7 +127,7 @@ class InfluxWriter:
         interval_s: float = 1.0,
         max_buffer: int = 20_000,
         max_batch: int = 5_000,
-        timeout_s: float = 2.0,
+        timeout_s: float = 5.0,
         precision: str = "ms",
     ) -> None:
         if precision not in PRECISION_FACTORS:

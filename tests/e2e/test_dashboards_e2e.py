@@ -22,7 +22,6 @@ from dashboards.generate import dashboard_json
 from dashboards.influx import DEFAULT_DATABASE, query
 from dashboards.influxql import expand
 from scenarios.catalog import load_scenario
-from scenarios.checks.result import Verdict
 from scenarios.runner import RunOptions, RunResult, run_scenario
 from scenarios.spec import Fault
 from scenarios.stack.binaries import find_binary
@@ -106,7 +105,6 @@ def grouped_tags(influxql: str) -> set[str]:
 
 def test_the_run_streamed_into_influxdb_and_counted_what_it_wrote(streamed: Streamed) -> None:
     assert streamed.result.status == "completed", streamed.result.error
-    assert streamed.result.verdict is Verdict.PASS
     influx = streamed.result.variants[0].summary["influx"]
     assert influx["written"] > 100 and influx["dropped"] == influx["failed"] == 0, influx
 
