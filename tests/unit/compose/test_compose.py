@@ -102,9 +102,19 @@ def test_apps_point_at_the_servers_by_their_service_names(model: dict[str, Any])
     assert settings.db_admin.password == admin
 
 
-def test_the_service_would_serve_with_a_remote_identity_provider(model: dict[str, Any]) -> None:
+def test_the_service_would_serve_on_every_interface_without_public_secrets(
+    model: dict[str, Any],
+) -> None:
     settings = Settings.from_env(model["services"]["service"]["environment"])
-    assert settings.check_for_serving() is None  # not the public development JWT secret
+    host = option(command(model["services"]["service"]), "--host")
+    assert settings.check_for_serving(host) == []  # neither refused nor warned about
+
+
+def test_the_generators_are_not_throttled_as_one_client(model: dict[str, Any]) -> None:
+    from service.config import PER_CLIENT_RATE_LIMITS
+
+    settings = Settings.from_env(model["services"]["service"]["environment"])
+    assert all(getattr(settings, name) == 0 for name in PER_CLIENT_RATE_LIMITS)
 
 
 def test_the_providers_and_the_service_agree_on_urls(model: dict[str, Any]) -> None:
@@ -117,6 +127,7 @@ def test_the_providers_and_the_service_agree_on_urls(model: dict[str, Any]) -> N
     assert settings.psp_url == f"http://psp:{option(psp, '--port')}"
     assert option(psp, "--webhook-url") == f"{settings.public_url}/webhooks/psp"
     assert option(psp, "--secret-key") == settings.psp_secret_key
+    assert option(psp, "--webhook-secret") == settings.webhook_signing_secret
     assert settings.public_url == f"http://service:{option(app, '--port')}"
     assert int(option(app, "--workers")) >= 1
 
