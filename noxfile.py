@@ -4,6 +4,7 @@ nox -s scenario -- NAME [options]   run a scenario end to end; prints where its 
 nox -s tests [-- PYTEST ARGS]       the test suite, against the machine's servers
 nox -s unit [-- PYTEST ARGS]        the tests that need no server, in seconds
 nox -s locust [-- --workers N]      the Locust web UI on the lab's buyers
+nox -s dashboards                   regenerate the Grafana dashboards (dashboards/grafana/)
 nox -s lint                         ruff
 nox -s mutate [-- MUTANT_NAMES]     mutation testing of the checkers and the domain (~10 min)
 
@@ -139,6 +140,13 @@ def mutate(session: nox.Session) -> None:
         "5",
         meanings={1: "logic survivors above 5 % (the table above names them)"},
     )
+
+
+@nox.session(default=False)
+def dashboards(session: nox.Session) -> None:
+    """Regenerate dashboards/grafana/ from dashboards/catalog.py (`-- --check` only checks)."""
+    session.install("-e", ".[lab]")
+    session.run("python", "-m", "dashboards", *session.posargs)
 
 
 @nox.session

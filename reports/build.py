@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from reports import html
+from reports.comparison import Comparison, compare_runs
 from reports.model import VariantReport, variant_report
 from reports.rundir import Run, load_run
 
@@ -15,7 +16,8 @@ REPORT_NAME = "report.html"
 
 def render_run(run: Run) -> str:
     reports = [variant_report(run, v, v.name) for v in run.variants]
-    return html.run_page(run, reports)
+    comparison = compare_runs([run], [(r.label, run, r.variant, r.window) for r in reports])
+    return html.run_page(run, reports, comparison)
 
 
 def run_labels(runs: Sequence[Run]) -> list[str]:
@@ -32,6 +34,10 @@ def run_labels(runs: Sequence[Run]) -> list[str]:
 
 
 def render_comparison(runs: Sequence[Run]) -> str:
+    return _comparison(runs)[0]
+
+
+def _comparison(runs: Sequence[Run]) -> tuple[str, Comparison]:
     """Every variant of every run side by side, labelled ``run / variant`` (the run by the
     part of its id that tells it apart; dropped when only one run is given, and the variant
     name when a run has only one)."""
@@ -43,7 +49,8 @@ def render_comparison(runs: Sequence[Run]) -> str:
             if len(run.variants) > 1 or not parts:
                 parts.append(variant.name)
             reports.append(variant_report(run, variant, " / ".join(parts)))
-    return html.comparison_page(runs, reports, labels)
+    comparison = compare_runs(runs, [(r.label, r.run, r.variant, r.window) for r in reports])
+    return html.comparison_page(runs, reports, comparison, labels), comparison
 
 
 def _write(path: Path, content: str) -> Path:
@@ -66,8 +73,16 @@ def build_comparison(
 ) -> Path:
     """Write a comparison page; by default beside the first run, as
     ``compare-<timestamp>.html`` in its parent (``runs/``)."""
+    return compare(run_dirs, out, now)[0]
+
+
+def compare(
+    run_dirs: Sequence[Path | str], out: Path | str | None = None, now: datetime | None = None
+) -> tuple[Path, Comparison]:
+    """:func:`build_comparison`, also returning what was found (for ``ticketlab compare``)."""
     runs = [load_run(d) for d in run_dirs]
     if out is None:
         stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
         out = runs[0].path.parent / f"compare-{stamp}.html"
-    return _write(Path(out), render_comparison(runs))
+    page, comparison = _comparison(runs)
+    return _write(Path(out), page), comparison

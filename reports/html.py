@@ -20,9 +20,11 @@ from typing import Any
 
 import pandas as pd
 
+from reports.comparison import Comparison, Difference, label_of
+from reports.glance import glance
 from reports.model import VariantReport, percentile_png, run_verdict
 from reports.rundir import Run
-from reports.tables import machine_row, route_totals
+from reports.tables import combine, machine_row, route_totals
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;
@@ -46,6 +48,8 @@ pre{background:#f5f5f5;padding:8px;overflow-x:auto;white-space:pre-wrap;word-bre
 code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}
 img{max-width:100%;border:1px solid #eee;margin:6px 0}
 .check{margin:4px 0 4px 8px}
+.verdict-line{font-size:15px;margin:10px 0 4px}
+ul.differences li{margin:2px 0}li.significant{font-weight:600}
 """
 
 VERDICTS = ("pass", "fail", "unknown")
@@ -553,6 +557,88 @@ def timeline_note(report: VariantReport) -> str:
     return " ".join(parts)
 
 
+# -- at a glance and differences ----------------------------------------------------------
+
+
+def verdict_line(verdict: str, comparison: Comparison | None) -> str:
+    """The line under the title: the verdict, and what the comparison found."""
+    found = f" · {esc(comparison.headline())}" if comparison is not None else ""
+    return f'<p class="verdict-line"><strong>Verdict</strong> {badge(verdict)}{found}</p>'
+
+
+def at_a_glance(reports: Sequence[VariantReport], comparison: Comparison | None) -> str:
+    if len(reports) < 2 and not (comparison and comparison.differences):
+        return ""
+    entries = comparison.entries if comparison is not None else []
+    return image(glance([r.row for r in reports], entries), "variants at a glance")
+
+
+def _difference_cell(d: Difference) -> str:
+    if not d.comparable:
+        return "—"
+    if d.kind == "points":
+        return f"{d.estimate:+.2f} pts [{d.low:+.2f}, {d.high:+.2f}]"
+    return f"×{d.estimate:.3g} [{d.low:.3g}, {d.high:.3g}]"
+
+
+def _figure(d: Difference, value: float) -> str:
+    return percent(value) if d.kind == "points" else num(value, 1)
+
+
+DIFFERENCE_COLUMNS: list[Column] = [
+    ("operation", "operation", text, False),
+    ("metric", "figure", text, False),
+    ("baseline", "baseline", text, False),
+    ("other", "compared", text, False),
+    ("baseline_value", "baseline value", lambda v: v, True),
+    ("other_value", "compared value", lambda v: v, True),
+    ("difference", "other ÷ baseline, or − (95 % CI)", lambda v: v, True),
+    ("significant", "significant", text, False),
+]
+
+
+def differences(comparison: Comparison | None) -> str:
+    if comparison is None or not comparison.differences:
+        return ""
+    items = "".join(
+        f'<li class="significant">{esc(line)}</li>' if significant else f"<li>{esc(line)}</li>"
+        for line, significant in comparison.lines()
+    )
+    rows = [
+        {
+            "operation": d.operation,
+            "metric": label_of(d.metric),
+            "baseline": d.baseline,
+            "other": d.other,
+            "baseline_value": _figure(d, d.baseline_value),
+            "other_value": _figure(d, d.other_value),
+            "difference": esc(_difference_cell(d)),
+            "significant": d.significant,
+        }
+        for d in comparison.differences
+    ]
+    return (
+        '<h2 id="differences">Differences</h2>'
+        + '<p class="muted">Each difference with its 95 % bootstrap confidence interval: '
+        "throughput and latency as a ratio (significant when the interval excludes 1), error "
+        "rate in percentage points (when it excludes 0). Operations are resampled in blocks of "
+        "consecutive seconds, so a slow spell counts as one event, not as thousands of "
+        "independent ones. The intervals see the variation within each run, not between runs "
+        "(repeat a run to see that), and are per comparison: among many comparisons of two "
+        "identical setups, about one in twenty still looks significant.</p>"
+        + f'<ul class="differences">{items}</ul>'
+        + f"<details><summary>All {len(rows)} comparisons</summary>"
+        + table(rows, DIFFERENCE_COLUMNS)
+        + "</details>"
+    )
+
+
+def comparison_warnings(comparison: Comparison | None) -> str:
+    """Runs from different machines, code or scenarios: said before any number."""
+    shown = comparison.warnings if comparison is not None else []
+    return "".join(f'<div class="warn">{esc(w)}</div>' for w in shown)
+
+
 # -- provenance ---------------------------------------------------------------------------
 
 
@@ -646,7 +732,9 @@ def rerun(run: Run) -> str:
 # -- pages --------------------------------------------------------------------------------
 
 
-def run_page(run: Run, reports: Sequence[VariantReport]) -> str:
+def run_page(
+    run: Run, reports: Sequence[VariantReport], comparison: Comparison | None = None
+) -> str:
     verdict = run_verdict(run, reports)
     scenario = run.manifest.get("scenario")
     name = scenario.get("name") if isinstance(scenario, dict) else scenario
@@ -655,10 +743,13 @@ def run_page(run: Run, reports: Sequence[VariantReport]) -> str:
         f"<h1>{esc(name or 'run')} {badge(verdict, big=True)}</h1>",
         f'<div class="muted">{esc(run.run_id)} · {esc(run.manifest.get("started_at", ""))}'
         f" · {len(reports)} variant{'s' if len(reports) != 1 else ''}</div>",
+        verdict_line(verdict, comparison),
+        at_a_glance(reports, comparison),
         '<h2 id="verdicts">Verdicts</h2>',
         verdicts(reports),
         warnings([run], reports),
         numbers(reports),
+        differences(comparison),
         chart_section(reports),
         "<h2>Run</h2>",
         manifest(run),
@@ -669,7 +760,10 @@ def run_page(run: Run, reports: Sequence[VariantReport]) -> str:
 
 
 def comparison_page(
-    runs: Sequence[Run], reports: Sequence[VariantReport], labels: Sequence[str] = ()
+    runs: Sequence[Run],
+    reports: Sequence[VariantReport],
+    comparison: Comparison | None = None,
+    labels: Sequence[str] = (),
 ) -> str:
     summary = []
     for i, run in enumerate(runs):
@@ -689,11 +783,17 @@ def comparison_page(
     )
     body = [
         f"<h1>Comparison of {len(runs)} run{'s' if len(runs) != 1 else ''}</h1>",
+        verdict_line(
+            combine(run_verdict(r, [x for x in reports if x.run is r]) for r in runs), comparison
+        ),
+        comparison_warnings(comparison),
+        at_a_glance(reports, comparison),
         '<h2 id="verdicts">Verdicts</h2>',
         "".join(summary),
         verdicts(reports),
         warnings(runs, reports),
         numbers(reports),
+        differences(comparison),
         chart_section(reports),
         "<h2>Runs</h2>",
         provenance,

@@ -182,5 +182,17 @@ class ReplicationLag(Companion):
 
 
 def companions_for(run: VariantRun) -> list[Companion]:
-    """Everything that runs beside this variant's load, in start order."""
-    return [ResourceSampling(run), MetricsScraping(), ReplicationLag(), FaultSchedule()]
+    """Everything that runs beside this variant's load, in start order.
+
+    The live stream to InfluxDB (``scenarios/live.py``) comes first so that it winds up
+    last: after the final scrape and the fault records, which it streams too.
+    """
+    from scenarios.live import LiveStream
+
+    return [
+        LiveStream(run),
+        ResourceSampling(run),
+        MetricsScraping(),
+        ReplicationLag(),
+        FaultSchedule(),
+    ]

@@ -3,6 +3,7 @@
     ticketlab list                      the scenario catalog
     ticketlab validate NAME|FILE        check a scenario without running it
     ticketlab run NAME|FILE [options]   run it end to end; prints where its report is
+    ticketlab compare RUN [RUN …]       which differences between variants/runs are real
     ticketlab up [--app] | status | down [--purge]
 
 ``up`` prints ``export`` lines on stdout and everything else on stderr, so
@@ -117,6 +118,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from reports import RunDirError
+    from reports.build import compare
+
+    try:
+        page, comparison = compare(args.runs, args.out)
+    except RunDirError as exc:
+        print(f"ticketlab compare: {exc}", file=sys.stderr)
+        return 2
+    for warning in comparison.warnings:
+        print(f"warning: {warning}")
+    for line in comparison.sentences():
+        print(line)
+    print(f"report: {page}")
+    return 0
+
+
 def report_up(info: StackInfo) -> None:
     if info.already_running:
         note(f"stack already running in {info.lab_dir}")
@@ -223,7 +241,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-report", action="store_true", help="skip report.html")
     run.set_defaults(handler=cmd_run)
 
-    up = sub.add_parser("up", help="start MariaDB primary+replica, Redis, RabbitMQ vhost")
+    compare = sub.add_parser(
+        "compare", help="which differences between runs (or one run's variants) are significant"
+    )
+    compare.add_argument("runs", nargs="+", metavar="RUN", help="run directories (runs/…)")
+    compare.add_argument("--out", help="where to write the page (default runs/compare-….html)")
+    compare.set_defaults(handler=cmd_compare)
+
+    up = sub.add_parser(
+        "up", help="start MariaDB primary+replica, Redis, RabbitMQ vhost, InfluxDB (if installed)"
+    )
     up.add_argument(
         "--app",
         action="store_true",

@@ -22,6 +22,7 @@ from pathlib import Path
 from scenarios import rundir
 from scenarios.apps import stop_leftovers
 from scenarios.checks.result import Verdict, combine
+from scenarios.live import absent_note
 from scenarios.progress import Progress
 from scenarios.provenance import code_version, machine, server_versions
 from scenarios.spec import Scenario
@@ -114,6 +115,7 @@ def run_scenario(
             if leftovers:
                 progress.log(f"stopped leftovers of an earlier run: {', '.join(leftovers)}")
             stack = stack_obj.up()
+            progress.log(absent_note(stack.influx_url))
             base = stack.settings(key_prefix=token)
             manifest.servers = server_versions(base) | stack.broker_version()
             progress.enter("database", note=f"{capacity_of(scenario)} seats")

@@ -13,6 +13,7 @@ PACKAGES = {
     "redis-server": "redis-server",
     "rabbitmq-server": "rabbitmq-server",
     "rabbitmqctl": "rabbitmq-server",
+    "influxd": "influxdb",
 }
 
 # Debian puts mariadbd and rabbitmqctl in /usr/sbin, which is not on a user's PATH.

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scenarios.stack import mariadb, processes, rabbitmq, redis
+from scenarios.stack import influxdb, mariadb, processes, rabbitmq, redis
 from scenarios.stack.binaries import find_binary, require_binary
 from scenarios.stack.errors import MissingBinary, StackError
 from scenarios.stack.net import LOOPBACK, choose_port, port_answers
@@ -30,9 +30,10 @@ from service import schema
 from service.config import NO_CLIENT_RATE_LIMITS, Settings
 
 PRIMARY, REPLICA, REDIS, RABBITMQ = mariadb.PRIMARY, mariadb.REPLICA, redis.PART, rabbitmq.PART
+INFLUXDB = influxdb.PART  # optional: started only where influxd is installed
 # Start order; ``down`` stops in reverse. The service workers and the providers (``--app``)
 # will join here as further parts, started after the servers and stopped before them.
-SERVER_PARTS = (PRIMARY, REPLICA, REDIS, RABBITMQ)
+SERVER_PARTS = (PRIMARY, REPLICA, REDIS, RABBITMQ, INFLUXDB)
 DEFAULT_PORTS = {PRIMARY: 3407, REPLICA: 3408, REDIS: 6479}
 DATABASE = "ticketlab"
 APP_USER = APP_PASSWORD = "ticketlab"
@@ -60,6 +61,7 @@ class StackInfo:
     parts: dict[str, PartRecord]
     started: tuple[str, ...] = ()
     seconds: float = 0.0
+    influx_url: str | None = None  # None: influxd is not installed, nothing streams
 
     @property
     def already_running(self) -> bool:
@@ -76,6 +78,8 @@ class StackInfo:
         redis_part = self.parts.get(REDIS)
         if redis_part is not None and redis_part.owned:
             env[LAB_REDIS_VARIABLE] = self.redis_url
+        if self.influx_url:
+            env["TICKETLAB_INFLUX_URL"] = self.influx_url
         return env
 
     def broker_version(self) -> dict[str, str]:
@@ -233,6 +237,11 @@ class Stack:
                 raise StackError(f"no RabbitMQ answers at {broker.host}:{broker.port}")
             plan["rabbitmq-server"] = require_binary("rabbitmq-server", find)
             plan["rabbitmqctl"] = require_binary("rabbitmqctl", find)
+        given_influx = self.environ.get("TICKETLAB_INFLUX_URL", "")  # docker compose's, say
+        own_influx = state.parts.get(INFLUXDB)
+        exported = own_influx and own_influx.owned and own_influx.url == given_influx
+        plan["influx_url"] = "" if exported else given_influx  # `eval $(ticketlab up)` sets it
+        plan["influxd"] = None if plan["influx_url"] else find_binary("influxd", find)
         return plan
 
     def _bring_up(self, state: LabState, plan: dict[str, Any], started: list[str]) -> None:
@@ -257,6 +266,7 @@ class Stack:
                 part, f"mysql://{LOOPBACK}:{ports[part]}", ports[part], record.pid
             )
         self._ensure_redis(state, plan, ports, records)
+        self._ensure_influxdb(state, plan, ports, started)
         mariadb.create_replication_user(ports[PRIMARY])
         mariadb.point_replica(ports[REPLICA], ports[PRIMARY])
         urls = db_urls(ports[PRIMARY], ports[REPLICA])
@@ -269,6 +279,8 @@ class Stack:
             "redis_url": state.parts[REDIS].url,
             "amqp_url": state.parts[RABBITMQ].url,
         }
+        if INFLUXDB in state.parts:
+            state.urls["influx_url"] = state.parts[INFLUXDB].url
 
     def _ports(self, state: LabState, plan: dict[str, Any]) -> dict[str, int]:
         """Running parts keep their ports; the others get last run's, the default, or any."""
@@ -304,6 +316,22 @@ class Stack:
         state.parts[REDIS] = PartRecord(
             REDIS, redis.url_for(ports[REDIS]), ports[REDIS], record.pid
         )
+
+    def _ensure_influxdb(
+        self, state: LabState, plan: dict[str, Any], ports: dict[str, int], started: list[str]
+    ) -> None:
+        if plan["influx_url"]:
+            state.parts[INFLUXDB] = PartRecord(INFLUXDB, plan["influx_url"], owned=False)
+            return
+        if plan["influxd"] is None:
+            state.parts.pop(INFLUXDB, None)
+            return
+        record, fresh = influxdb.ensure(
+            self.paths, state.parts.get(INFLUXDB), plan["influxd"], taken=ports.values()
+        )
+        state.parts[INFLUXDB] = record
+        if fresh:
+            started.append(INFLUXDB)
 
     def _ensure_broker(self, state: LabState, plan: dict[str, Any], started: list[str]) -> None:
         broker: rabbitmq.Broker = plan["broker"]
@@ -352,6 +380,7 @@ class Stack:
             parts=dict(state.parts),
             started=started,
             seconds=seconds,
+            influx_url=state.urls.get("influx_url"),
             **{attr: state.urls[attr] for _, attr in URL_VARIABLES},
         )
 
@@ -385,6 +414,9 @@ class Stack:
                 detail = database_detail(record.name, record.port)
         elif record.name == REDIS:
             answering = redis.answers(record.url)
+        elif record.name == INFLUXDB:
+            answering = influxdb.answers(record.url)
+            detail = influxdb.status_detail(record.url) if answering else {}
         else:
             answering = rabbitmq.Broker.parse(record.url).answers()
             if record.extra.get("vhost"):

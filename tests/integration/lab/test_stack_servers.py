@@ -20,7 +20,8 @@ import pytest
 
 from scenarios.cli import main
 from scenarios.stack import Stack, StackInfo, processes
-from scenarios.stack.stack import PRIMARY, REDIS, REPLICA
+from scenarios.stack.binaries import find_binary
+from scenarios.stack.stack import INFLUXDB, PRIMARY, REDIS, REPLICA
 from service.config import DatabaseUrl
 from tests.support.isolation import AMQP_BASE, fresh_vhost
 from tests.support.vhosts import our_vhosts
@@ -74,7 +75,8 @@ def poll_replica(info: StackInfo, token: str) -> bool:
 
 
 def test_up_starts_every_server_on_its_own_ports(info: StackInfo) -> None:
-    assert set(info.started) == {PRIMARY, REPLICA, REDIS}
+    optional = {INFLUXDB} if find_binary("influxd") else set()
+    assert set(info.started) == {PRIMARY, REPLICA, REDIS, *optional}
     ports = {info.parts[p].port for p in (PRIMARY, REPLICA, REDIS)}
     assert len(ports) == 3 and 3306 not in ports and 6379 not in ports
     assert info.settings().db.port == info.parts[PRIMARY].port
@@ -103,6 +105,15 @@ def test_status_shows_replication_running(stack: Stack, info: StackInfo) -> None
     replica = parts[REPLICA].detail
     assert replica["Slave_IO_Running"] == replica["Slave_SQL_Running"] == "Yes"
     assert replica["Seconds_Behind_Master"] == "0"
+
+
+def test_status_shows_influxdb_where_it_is_installed(stack: Stack, info: StackInfo) -> None:
+    if find_binary("influxd") is None:
+        assert info.influx_url is None and "TICKETLAB_INFLUX_URL" not in info.env()
+        return
+    influx = {p.name: p for p in stack.status()}[INFLUXDB]
+    assert influx.healthy and influx.detail["version"].startswith("1.")
+    assert info.env()["TICKETLAB_INFLUX_URL"] == influx.url == info.influx_url
 
 
 def test_up_twice_is_idempotent(stack: Stack, info: StackInfo) -> None:
@@ -166,9 +177,10 @@ def test_the_broker_version_is_read_for_the_manifest(info: StackInfo) -> None:
 
 def test_down_leaves_no_process(stack: Stack, lab_dir: Path) -> None:
     pids = [r.pid for _, r in processes.pid_files(stack.paths) if r is not None]
-    assert len(pids) == 3
+    optional = [INFLUXDB] if find_binary("influxd") else []
+    assert len(pids) == 3 + len(optional)
     stopped = stack.down()
-    assert sorted(stopped) == sorted([PRIMARY, REPLICA, REDIS])
+    assert sorted(stopped) == sorted([PRIMARY, REPLICA, REDIS, *optional])
     assert not any(Path(f"/proc/{pid}").exists() and processes.is_alive(pid) for pid in pids)
     assert not list(stack.paths.run_dir.glob("*.pid"))
     assert stack.status() == []
