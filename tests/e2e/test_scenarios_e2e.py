@@ -63,7 +63,7 @@ def smoke(lab_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> RunResult:
     return run_scenario(scenario, RunOptions(command="test smoke", runs_dir=runs, lab_dir=lab_dir))
 
 
-def test_smoke_writes_a_complete_run_directory_that_passes(smoke: RunResult) -> None:
+def test_smoke_writes_a_complete_run_directory_that_passes(smoke: RunResult, lab_dir: Path) -> None:
     result = smoke
     assert (result.status, result.verdict) == ("completed", Verdict.PASS), result.error
     manifest = json.loads((result.run_dir / "manifest.json").read_text())
