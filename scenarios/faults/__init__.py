@@ -10,5 +10,8 @@ server faults, and the registry of nemesis fault kinds that switches them on and
     heartbeat.py    replication lag measured as pt-heartbeat does, beside Seconds_Behind_Master
     replication.py  MASTER_DELAY, the SQL thread, and the replication link through the proxy
     processes.py    service workers killed or paused, lab servers stopped, DB connections killed
-    kinds.py        the registry: kind → on/off actions and a parameter schema
+    fault_kind.py   what a fault kind is: on/off actions and a parameter schema
+    psp_faults.py, proxy_faults.py, replication_faults.py, process_faults.py
+                    the kinds, beside what they act on
+    kinds.py        the one registry of kinds (``FAULT_KINDS``)
 """
