@@ -43,7 +43,21 @@ def workers(service_pid: int, supervised: bool = True) -> list[int]:
         children = psutil.Process(service_pid).children()
     except psutil.Error:
         return []
-    return sorted(c.pid for c in children if _running(c.pid))
+    return sorted(c.pid for c in children if _running(c.pid) and not _helper(c))
+
+
+# Children a ``spawn`` supervisor has that serve nothing: multiprocessing starts a resource
+# tracker beside the workers (and relaunches it when it dies). Killing it is no worker crash,
+# and its relaunch is no replacement worker.
+MULTIPROCESSING_HELPERS = ("multiprocessing.resource_tracker", "multiprocessing.forkserver")
+
+
+def _helper(child: psutil.Process) -> bool:
+    try:
+        command = " ".join(child.cmdline())
+    except psutil.Error:
+        return False
+    return any(helper in command for helper in MULTIPROCESSING_HELPERS)
 
 
 def pick_worker(service_pid: int, index: int, supervised: bool = True) -> int:

@@ -24,6 +24,13 @@ while True:
             workers[i] = subprocess.Popen(["sleep", "300"])
     time.sleep(0.05)
 """
+# The service's own supervisor (``spawn`` workers, so multiprocessing runs a resource tracker
+# beside them), with a worker that only sleeps.
+REAL_SUPERVISOR = """
+import time
+from service.supervisor import supervise
+supervise(time.sleep, (300,), 2, 10)
+"""
 NOT_RESTARTING = """
 import subprocess, time
 workers = [subprocess.Popen(["sleep", "300"]) for _ in range(2)]
@@ -45,6 +52,11 @@ def supervisor(code: str) -> Iterator[int]:
 @pytest.fixture
 def restarting() -> Iterator[int]:
     yield from supervisor(RESTARTING)
+
+
+@pytest.fixture
+def real_supervisor() -> Iterator[int]:
+    yield from supervisor(REAL_SUPERVISOR)
 
 
 @pytest.fixture
@@ -71,6 +83,28 @@ async def test_a_killed_worker_that_the_supervisor_replaces_is_noted_with_its_su
     assert restart.killed == before[1]
     assert restart.replaced_by is not None and restart.replaced_by not in before
     assert "the supervisor started" in (applied.note or "")
+
+
+async def test_the_services_supervisor_is_seen_to_replace_a_worker_not_its_resource_tracker(
+    real_supervisor: int,
+) -> None:
+    """Its resource tracker is a child too: once it was taken for worker 0, killed, and its
+    relaunch reported as the replacement worker."""
+    await two_workers(real_supervisor)
+    before = processes.workers(real_supervisor)
+    children = [c.pid for c in psutil.Process(real_supervisor).children()]
+    assert len(children) == 3 and set(before) < set(children)
+    for index in (0, 1):
+        applied = await FAULT_KINDS["worker-kill"].on(
+            FaultContext("http://127.0.0.1:1", service_pid=real_supervisor), {"worker": index}
+        )
+        restart = applied.state
+        assert restart.killed in before
+        assert restart.replaced_by in processes.workers(real_supervisor)
+        cmdline = " ".join(psutil.Process(restart.replaced_by).cmdline())
+        assert "spawn_main" in cmdline
+        await two_workers(real_supervisor)
+        before = processes.workers(real_supervisor)
 
 
 async def test_a_killed_worker_nobody_replaces_is_noted_as_such(not_restarting: int) -> None:
