@@ -33,19 +33,22 @@ from service.adapters.oidc import DEFAULT_TIMEOUT, OidcClient
 from service.adapters.prometheus import PrometheusMetrics
 from service.adapters.psp_client import PspClient
 from service.adapters.rate_limiter import RateLimiter
+from service.adapters.replica import HeartbeatLag, NoReplica, NoWriteMarks, RedisWriteMarks
 from service.adapters.uow import units_of_work
 from service.clock import SystemClock
 from service.config import Settings
+from service.domain.reads import ReadPolicy
 from service.jobs.events import EventConsumer
 from service.jobs.expiry import ExpiryConsumer
 from service.jobs.reconciler import Reconciler
 from service.jobs.relay import OutboxRelay
 from service.jobs.sampler import Sampler
 from service.jobs.sweeper import Sweeper
-from service.ports import Catalog, Clock, HoldExpiryScheduler, PaymentGateway
+from service.ports import Catalog, Clock, HoldExpiryScheduler, PaymentGateway, ReadStores
 from service.usecases.expiry import ExpiryDeps
 from service.usecases.holds import BookingDeps, HoldRules
 from service.usecases.payments.deps import PaymentDeps, PaymentPolicy
+from service.usecases.reads import ReadDeps
 
 CHECKOUT_PATH = "/_lab/checkout"  # the lab provider's stand-in for Toss's payment window
 AMQP_CONNECT_TIMEOUT_S = 10.0
@@ -73,11 +76,13 @@ class Dependencies:
     booking: BookingDeps
     payments: PaymentDeps
     expiry: ExpiryDeps
+    reads: ReadDeps
 
 
 SETTINGS = web.AppKey("settings", Settings)
 DB = web.AppKey("db", Database)
 JOBS_DB = web.AppKey("jobs_db", Database)
+REPLICA_DB = web.AppKey("replica_db", Database)  # only with a read policy other than primary
 REDIS = web.AppKey("redis", aioredis.Redis)
 RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
 AMQP = web.AppKey("amqp", AbstractRobustConnection)
@@ -146,6 +151,31 @@ def expiry_deps(
     )
 
 
+def read_deps(
+    settings: Settings,
+    db: Database,
+    replica: Database | None = None,
+    redis: aioredis.Redis | None = None,
+    jobs_db: Database | None = None,
+) -> ReadDeps:
+    """Where routed reads go. With the ``primary`` policy both sides are the primary and
+    nothing watches a replica; otherwise the replica's lag is stamped on ``jobs_db`` (the
+    primary's jobs pool, so requests cannot starve it) and read on ``replica``."""
+    primary = ReadStores(SqlCatalog(db), units_of_work(db))
+    policy = ReadPolicy(settings.read_policy)
+    if policy is ReadPolicy.PRIMARY or replica is None or redis is None:
+        return ReadDeps(ReadPolicy.PRIMARY, 0, 0.0, primary, primary, NoReplica(), NoWriteMarks())
+    return ReadDeps(
+        policy=policy,
+        max_staleness_ms=settings.max_staleness_ms,
+        wait_timeout_s=settings.read_wait_timeout_s,
+        primary=primary,
+        replica=ReadStores(SqlCatalog(replica), units_of_work(replica)),
+        lag=HeartbeatLag(jobs_db or db, replica),
+        writes=RedisWriteMarks(redis, db, settings.key_prefix),
+    )
+
+
 # -- resources, in the order they open ------------------------------------------------------
 
 
@@ -161,6 +191,19 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     await app[JOBS_DB].close()
     await app[DB].close()
+
+
+async def replica_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The replica's pool, as large as the primary's request pool: only a read policy
+    other than ``primary`` opens it."""
+    settings = app[SETTINGS]
+    if settings.read_policy == ReadPolicy.PRIMARY:
+        yield
+        return
+    pool = await create_pool(settings.replica, settings)
+    app[REPLICA_DB] = Database(pool, settings.db_pool_timeout_s)
+    yield
+    await app[REPLICA_DB].close()
 
 
 def redis_client(settings: Settings) -> aioredis.Redis:
@@ -243,6 +286,7 @@ async def dependencies_ctx(app: web.Application) -> AsyncIterator[None]:
         booking=booking_deps(settings, app[DB], app[REDIS], scheduler, clock),
         payments=payment_deps(settings, app[DB], app[PSP_CLIENT], clock),
         expiry=expiry_deps(settings, app[JOBS_DB], app[REDIS], clock),
+        reads=read_deps(settings, app[DB], app.get(REPLICA_DB), app[REDIS], app[JOBS_DB]),
     )
     yield
     await scheduler.close()
@@ -262,6 +306,8 @@ def background_jobs(app: web.Application) -> list[BackgroundJob]:
     ]
     if settings.event_consumer_enabled:
         jobs.append(EventConsumer(settings, app[AMQP], app[JOBS_DB]))
+    if isinstance(deps.reads.lag, HeartbeatLag):
+        jobs.append(deps.reads.lag)
     return jobs
 
 
@@ -282,6 +328,7 @@ async def sampler_ctx(app: web.Application) -> AsyncIterator[None]:
 
 RESOURCES: tuple[CleanupContext, ...] = (
     database_ctx,
+    replica_ctx,
     redis_ctx,
     rate_limiter_ctx,
     amqp_ctx,

@@ -16,7 +16,7 @@ from typing import Any, get_type_hints
 from urllib.parse import unquote, urlsplit
 
 CLAIM_STRATEGIES = ("naive", "pessimistic", "optimistic", "conditional", "redis-lock", "redis-gate")
-READ_POLICIES = ("primary",)
+READ_POLICIES = ("primary", "replica", "bounded-staleness", "read-your-writes")
 DEFECTS = (
     "fd-leak",
     "memory-leak",
@@ -111,6 +111,8 @@ class Settings:
     key_prefix: str = "ticketlab"
     claim_strategy: str = "conditional"
     read_policy: str = "primary"
+    max_staleness_ms: int = 1000
+    read_wait_timeout_s: float = 1.0
     defects: frozenset[str] = field(default_factory=frozenset)
     hold_ttl_s: float = 900.0
     max_seats_per_hold: int = 10
@@ -165,6 +167,10 @@ class Settings:
                 f"{_env('read_policy')}={self.read_policy!r} is not one of "
                 + ", ".join(READ_POLICIES)
             )
+        if self.max_staleness_ms < 0:
+            raise ConfigError(f"{_env('max_staleness_ms')} must be 0 or more")
+        if self.read_wait_timeout_s < 0:
+            raise ConfigError(f"{_env('read_wait_timeout_s')} must be 0 or more")
         unknown = sorted(self.defects - set(DEFECTS))
         if unknown:
             raise ConfigError(

@@ -246,6 +246,44 @@ class Catalog(ABC):
     async def seats(self, zone_id: int, zone_code: str, row: str | None) -> list[Seat]: ...
 
 
+# -- reads: the replica and the read policy ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadStores:
+    """What the routed reads read, on one server (the primary, or the replica)."""
+
+    catalog: Catalog
+    uow: UnitsOfWork
+
+
+class ReplicaLag(ABC):
+    """How far behind the replica is, and waiting for it to catch up with a write."""
+
+    @abstractmethod
+    def lag_ms(self) -> int | None:
+        """The heartbeat lag now: now minus the newest heartbeat stamp the replica has shown;
+        None while unknown (no stamp seen yet, the replica unreachable)."""
+
+    @abstractmethod
+    async def reached(self, position: str, timeout_s: float) -> bool:
+        """Whether the replica has applied GTID ``position`` within ``timeout_s`` (False on
+        a timeout or when the replica cannot be asked)."""
+
+
+class WriteMarks(ABC):
+    """Each member's latest write, as the primary's GTID position after it; shared by every
+    worker, since a member's next read may land on any of them."""
+
+    @abstractmethod
+    async def mark(self, member_id: int) -> None: ...
+
+    @abstractmethod
+    async def last(self, member_id: int) -> str | None:
+        """The position, None when the member wrote nothing lately, or
+        ``domain.reads.WRITE_UNKNOWN`` when it cannot be known (the store is away)."""
+
+
 # -- claims and expiry ------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from service.http.defects import defect_middlewares
 from service.http.malformed import install as answer_malformed_requests
 from service.http.problems import problem_middleware
 from service.http.rate_limits import rate_limit_middleware
+from service.http.reads import mark_writes_middleware
 from service.http.routes import setup_routes
 from service.http.telemetry import telemetry_middleware
 
@@ -26,6 +27,7 @@ def init_app(settings: Settings) -> web.Application:
             problem_middleware,
             *defect_middlewares(settings),
             rate_limit_middleware,
+            mark_writes_middleware,
         ],
         client_max_size=settings.max_body_bytes,
     )

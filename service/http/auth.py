@@ -33,6 +33,9 @@ CONTROL_CHARS = "\u0000-\u001f\u007f-\u009f"
 _CONTROL = re.compile(f"[{CONTROL_CHARS}]")
 
 
+MEMBER = web.RequestKey("member_id", int)  # the request's member, once its token was verified
+
+
 async def current_member(request: web.Request) -> int:
     """The member id of the request's valid bearer token; Unauthorized (401) otherwise."""
     header = request.headers.get("Authorization")
@@ -42,7 +45,9 @@ async def current_member(request: web.Request) -> int:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("the Authorization header must be 'Bearer <token>'")
-    return AccessTokens(request.app[SETTINGS]).verify(token)
+    member_id = AccessTokens(request.app[SETTINGS]).verify(token)
+    request[MEMBER] = member_id
+    return member_id
 
 
 def _states(request: web.Request) -> OAuthStateStore:

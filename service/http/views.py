@@ -16,33 +16,41 @@ from service.http.parsing import (
     read_json_object,
     reject_unknown_fields,
 )
+from service.http.reads import read_headers, reader
 from service.http.serialize import json_response
-from service.usecases import catalog
+from service.usecases import catalog, reads
 from service.usecases import holds as hold_cases
 
 MAX_ROW_LEN = 4
 
 
 async def list_concerts(request: web.Request) -> web.Response:
-    return json_response({"concerts": await catalog.list_concerts(request.app[DEPS].catalog)})
+    read = await reader(request)
+    concerts = await catalog.list_concerts(read.stores.catalog)
+    return json_response({"concerts": concerts}, headers=read_headers(read.freshness))
 
 
 async def get_concert(request: web.Request) -> web.Response:
     concert_id = path_id(request, "concert_id", "concert")
-    return json_response(await catalog.get_concert(request.app[DEPS].catalog, concert_id))
+    read = await reader(request)
+    concert = await catalog.get_concert(read.stores.catalog, concert_id)
+    return json_response(concert, headers=read_headers(read.freshness))
 
 
 async def list_zones(request: web.Request) -> web.Response:
     concert_id = path_id(request, "concert_id", "concert")
-    return json_response({"zones": await catalog.list_zones(request.app[DEPS].catalog, concert_id)})
+    read = await reader(request)
+    zones = await catalog.list_zones(read.stores.catalog, concert_id)
+    return json_response({"zones": zones}, headers=read_headers(read.freshness))
 
 
 async def list_seats(request: web.Request) -> web.Response:
     concert_id = path_id(request, "concert_id", "concert")
     zone = request.match_info["zone"]
     row = optional_query(request, "row", max_len=MAX_ROW_LEN)
-    seats = await catalog.list_seats(request.app[DEPS].catalog, concert_id, zone, row)
-    return json_response({"seats": seats})
+    read = await reader(request)
+    seats = await catalog.list_seats(read.stores.catalog, concert_id, zone, row)
+    return json_response({"seats": seats}, headers=read_headers(read.freshness))
 
 
 async def create_hold(request: web.Request) -> web.Response:
@@ -79,5 +87,6 @@ async def create_reservation(request: web.Request) -> web.Response:
 
 async def my_reservations(request: web.Request) -> web.Response:
     member_id = await current_member(request)
-    reservations = await hold_cases.list_reservations(request.app[DEPS].booking, member_id)
-    return json_response({"reservations": reservations})
+    read = await reader(request, member_id)
+    reservations = await reads.my_reservations(read, member_id)
+    return json_response({"reservations": reservations}, headers=read_headers(read.freshness))
