@@ -71,6 +71,17 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+PSP_CHECKOUT_TTL_S = 600.0  # the provider's own default
+
+
+def checkout_ttl_s(settings: Settings) -> float:
+    """How long the lab's provider keeps a checkout nobody confirmed (READY) before it
+    expires it: twice the hold TTL, at most the provider's default. A worker killed between
+    checkout and confirm leaves such a payment; the reconciler settles it only once the
+    provider says EXPIRED, and a lab run with 6 s holds cannot wait ten minutes for that."""
+    return min(PSP_CHECKOUT_TTL_S, max(5.0, 2 * settings.hold_ttl_s))
+
+
 @dataclass
 class Apps:
     """The three application processes of one variant."""
@@ -119,6 +130,8 @@ class Apps:
                 str(self.psp_time_scale),
                 "--seed",
                 str(self.seed),
+                "--checkout-ttl",
+                str(checkout_ttl_s(self.settings)),
             ],
             env,
         )

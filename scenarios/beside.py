@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from profiling.machine import machine_load
-from profiling.sampler import ProcessSampler, generator_bottleneck, lab_cpu
+from profiling.sampler import ProcessSampler, Sample, generator_bottleneck, lab_cpu
 from scenarios import rundir
 from scenarios.faults.heartbeat import LagCsv, heartbeat_lag
 from scenarios.load.routes import compare
@@ -54,6 +54,27 @@ class Companion:
     def summary(self, run: VariantRun) -> Mapping[str, Any]:
         """Fields for ``summary.json``."""
         return {}
+
+
+STOP_WITHIN_S = 10.0
+
+
+async def stop_task(task: asyncio.Task[Any] | None, within_s: float = STOP_WITHIN_S) -> None:
+    """Cancel ``task`` and wait for it, cancelling again until it is done, at most
+    ``within_s``: a cancellation can be lost (on 3.11, ``wait_for`` and libraries built on
+    it swallow one that lands as their inner call completes), and a companion that never
+    stops would hang the run after its load. Past the bound it raises, which the runner
+    records as the companion's error, and the run goes on."""
+    if task is None:
+        return
+    deadline = asyncio.get_running_loop().time() + within_s
+    while not task.done():
+        if asyncio.get_running_loop().time() > deadline:
+            raise RuntimeError(f"{task.get_name()} did not stop within {within_s:g} s")
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.5)
+    if not task.cancelled() and task.exception() is not None:
+        raise task.exception()  # type: ignore[misc]
 
 
 class ResourceSampling(Companion):
@@ -91,7 +112,21 @@ class ResourceSampling(Companion):
             "generator_cpu_busy_share": round(bottleneck.busy_share, 4),
             "generator_cpu_peak_percent": round(bottleneck.peak_cpu_percent, 1),
             "machine": machine_load(machine, lab_cpu(samples), window),
+            "server_cpu_percent_mean": server_cpu(samples, window),
         }
+
+
+SERVERS = ("primary", "replica")
+
+
+def server_cpu(samples: Iterable[Sample], window: tuple[float, float]) -> dict[str, float]:
+    """The database servers' mean CPU (% of a core) over the measured window: where reads
+    go shows here (the seed's story of a primary relieved by moving reads to a replica)."""
+    readings: dict[str, list[float]] = {}
+    for s in samples:
+        if s.role in SERVERS and s.cpu_percent is not None and window[0] <= s.t <= window[1]:
+            readings.setdefault(s.role, []).append(s.cpu_percent)
+    return {role: round(sum(v) / len(v), 1) for role, v in sorted(readings.items())}
 
 
 class MetricsScraping(Companion):
@@ -112,10 +147,7 @@ class MetricsScraping(Companion):
         )
 
     async def load_ended(self, run: VariantRun) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
+        await stop_task(self.task)
         self.final = await scrape_final(run.ports.service_url, run.out / "metrics.jsonl")
 
     def summary(self, run: VariantRun) -> Mapping[str, Any]:
@@ -143,9 +175,8 @@ class FaultSchedule(Companion):
         self.task = asyncio.create_task(self.nemesis.run(run.load_started))
 
     async def load_ended(self, run: VariantRun) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
+        with contextlib.suppress(Exception):  # a step's error is in nemesis.errors already
+            await stop_task(self.task)
         if self.nemesis is not None:
             records = (f.to_dict() for f in self.nemesis.records)
             rundir.append_jsonl(run.operations_path, records)
@@ -172,9 +203,7 @@ class ReplicationLag(Companion):
         )
 
     async def load_ended(self, run: VariantRun) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
+        await stop_task(self.task)
 
     def finish(self, run: VariantRun) -> None:
         if self.csv is not None:

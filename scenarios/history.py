@@ -93,6 +93,9 @@ def outcome_for(status: int | None, *, refused_statuses: Iterable[int] = (503,))
     return Outcome.UNKNOWN
 
 
+READ_FIELDS = ("read_source", "read_version", "read_age_ms")  # written only when known
+
+
 @dataclass(frozen=True)
 class Operation:
     """One client request and what became of it."""
@@ -112,6 +115,10 @@ class Operation:
     seat_ids: tuple[int, ...] = ()
     request_id: str | None = None
     requests: int = 1
+    # What a routed read said about itself (X-Read-Source, X-Read-Version, X-Read-Age-Ms).
+    read_source: str | None = None
+    read_version: int | None = None
+    read_age_ms: int | None = None
 
     @property
     def service_time_s(self) -> float:
@@ -134,7 +141,10 @@ class Operation:
         return self.start if self.intended_start is None else self.intended_start
 
     def to_dict(self) -> dict[str, Any]:
-        extra = {} if self.requests == 1 else {"requests": self.requests}
+        extra: dict[str, Any] = {} if self.requests == 1 else {"requests": self.requests}
+        for name in READ_FIELDS:
+            if getattr(self, name) is not None:
+                extra[name] = getattr(self, name)
         return {
             "type": "op",
             "name": self.name,
@@ -172,6 +182,9 @@ class Operation:
             seat_ids=tuple(int(s) for s in data.get("seat_ids") or ()),
             request_id=data.get("request_id"),
             requests=int(data.get("requests", 1)),
+            read_source=data.get("read_source"),
+            read_version=_opt_int(data.get("read_version")),
+            read_age_ms=_opt_int(data.get("read_age_ms")),
         )
 
 

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 from dashboards import schema
 from dashboards.influx import DEFAULT_DATABASE, InfluxWriter, Point, ensure_database
 from profiling.sampler import Sample as ResourceSample
-from scenarios.beside import Companion, FaultSchedule, ResourceSampling
+from scenarios.beside import Companion, FaultSchedule, ResourceSampling, stop_task
 
 if TYPE_CHECKING:
     from scenarios.variant import VariantRun
@@ -339,9 +339,8 @@ class LiveStream(Companion):
                 self.stream.faults(companion.nemesis.records)
 
     async def load_ended(self, run: VariantRun) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
+        with contextlib.suppress(Exception):  # a failed tick only loses live points
+            await stop_task(self.task)
         self._tick(run, final=True)
         if self.writer is not None:
             note = f"{run.variant.name}: load ended, waiting for the system to settle"

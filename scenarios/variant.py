@@ -41,6 +41,7 @@ from scenarios.quiesce import Quiesced, quiesce
 from scenarios.spec import Scenario, Variant
 from scenarios.stack.paths import LabPaths
 from scenarios.stack.stack import PRIMARY, REPLICA, StackInfo
+from scenarios.stale_reads import stale_reads, taken_intervals
 from scenarios.summary import Window, measured_window, summarize
 from service import schema
 from service.config import Settings
@@ -106,6 +107,7 @@ class VariantRun:
     history: History = field(default_factory=History)
     window: Window = field(default_factory=lambda: Window(0.0, 0.0, 0.0))
     settled: Quiesced | None = None
+    evidence: Evidence | None = None
     report: CheckReport | None = None
 
     @property
@@ -213,7 +215,7 @@ def settle(run: VariantRun) -> None:
 def check(run: VariantRun) -> None:
     run.progress.enter("check")
     window = MeasuredWindow(run.window.warmup_end, run.window.load_end)
-    evidence = gather_evidence(run, window)
+    evidence = run.evidence = gather_evidence(run, window)
     checks = checks_for(run.context, run.variant, run.settings)
     run.report = run_checks(checks, evidence)
     rundir.write_json(run.out / "checks.json", run.report.to_dict())
@@ -243,6 +245,9 @@ def summarize_variant(run: VariantRun) -> VariantResult:
         "claim_strategy": run.settings.claim_strategy,
         "faults_undone": run.faults.notes if run.faults is not None else [],
     }
+    if run.evidence is not None and run.evidence.db is not None:
+        taken = taken_intervals(run.evidence.db)
+        extra["stale_reads"] = stale_reads(run.history.operations, taken)
     for companion in run.companions:
         fields = _guarded_sync(run, companion, "summary", lambda c=companion: c.summary(run))
         extra.update(fields or {})

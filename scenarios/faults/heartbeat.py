@@ -168,7 +168,8 @@ async def write_heartbeats(primary_port: int, interval_s: float = WRITE_INTERVAL
             began = time.monotonic()
             with contextlib.suppress(pymysql.MySQLError, OSError, TimeoutError):
                 sql, args = stamp_sql()
-                await asyncio.wait_for(conn.execute(sql, args), interval_s * 10)
+                async with asyncio.timeout(interval_s * 10):
+                    await conn.execute(sql, args)
             await asyncio.sleep(max(0.0, interval_s - (time.monotonic() - began)))
     finally:
         conn.close()
@@ -179,9 +180,14 @@ async def sample_once(replica: _Connection) -> LagSample:
     lag: float | None = None
     status: dict[str, Any] = {}
     with contextlib.suppress(pymysql.MySQLError, OSError, TimeoutError):
-        row = await asyncio.wait_for(replica.execute(read_sql()), 2.0)
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the cancellation that
+        # ends the run's sampling when it lands as the query completes, and the loop then
+        # runs forever (a run hung after its load this way).
+        async with asyncio.timeout(2.0):
+            row = await replica.execute(read_sql())
         lag = lag_of(row["ts_us"] if row else None, now)
-        status = dict(await asyncio.wait_for(replica.execute("SHOW SLAVE STATUS"), 2.0) or {})
+        async with asyncio.timeout(2.0):
+            status = dict(await replica.execute("SHOW SLAVE STATUS") or {})
     behind = status.get("Seconds_Behind_Master")
     return LagSample(
         now,

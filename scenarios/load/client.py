@@ -75,7 +75,8 @@ class BookingClient:
 
     def seat_map(self, concert_id: int, zone: str) -> tuple[Operation, Any]:
         url = ROUTES["seat_map"].url(concert_id, zone)
-        return self.call("seat_map", "GET", url, auth=False)
+        # Signed in, the buyer's token goes along: read-your-writes routes by member.
+        return self.call("seat_map", "GET", url)
 
     def hold(self, concert_id: int, seat_ids: tuple[int, ...]) -> tuple[Operation, Any]:
         return self.call(
@@ -181,6 +182,7 @@ class BookingClient:
             request_id=exchange.request_id,
             intended_start=intended,
             ids=known,
+            headers=exchange.headers,
         )
         return op if requests == 1 else replace(op, requests=requests)
 

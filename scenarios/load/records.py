@@ -112,8 +112,10 @@ def build_operation(
     request_id: str | None = None,
     intended_start: float | None = None,
     ids: Ids = Ids(),
+    headers: Mapping[str, str] | None = None,
 ) -> Operation:
-    """The history record of one exchange; ``status`` 0 or ``None`` means no answer came."""
+    """The history record of one exchange; ``status`` 0 or ``None`` means no answer came.
+    ``headers`` (lower-case names) give a routed read's source, version and age."""
     answered = status if status else None
     outcome = outcome_for(answered)
     problem = problem_type(body) if answered is not None and answered >= 400 else None
@@ -135,7 +137,21 @@ def build_operation(
         order_id=ids.order_id,
         seat_ids=ids.seat_ids,
         request_id=request_id,
+        **read_fields(headers or {}),
     )
+
+
+def read_fields(headers: Mapping[str, str]) -> dict[str, Any]:
+    """``read_source``, ``read_version``, ``read_age_ms`` from a read's X-Read-* headers."""
+    found: dict[str, Any] = {}
+    if headers.get("x-read-source"):
+        found["read_source"] = headers["x-read-source"]
+    for name, header in (("read_version", "x-read-version"), ("read_age_ms", "x-read-age-ms")):
+        try:
+            found[name] = int(headers[header])
+        except (KeyError, ValueError):
+            continue
+    return found
 
 
 CUT_OFF_REASON = "cut off: the load generator stopped the user mid-request"

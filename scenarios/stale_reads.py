@@ -1,0 +1,91 @@
+"""Stale reads, counted from the history and the primary's rows after the run.
+
+A buyer reads a zone's seat map, picks seats it shows free, and tries to hold them. The
+read was **stale** when a seat it showed free was already taken on the primary for the whole
+time the read was in flight: claimed (``holds.claimed_at``) before the request was sent,
+and not released (``hold_seats.released_at``) before its answer arrived. A seat taken or
+freed *while* the read ran is a race any source loses sometimes, not staleness, so it is
+left out: under the ``primary`` policy this counts (close to) nothing.
+
+The read a hold's seats came from is the same buyer's (``process``) latest seat-map read
+that ended before the hold was sent. Each such pair is one *choice*; the summary says how
+many were stale, how many holds were refused as taken (409) after a stale read and after a
+fresh one, and where the seat maps were read from (``read_source``) with their stated age.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from scenarios.checks.snapshot import DbState
+from scenarios.history import Operation
+
+SEATS_TAKEN = "https://ticketlab.dev/problems/seats-taken"
+
+
+@dataclass(frozen=True)
+class Taken:
+    """One seat taken by one hold: from ``since`` until ``until`` (None: still taken)."""
+
+    since: float
+    until: float | None
+
+    def throughout(self, start: float, end: float) -> bool:
+        return self.since <= start and (self.until is None or self.until >= end)
+
+
+def taken_intervals(db: DbState) -> dict[int, list[Taken]]:
+    """Every seat's taken intervals on the primary, by seat id."""
+    claimed = {h.id: h.claimed_at or h.created_at for h in db.holds}
+    intervals: dict[int, list[Taken]] = defaultdict(list)
+    for row in db.hold_seats:
+        since = claimed.get(row.hold_id)
+        if since is not None:
+            intervals[row.seat_id].append(Taken(since, row.released_at))
+    return intervals
+
+
+def choices(operations: Iterable[Operation]) -> list[tuple[Operation, Operation]]:
+    """(seat-map read, hold) pairs: each hold with its buyer's latest read before it."""
+    last_read: dict[str, Operation] = {}
+    pairs = []
+    for op in sorted(operations, key=lambda o: o.start):
+        if op.name == "seat_map" and op.status == 200:
+            last_read[op.process] = op
+        elif op.name == "hold" and op.seat_ids and op.process in last_read:
+            read = last_read[op.process]
+            if read.end <= op.start:
+                pairs.append((read, op))
+    return pairs
+
+
+def stale_reads(
+    operations: Sequence[Operation], taken: Mapping[int, Sequence[Taken]]
+) -> dict[str, Any]:
+    """The summary's ``stale_reads`` section (see the module's docstring)."""
+    reads = [op for op in operations if op.name == "seat_map" and op.status == 200]
+    sources = Counter(op.read_source or "unsaid" for op in reads)
+    ages = [op.read_age_ms for op in reads if op.read_source == "replica" and op.read_age_ms]
+    stale = fresh_409 = stale_409 = 0
+    for read, hold in choices(operations):
+        shown_free = (t for seat in hold.seat_ids for t in taken.get(seat, ()))
+        was_stale = any(t.throughout(read.start, read.end) for t in shown_free)
+        refused = hold.status == 409 and hold.problem_type == SEATS_TAKEN
+        stale += was_stale
+        stale_409 += was_stale and refused
+        fresh_409 += refused and not was_stale
+    pairs = len(choices(operations))
+    return {
+        "seat_map_reads": len(reads),
+        "read_sources": dict(sorted(sources.items())),
+        "replica_age_ms_mean": round(sum(ages) / len(ages), 1) if ages else None,
+        "replica_age_ms_max": max(ages) if ages else None,
+        "choices": pairs,
+        "stale": stale,
+        "stale_share": round(stale / pairs, 4) if pairs else None,
+        "taken_409_after_stale": stale_409,
+        "taken_409_after_fresh": fresh_409,
+    }
