@@ -2,10 +2,10 @@
 
 A buyer reads a zone's seat map, picks seats it shows free, and tries to hold them. The
 read was **stale** when a seat it showed free was already taken on the primary for the whole
-time the read was in flight: claimed (``holds.claimed_at``) before the request was sent,
-and not released (``hold_seats.released_at``) before its answer arrived. A seat taken or
-freed *while* the read ran is a race any source loses sometimes, not staleness, so it is
-left out: under the ``primary`` policy this counts (close to) nothing.
+time the read was in flight: its hold committed (the hold's answer had arrived) before the
+read was sent, and not released (``hold_seats.released_at``) before its answer arrived. A
+seat taken or freed *while* the read ran is a race any source loses sometimes, not
+staleness, so it is left out: under the ``primary`` policy this counts nothing.
 
 The read a hold's seats came from is the same buyer's (``process``) latest seat-map read
 that ended before the hold was sent. Each such pair is one *choice*; the summary says how
@@ -37,12 +37,18 @@ class Taken:
         return self.since <= start and (self.until is None or self.until >= end)
 
 
-def taken_intervals(db: DbState) -> dict[int, list[Taken]]:
-    """Every seat's taken intervals on the primary, by seat id."""
-    claimed = {h.id: h.claimed_at or h.created_at for h in db.holds}
+def taken_intervals(db: DbState, operations: Iterable[Operation]) -> dict[int, list[Taken]]:
+    """Every seat's taken intervals on the primary, by seat id, from when the hold that
+    took it was certainly committed: the end of the hold request that answered with it
+    (``claimed_at`` is stamped inside the claim's transaction, before its commit, and a
+    read in between rightly sees the seat free). Holds no answer was seen for are left out.
+    """
+    answered = {
+        op.hold_id: op.end for op in operations if op.name == "hold" and op.hold_id is not None
+    }
     intervals: dict[int, list[Taken]] = defaultdict(list)
     for row in db.hold_seats:
-        since = claimed.get(row.hold_id)
+        since = answered.get(row.hold_id)
         if since is not None:
             intervals[row.seat_id].append(Taken(since, row.released_at))
     return intervals

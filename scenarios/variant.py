@@ -246,7 +246,7 @@ def summarize_variant(run: VariantRun) -> VariantResult:
         "faults_undone": run.faults.notes if run.faults is not None else [],
     }
     if run.evidence is not None and run.evidence.db is not None:
-        taken = taken_intervals(run.evidence.db)
+        taken = taken_intervals(run.evidence.db, run.history.operations)
         extra["stale_reads"] = stale_reads(run.history.operations, taken)
     for companion in run.companions:
         fields = _guarded_sync(run, companion, "summary", lambda c=companion: c.summary(run))

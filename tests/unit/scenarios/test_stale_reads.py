@@ -45,9 +45,23 @@ DB = DbState(
 )
 
 
+def granted(hold_id: int, end: float) -> Operation:
+    """The answered hold request that took a hold's seats (its commit was before ``end``)."""
+    return Operation("hold", "other", end - 0.1, end, Outcome.OK, status=201, hold_id=hold_id)
+
+
+# Holds 7, 8 and 9 answered at the moments their seats count as taken.
+GRANTED = [granted(7, 10.0), granted(8, 20.5), granted(9, 5.0)]
+
+
+def counted_for(ops: list[Operation]) -> dict:
+    everything = [*GRANTED, *ops]
+    return stale_reads(everything, taken_intervals(DB, everything))
+
+
 def test_a_seat_taken_before_the_read_and_refused_after_it_is_a_stale_read_and_its_409() -> None:
     ops = [seat_map("u1", 15.0, 15.2), hold("u1", 15.5, (1,), status=409)]
-    counted = stale_reads(ops, taken_intervals(DB))
+    counted = counted_for(ops)
     assert (counted["choices"], counted["stale"], counted["taken_409_after_stale"]) == (1, 1, 1)
     assert counted["read_sources"] == {"replica": 1}
     assert counted["replica_age_ms_mean"] == 2000
@@ -60,7 +74,7 @@ def test_races_during_the_read_and_seats_freed_before_it_are_not_stale() -> None
         seat_map("u2", 13.0, 13.1, source="primary"),  # seat 3 was free again by then
         hold("u2", 13.5, (3,)),
     ]
-    counted = stale_reads(ops, taken_intervals(DB))
+    counted = counted_for(ops)
     assert (counted["choices"], counted["stale"]) == (2, 0)
     assert (counted["taken_409_after_stale"], counted["taken_409_after_fresh"]) == (0, 1)
     assert counted["read_sources"] == {"primary": 1, "replica": 1}
@@ -73,7 +87,7 @@ def test_a_hold_is_paired_with_its_own_buyers_latest_read_only() -> None:
         seat_map("u1", 1.0, 1.1),
         hold("u1", 2.0, (1,)),  # seat 1 was free at t=1
     ]
-    counted = stale_reads(ops, taken_intervals(DB))
+    counted = counted_for(ops)
     assert (counted["choices"], counted["stale"]) == (1, 0)
 
 
@@ -92,3 +106,12 @@ def test_read_headers_become_operation_fields_and_survive_the_history_file() -> 
     assert again.operations[0].read_source == "primary"
     assert (again.operations[0].read_version, again.operations[0].read_age_ms) == (12, 0)
     assert "read_source" not in build_operation("x", "p", start=0, end=1, status=200).to_dict()
+
+
+def test_a_hold_not_yet_answered_when_the_read_began_may_not_have_committed() -> None:
+    """claimed_at is stamped before the claim commits: only the answer bounds the commit."""
+    late = [granted(7, 15.1)]  # claimed at 10, answered during the read below
+    ops = [seat_map("u1", 15.0, 15.2), hold("u1", 15.5, (1,), status=409)]
+    everything = [*late, *ops]
+    counted = stale_reads(everything, taken_intervals(DB, everything))
+    assert (counted["stale"], counted["taken_409_after_fresh"]) == (0, 1)
