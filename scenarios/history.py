@@ -119,6 +119,9 @@ class Operation:
     read_source: str | None = None
     read_version: int | None = None
     read_age_ms: int | None = None
+    # A hold's seats that the seat map it chose them from showed free (the rest filled up
+    # the number): stale-read accounting asks whether those were already taken.
+    shown_free: tuple[int, ...] | None = None
 
     @property
     def service_time_s(self) -> float:
@@ -145,6 +148,8 @@ class Operation:
         for name in READ_FIELDS:
             if getattr(self, name) is not None:
                 extra[name] = getattr(self, name)
+        if self.shown_free is not None:
+            extra["shown_free"] = list(self.shown_free)
         return {
             "type": "op",
             "name": self.name,
@@ -185,6 +190,11 @@ class Operation:
             read_source=data.get("read_source"),
             read_version=_opt_int(data.get("read_version")),
             read_age_ms=_opt_int(data.get("read_age_ms")),
+            shown_free=(
+                None
+                if data.get("shown_free") is None
+                else tuple(int(s) for s in data["shown_free"])
+            ),
         )
 
 

@@ -8,9 +8,11 @@ seat taken or freed *while* the read ran is a race any source loses sometimes, n
 staleness, so it is left out: under the ``primary`` policy this counts nothing.
 
 The read a hold's seats came from is the same buyer's (``process``) latest seat-map read
-that ended before the hold was sent. Each such pair is one *choice*; the summary says how
-many were stale, how many holds were refused as taken (409) after a stale read and after a
-fresh one, and where the seat maps were read from (``read_source``) with their stated age.
+that ended before the hold was sent; of its seats only those the map showed free count
+(``shown_free``: a buyer short of free seats fills up with taken ones). Each such pair is
+one *choice*; the summary says how many were stale, how many holds were refused as taken
+(409) after a stale read and after a fresh one, and where the seat maps were read from
+(``read_source``) with their stated age.
 """
 
 from __future__ import annotations
@@ -77,8 +79,9 @@ def stale_reads(
     ages = [op.read_age_ms for op in reads if op.read_source == "replica" and op.read_age_ms]
     stale = fresh_409 = stale_409 = 0
     for read, hold in choices(operations):
-        shown_free = (t for seat in hold.seat_ids for t in taken.get(seat, ()))
-        was_stale = any(t.throughout(read.start, read.end) for t in shown_free)
+        seen = hold.seat_ids if hold.shown_free is None else hold.shown_free
+        intervals = (t for seat in seen for t in taken.get(seat, ()))
+        was_stale = any(t.throughout(read.start, read.end) for t in intervals)
         refused = hold.status == 409 and hold.problem_type == SEATS_TAKEN
         stale += was_stale
         stale_409 += was_stale and refused

@@ -78,14 +78,24 @@ class BookingClient:
         # Signed in, the buyer's token goes along: read-your-writes routes by member.
         return self.call("seat_map", "GET", url)
 
-    def hold(self, concert_id: int, seat_ids: tuple[int, ...]) -> tuple[Operation, Any]:
-        return self.call(
+    def hold(
+        self,
+        concert_id: int,
+        seat_ids: tuple[int, ...],
+        shown_free: tuple[int, ...] | None = None,
+    ) -> tuple[Operation, Any]:
+        """``shown_free``: which of ``seat_ids`` the seat map they came from showed free."""
+        op, body = self.call(
             "hold",
             "POST",
             ROUTES["hold"].url(concert_id),
             json={"seat_ids": list(seat_ids)},
             ids=lambda b: Ids(hold_id=body_id(b), seat_ids=seat_ids),
+            record=False,
         )
+        op = op if shown_free is None else replace(op, shown_free=shown_free)
+        self.recorder.add(op)
+        return op, body
 
     def reserve(self, hold: dict[str, Any]) -> tuple[Operation, Any]:
         hold_id = body_id(hold)
@@ -134,11 +144,13 @@ class BookingClient:
         json: Any = None,
         auth: bool = True,
         ids: Callable[[Any], Ids] | None = None,
+        record: bool = True,
     ) -> tuple[Operation, Any]:
         """One request as one recorded operation; Locust's stats judged the same way.
 
         Stopped by the generator mid-request, it is recorded before the stop goes on:
-        ``cut-off`` if no answer had arrived, else as the service answered.
+        ``cut-off`` if no answer had arrived, else as the service answered. With ``record``
+        false an answered operation is the caller's to record (after adding to it).
         """
         holder: list[Operation] = []
 
@@ -151,7 +163,8 @@ class BookingClient:
         except GreenletExit:
             self.recorder.add(self.operation(name, self.interrupted, ids))
             raise
-        self.recorder.add(holder[0])
+        if record:
+            self.recorder.add(holder[0])
         return holder[0], exchange.body
 
     def operation(

@@ -64,6 +64,7 @@ class Buyer(FastHttpUser):
         self.held: dict[int, int] = {}  # seats this member holds or bought, by concert
         self.limits: dict[int, int] = {}  # ticket_limit, by concert
         self.iteration: Iteration | None = None
+        self.shown_free: tuple[int, ...] | None = None  # of the seats chosen last
 
     # Locust hooks ----------------------------------------------------------------------
 
@@ -161,6 +162,7 @@ class Buyer(FastHttpUser):
 
     def choose_seats(self, concert_id: int, count: int) -> tuple[int, ...]:
         selection = self.workload.seats
+        self.shown_free = None
         op, body = self.api.zones(concert_id)
         if op.outcome is not Outcome.OK or not is_map(body):
             return ()
@@ -177,10 +179,14 @@ class Buyer(FastHttpUser):
         seat_map = seats.seat_views(body)
         if hot:
             return seats.pick_from(self.rng, self.ctx.hot_set(concert_id, seat_map), count)
-        return seats.pick_preferring_available(self.rng, seat_map, count)
+        chosen = seats.pick_preferring_available(self.rng, seat_map, count)
+        free = {s.id for s in seat_map if s.status == seats.AVAILABLE}
+        self.shown_free = tuple(seat for seat in chosen if seat in free)
+        return chosen
 
     def hold(self, concert_id: int, seat_ids: tuple[int, ...]) -> dict[str, Any] | None:
-        op, body = self.api.hold(concert_id, seat_ids)
+        op, body = self.api.hold(concert_id, seat_ids, self.shown_free)
+        self.shown_free = None
         if op.outcome is Outcome.OK and is_map(body):
             self.held[concert_id] = self.held.get(concert_id, 0) + len(seat_ids)
             return body

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from scenarios.checks.snapshot import DbState, HoldRow, HoldSeatRow
 from scenarios.history import History, Operation, Outcome
 from scenarios.load.records import build_operation, read_fields
@@ -115,3 +117,12 @@ def test_a_hold_not_yet_answered_when_the_read_began_may_not_have_committed() ->
     everything = [*late, *ops]
     counted = stale_reads(everything, taken_intervals(DB, everything))
     assert (counted["stale"], counted["taken_409_after_fresh"]) == (0, 1)
+
+
+def test_seats_a_buyer_took_to_make_up_the_number_are_not_stale_reads() -> None:
+    """The map showed seat 1 taken: choosing it anyway says nothing about staleness."""
+    filler = replace(hold("u1", 15.5, (1, 4), status=409), shown_free=(4,))
+    counted = counted_for([seat_map("u1", 15.0, 15.2), filler])
+    assert (counted["stale"], counted["taken_409_after_fresh"]) == (0, 1)
+    again = History.from_jsonl(History((filler,)).to_jsonl()).operations[0]
+    assert again.shown_free == (4,)
