@@ -70,31 +70,76 @@ def choices(operations: Iterable[Operation]) -> list[tuple[Operation, Operation]
     return pairs
 
 
-def stale_reads(
-    operations: Sequence[Operation], taken: Mapping[int, Sequence[Taken]]
-) -> dict[str, Any]:
-    """The summary's ``stale_reads`` section (see the module's docstring)."""
-    reads = [op for op in operations if op.name == "seat_map" and op.status == 200]
-    sources = Counter(op.read_source or "unsaid" for op in reads)
-    ages = [op.read_age_ms for op in reads if op.read_source == "replica" and op.read_age_ms]
-    stale = fresh_409 = stale_409 = 0
+Judged = tuple[Operation, Operation, bool]  # (read, hold, the read was stale)
+
+
+def judge(operations: Sequence[Operation], taken: Mapping[int, Sequence[Taken]]) -> list[Judged]:
+    judged = []
     for read, hold in choices(operations):
         seen = hold.seat_ids if hold.shown_free is None else hold.shown_free
         intervals = (t for seat in seen for t in taken.get(seat, ()))
-        was_stale = any(t.throughout(read.start, read.end) for t in intervals)
-        refused = hold.status == 409 and hold.problem_type == SEATS_TAKEN
-        stale += was_stale
-        stale_409 += was_stale and refused
-        fresh_409 += refused and not was_stale
-    pairs = len(choices(operations))
+        judged.append((read, hold, any(t.throughout(read.start, read.end) for t in intervals)))
+    return judged
+
+
+def section(reads: Sequence[Operation], judged: Sequence[Judged]) -> dict[str, Any]:
+    """Counts over some reads and the choices made from them."""
+    sources = Counter(op.read_source or "unsaid" for op in reads)
+    ages = [op.read_age_ms for op in reads if op.read_source == "replica" and op.read_age_ms]
+    stale = sum(flag for _, _, flag in judged)
+    refused = [
+        flag for _, hold, flag in judged if hold.status == 409 and hold.problem_type == SEATS_TAKEN
+    ]
     return {
         "seat_map_reads": len(reads),
         "read_sources": dict(sorted(sources.items())),
         "replica_age_ms_mean": round(sum(ages) / len(ages), 1) if ages else None,
         "replica_age_ms_max": max(ages) if ages else None,
-        "choices": pairs,
+        "choices": len(judged),
         "stale": stale,
-        "stale_share": round(stale / pairs, 4) if pairs else None,
-        "taken_409_after_stale": stale_409,
-        "taken_409_after_fresh": fresh_409,
+        "stale_share": round(stale / len(judged), 4) if judged else None,
+        "taken_409_after_stale": sum(refused),
+        "taken_409_after_fresh": len(refused) - sum(refused),
     }
+
+
+Window = tuple[str, float, float]  # (label, start, end)
+NO_FAULT = "no fault"
+
+
+def stale_reads(
+    operations: Sequence[Operation],
+    taken: Mapping[int, Sequence[Taken]],
+    windows: Sequence[Window] = (),
+) -> dict[str, Any]:
+    """The summary's ``stale_reads`` section (see the module's docstring); with fault
+    ``windows``, the same per window (by when the read was sent) and outside them all."""
+    reads = [op for op in operations if op.name == "seat_map" and op.status == 200]
+    judged = judge(operations, taken)
+    summary = section(reads, judged)
+    if windows:
+
+        def within(t: float, start: float, end: float) -> bool:
+            return start <= t <= end
+
+        by_window = {}
+        for label, start, end in windows:
+            by_window[label] = section(
+                [r for r in reads if within(r.start, start, end)],
+                [j for j in judged if within(j[0].start, start, end)],
+            )
+        outside = [r for r in reads if not any(within(r.start, s, e) for _, s, e in windows)]
+        chosen = [j for j in judged if not any(within(j[0].start, s, e) for _, s, e in windows)]
+        by_window[NO_FAULT] = section(outside, chosen)
+        summary["by_window"] = by_window
+    return summary
+
+
+def fault_windows(faults: Iterable[Any]) -> list[Window]:
+    """History fault records as labelled windows (``kind key=value …``)."""
+    windows = []
+    for fault in faults:
+        params = " ".join(f"{k}={v}" for k, v in sorted(fault.params.items()))
+        label = f"{fault.kind} {params}".strip()
+        windows.append((label, fault.start, fault.end if fault.end is not None else fault.start))
+    return windows

@@ -41,7 +41,7 @@ from scenarios.quiesce import Quiesced, quiesce
 from scenarios.spec import Scenario, Variant
 from scenarios.stack.paths import LabPaths
 from scenarios.stack.stack import PRIMARY, REPLICA, StackInfo
-from scenarios.stale_reads import stale_reads, taken_intervals
+from scenarios.stale_reads import fault_windows, stale_reads, taken_intervals
 from scenarios.summary import Window, measured_window, summarize
 from service import schema
 from service.config import Settings
@@ -247,7 +247,8 @@ def summarize_variant(run: VariantRun) -> VariantResult:
     }
     if run.evidence is not None and run.evidence.db is not None:
         taken = taken_intervals(run.evidence.db, run.history.operations)
-        extra["stale_reads"] = stale_reads(run.history.operations, taken)
+        windows = fault_windows(run.history.faults)
+        extra["stale_reads"] = stale_reads(run.history.operations, taken, windows)
     for companion in run.companions:
         fields = _guarded_sync(run, companion, "summary", lambda c=companion: c.summary(run))
         extra.update(fields or {})

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from scenarios.checks.snapshot import DbState, HoldRow, HoldSeatRow
-from scenarios.history import History, Operation, Outcome
+from scenarios.history import Fault, History, Operation, Outcome
 from scenarios.load.records import build_operation, read_fields
-from scenarios.stale_reads import SEATS_TAKEN, stale_reads, taken_intervals
+from scenarios.stale_reads import SEATS_TAKEN, fault_windows, stale_reads, taken_intervals
 
 
 def seat_map(user: str, start: float, end: float, source: str = "replica") -> Operation:
@@ -126,3 +126,23 @@ def test_seats_a_buyer_took_to_make_up_the_number_are_not_stale_reads() -> None:
     assert (counted["stale"], counted["taken_409_after_fresh"]) == (0, 1)
     again = History.from_jsonl(History((filler,)).to_jsonl()).operations[0]
     assert again.shown_free == (4,)
+
+
+def test_stale_reads_are_also_counted_per_fault_window_and_outside_them() -> None:
+    windows = fault_windows(
+        [Fault("replication-link-delay", 14.0, 16.0, params={"latency_ms": 2000})]
+    )
+    assert windows == [("replication-link-delay latency_ms=2000", 14.0, 16.0)]
+    ops = [
+        *GRANTED,
+        seat_map("u1", 15.0, 15.2),
+        hold("u1", 15.5, (1,), status=409),  # stale, inside the window
+        seat_map("u2", 1.0, 1.1, source="primary"),
+        hold("u2", 2.0, (1,)),  # fresh, outside
+    ]
+    counted = stale_reads(ops, taken_intervals(DB, ops), windows)
+    inside = counted["by_window"]["replication-link-delay latency_ms=2000"]
+    outside = counted["by_window"]["no fault"]
+    assert (inside["choices"], inside["stale"], inside["taken_409_after_stale"]) == (1, 1, 1)
+    assert (outside["choices"], outside["stale"], outside["read_sources"]) == (1, 0, {"primary": 1})
+    assert counted["choices"] == 2
