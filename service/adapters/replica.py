@@ -34,6 +34,7 @@ from service.domain.reads import WRITE_UNKNOWN
 from service.ports import ReplicaLag, WriteMarks
 
 STAMP_INTERVAL_S = 0.1
+CLOSE_WITHIN_S = 5.0
 MARK_TTL_S = 60  # past a minute the replica has long caught up, or the member must wait anyway
 log = logging.getLogger("service")
 
@@ -95,10 +96,13 @@ class HeartbeatLag(ReplicaLag):
         self._task = asyncio.create_task(self._run(), name="replica-heartbeat")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Cancel the beat, again if a cancellation was lost (a driver's ``wait_for`` can
+        swallow one on 3.11), for at most ``CLOSE_WITHIN_S``: shutdown must not hang."""
+        task = self._task
+        deadline = time.monotonic() + CLOSE_WITHIN_S
+        while task is not None and not task.done() and time.monotonic() < deadline:
+            task.cancel()
+            await asyncio.wait({task}, timeout=0.5)
 
 
 class NoReplica(ReplicaLag):
