@@ -65,6 +65,25 @@ def problem(description: str) -> dict[str, Any]:
     }
 
 
+# What every routed read (seat map, zones, concerts, my reservations) says about itself.
+READ_HEADERS = {
+    "X-Read-Source": {
+        "required": True,
+        "description": "where the answer came from",
+        "schema": {"type": "string", "enum": ["cache", "primary", "replica"]},
+    },
+    "X-Read-Age-Ms": {
+        "required": True,
+        "description": "staleness: the replica's heartbeat lag at the read, 0 on the primary",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "X-Read-Version": {
+        "description": "the version of what was read, where it has one",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+}
+
+
 def json_body(description: str, schema: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"description": description, "content": {JSON: {"schema": schema}}, **extra}
 
@@ -446,6 +465,7 @@ def _paths(max_seats: int) -> dict[str, Any]:
                             "required": ["concerts"],
                             "properties": {"concerts": {"type": "array", "items": ref("Concert")}},
                         },
+                        headers=READ_HEADERS,
                     )
                 },
             )
@@ -454,7 +474,7 @@ def _paths(max_seats: int) -> dict[str, Any]:
             "get": operation(
                 "One concert",
                 {
-                    "200": json_body("the concert", ref("Concert")),
+                    "200": json_body("the concert", ref("Concert"), headers=READ_HEADERS),
                     "404": problem("no such concert"),
                 },
                 parameters=concert,
@@ -471,6 +491,7 @@ def _paths(max_seats: int) -> dict[str, Any]:
                             "required": ["zones"],
                             "properties": {"zones": {"type": "array", "items": ref("Zone")}},
                         },
+                        headers=READ_HEADERS,
                     ),
                     "404": problem("no such concert"),
                 },
@@ -488,6 +509,7 @@ def _paths(max_seats: int) -> dict[str, Any]:
                             "required": ["seats"],
                             "properties": {"seats": {"type": "array", "items": ref("Seat")}},
                         },
+                        headers=READ_HEADERS,
                     ),
                     "404": problem("no such concert or zone"),
                     "422": problem("row is not letters or digits"),
@@ -557,6 +579,7 @@ def _paths(max_seats: int) -> dict[str, Any]:
                                 "reservations": {"type": "array", "items": ref("Reservation")}
                             },
                         },
+                        headers=READ_HEADERS,
                     )
                 },
                 secured=True,
