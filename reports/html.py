@@ -23,6 +23,7 @@ import pandas as pd
 from reports.comparison import Comparison, Difference, label_of
 from reports.glance import glance
 from reports.model import VariantReport, percentile_png, run_verdict
+from reports.reads import STALE_NOTE, stale_read_rows
 from reports.rundir import Run
 from reports.tables import combine, machine_row, route_totals
 
@@ -486,6 +487,22 @@ def _locust_cell(row: dict[str, Any]) -> str:
     return num(row.get("locust_requests_per_s")) + (" †" if stale else "")
 
 
+def stale_reads(reports: Sequence[VariantReport]) -> str:
+    rows = stale_read_rows(reports)
+    columns: list[Column] = [
+        ("variant", "variant", text, False),
+        ("window", "window", text, False),
+        ("sources", "seat maps read from", text, False),
+        ("age_mean_ms", "replica age, mean (ms)", num, True),
+        ("choices", "seat choices", count, True),
+        ("stale", "stale reads", count, True),
+        ("stale_share", "stale share", num, True),
+        ("taken_409_after_stale", "409 after stale", count, True),
+        ("taken_409_after_fresh", "409 after fresh", count, True),
+    ]
+    return f"<h2>Stale reads</h2>{STALE_NOTE}{table(rows, columns)}" if rows else ""
+
+
 def numbers(reports: Sequence[VariantReport]) -> str:
     rows = [{**r.row, "locust_cell": _locust_cell(r.row)} for r in reports]
     operations = [row for r in reports for row in _records(r.operations, r.label)]
@@ -749,6 +766,7 @@ def run_page(
         verdicts(reports),
         warnings([run], reports),
         numbers(reports),
+        stale_reads(reports),
         differences(comparison),
         chart_section(reports),
         "<h2>Run</h2>",
