@@ -25,6 +25,7 @@ import redis.asyncio as aioredis
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
 
+from service.adapters.availability import CachedAvailability, DatabaseAvailability
 from service.adapters.catalog import SqlCatalog
 from service.adapters.claims import build_claimer
 from service.adapters.db import Database, create_pool
@@ -42,7 +43,7 @@ from service.jobs.reconciler import Reconciler
 from service.jobs.relay import OutboxRelay
 from service.jobs.sampler import Sampler
 from service.jobs.sweeper import Sweeper
-from service.ports import Catalog, Clock, HoldExpiryScheduler, PaymentGateway
+from service.ports import Availability, Catalog, Clock, HoldExpiryScheduler, PaymentGateway
 from service.usecases.expiry import ExpiryDeps
 from service.usecases.holds import BookingDeps, HoldRules
 from service.usecases.payments.deps import PaymentDeps, PaymentPolicy
@@ -70,6 +71,7 @@ class Dependencies:
     settings: Settings
     clock: Clock
     catalog: Catalog
+    availability: Availability
     booking: BookingDeps
     payments: PaymentDeps
     expiry: ExpiryDeps
@@ -109,6 +111,14 @@ def booking_deps(
         clock=clock or SystemClock(),
         metrics=METRICS,
     )
+
+
+def availability(settings: Settings, db: Database) -> Availability:
+    """Seat maps and zones from each worker's read model, or from the database every time
+    (``TICKETLAB_READ_MODEL=off``, where the read policy decides which database)."""
+    if settings.read_model:
+        return CachedAvailability(db, settings.read_model_max_age_ms / 1000)
+    return DatabaseAvailability(db)
 
 
 def payment_policy(settings: Settings) -> PaymentPolicy:
@@ -240,6 +250,7 @@ async def dependencies_ctx(app: web.Application) -> AsyncIterator[None]:
         settings=settings,
         clock=clock,
         catalog=SqlCatalog(app[DB]),
+        availability=availability(settings, app[DB]),
         booking=booking_deps(settings, app[DB], app[REDIS], scheduler, clock),
         payments=payment_deps(settings, app[DB], app[PSP_CLIENT], clock),
         expiry=expiry_deps(settings, app[JOBS_DB], app[REDIS], clock),

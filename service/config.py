@@ -111,6 +111,8 @@ class Settings:
     key_prefix: str = "ticketlab"
     claim_strategy: str = "conditional"
     read_policy: str = "primary"
+    read_model: bool = True
+    read_model_max_age_ms: int = 100
     defects: frozenset[str] = field(default_factory=frozenset)
     hold_ttl_s: float = 900.0
     max_seats_per_hold: int = 10
@@ -170,6 +172,10 @@ class Settings:
             raise ConfigError(
                 f"{_env('defects')}: unknown defect(s) {', '.join(unknown)}; known: "
                 + ", ".join(DEFECTS)
+            )
+        if self.read_model_max_age_ms < 0:
+            raise ConfigError(
+                f"{_env('read_model_max_age_ms')} must be 0 (check every read) or more"
             )
         if self.hold_ttl_s <= 0:
             raise ConfigError(f"{_env('hold_ttl_s')} must be positive, got {self.hold_ttl_s}")

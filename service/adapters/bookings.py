@@ -17,6 +17,7 @@ from typing import Any
 
 from service.adapters.db import aware, from_db, to_db
 from service.adapters.outbox import record_event
+from service.adapters.zone_versions import note_changed
 from service.domain import events
 from service.domain.errors import NotFound
 from service.domain.holds import FreedSeats, Hold, HoldStatus, ReleasedBy, SeatRef, hold_amount
@@ -202,6 +203,7 @@ async def mark_seats_held(cur: Cursor, hold_id: int, seat_ids: Sequence[int]) ->
         f" WHERE id IN ({placeholders(seat_ids)}) AND status = 'AVAILABLE'",
         (hold_id, *seat_ids),
     )
+    note_changed(cur, seat_ids, cur.rowcount)
     return int(cur.rowcount)
 
 
@@ -276,6 +278,7 @@ async def _release_seats(cur: Cursor, hold_id: int, now: datetime) -> tuple[int,
         f" WHERE id IN ({placeholders(seat_ids)}) AND hold_id = %s",
         (*seat_ids, hold_id),
     )
+    note_changed(cur, seat_ids, cur.rowcount)
     await cur.execute(
         "UPDATE hold_seats SET released_at = %s WHERE hold_id = %s AND released_at IS NULL",
         (to_db(now), hold_id),

@@ -23,6 +23,7 @@ from typing import Any
 import aiomysql
 import pymysql
 
+from service.adapters import zone_versions
 from service.config import DatabaseUrl, Settings
 from service.domain.errors import Contention, DomainError
 
@@ -35,7 +36,16 @@ CONNECTION_LOST = frozenset({2006, 2013, 1053, 1927})
 # No connection could be made: CR_CONNECTION_ERROR (socket), CR_CONN_HOST_ERROR (TCP).
 CANNOT_CONNECT = frozenset({2002, 2003})
 
-Cursor = aiomysql.DictCursor
+
+class Cursor(aiomysql.DictCursor):
+    """A DictCursor that remembers the seats its transaction changed (``zone_versions``),
+    so ``Session.commit`` can bump their zones' versions as the last write."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.changed_seats: set[int] = set()
+
+
 ISOLATION_LEVELS = ("READ UNCOMMITTED", "READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE")
 
 
@@ -107,6 +117,8 @@ class Session:
         self.committed = False
 
     async def commit(self) -> None:
+        """COMMIT, after bumping the zone versions of the seats this transaction changed."""
+        await zone_versions.bump_noted(self.cursor)
         await self._conn.commit()
         self.committed = True
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from service.bootstrap import DEPS
+from service.domain.availability import compact_form, verbose_seats
 from service.http.auth import current_member
 from service.http.parsing import (
     int_list,
@@ -15,6 +16,12 @@ from service.http.parsing import (
     path_id,
     read_json_object,
     reject_unknown_fields,
+)
+from service.http.revalidation import (
+    COMPACT,
+    COMPACT_MEDIA_TYPE,
+    cached_json_response,
+    seat_map_form,
 )
 from service.http.serialize import json_response
 from service.usecases import catalog
@@ -33,16 +40,44 @@ async def get_concert(request: web.Request) -> web.Response:
 
 
 async def list_zones(request: web.Request) -> web.Response:
+    """From the read model: ETag per combination of zone versions, 304, gzip, freshness."""
     concert_id = path_id(request, "concert_id", "concert")
-    return json_response({"zones": await catalog.list_zones(request.app[DEPS].catalog, concert_id)})
+    deps = request.app[DEPS]
+    read = await catalog.read_zones(deps.availability, deps.catalog, concert_id)
+    return cached_json_response(
+        request,
+        etag_base=read.etag_base,
+        key="zones",
+        cache=read.encoded,
+        build=lambda: {"zones": [zone.__dict__ for zone in read.zones]},
+        freshness=read.freshness,
+    )
 
 
 async def list_seats(request: web.Request) -> web.Response:
+    """The seat map, verbose (one object per seat) or compact (layout once + a bitmap)."""
     concert_id = path_id(request, "concert_id", "concert")
     zone = request.match_info["zone"]
     row = optional_query(request, "row", max_len=MAX_ROW_LEN)
-    seats = await catalog.list_seats(request.app[DEPS].catalog, concert_id, zone, row)
-    return json_response({"seats": seats})
+    form = seat_map_form(request)
+    deps = request.app[DEPS]
+    read = await catalog.read_seat_map(deps.availability, deps.catalog, concert_id, zone)
+    snapshot = read.snapshot
+    if form == COMPACT:
+        build = lambda: compact_form(snapshot, row)  # noqa: E731
+        content_type = COMPACT_MEDIA_TYPE
+    else:
+        build = lambda: {"seats": verbose_seats(snapshot, row)}  # noqa: E731
+        content_type = "application/json"
+    return cached_json_response(
+        request,
+        etag_base=read.etag_base,
+        key=form if row is None else f"{form}-row-{row.casefold()}",
+        cache=snapshot.encoded if row is None else None,
+        build=build,
+        freshness=read.freshness,
+        content_type=content_type,
+    )
 
 
 async def create_hold(request: web.Request) -> web.Response:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from service.adapters import bookings
 from service.adapters.bookings import placeholders
 from service.adapters.claims.base import BaseClaimer, taken_seats
+from service.adapters.zone_versions import note_changed
 from service.domain.errors import SeatsTaken
 from service.domain.holds import Hold
 from service.ports import ClaimRequest
@@ -30,5 +31,6 @@ class NaiveClaimer(BaseClaimer):
                 f" WHERE id IN ({placeholders(request.seat_ids)})",
                 (hold.id, *request.seat_ids),
             )
+            note_changed(cur, request.seat_ids, cur.rowcount)
             await bookings.stamp_claimed(cur, hold.id)
             return hold

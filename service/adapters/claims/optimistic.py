@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from service.adapters import bookings
 from service.adapters.claims.base import BaseClaimer, taken_seats
+from service.adapters.zone_versions import note_changed
 from service.domain.errors import Contention, SeatsTaken
 from service.domain.holds import Hold
 from service.ports import ClaimRequest
@@ -46,5 +47,6 @@ class OptimisticClaimer(BaseClaimer):
                 )
                 if cur.rowcount != 1:
                     raise _VersionConflict
+                note_changed(cur, (seat.ref.id,), cur.rowcount)
             await bookings.stamp_claimed(cur, hold.id)
             return hold

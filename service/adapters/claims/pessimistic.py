@@ -15,6 +15,7 @@ from service.adapters import bookings
 from service.adapters.bookings import SeatState
 from service.adapters.claims.base import BaseClaimer, taken_seats
 from service.adapters.db import LOCK_WAIT_TIMEOUT
+from service.adapters.zone_versions import note_changed
 from service.domain.errors import SeatsTaken
 from service.domain.holds import Hold
 from service.ports import ClaimRequest
@@ -36,6 +37,7 @@ class PessimisticClaimer(BaseClaimer):
                 f" WHERE id IN ({bookings.placeholders(request.seat_ids)})",
                 (hold.id, *request.seat_ids),
             )
+            note_changed(cur, request.seat_ids, cur.rowcount)
             await bookings.stamp_claimed(cur, hold.id)
             return hold
 
