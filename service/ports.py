@@ -23,7 +23,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from service.domain.availability import SeatMapRead, ZonesRead
+from service.domain.availability import ConcertsRead, SeatMapRead, ZonesRead
 from service.domain.catalog import Concert, Seat, Zone
 from service.domain.holds import FreedSeats, Hold, ReleasedBy
 from service.domain.payments import (
@@ -258,6 +258,9 @@ class Availability(ABC):
 
     @abstractmethod
     async def zones(self, concert_id: int) -> ZonesRead | None: ...
+
+    @abstractmethod
+    async def concerts(self) -> ConcertsRead: ...
 
 
 # -- claims and expiry ------------------------------------------------------------------------

@@ -19,14 +19,17 @@ every request, for ``TICKETLAB_READ_MODEL=off``.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
 from service.adapters import zone_versions
+from service.adapters.catalog import SqlCatalog
 from service.adapters.db import Database
 from service.domain.availability import (
+    ConcertsRead,
     Freshness,
     SeatMapRead,
     ZoneInfo,
@@ -34,7 +37,7 @@ from service.domain.availability import (
     ZoneSnapshot,
     ZonesRead,
 )
-from service.domain.catalog import Zone
+from service.domain.catalog import Concert, Zone
 from service.ports import Availability
 
 CACHE = "cache"
@@ -121,6 +124,12 @@ async def load_remaining(cur: Any, concert_id: int, zone_ids: list[int]) -> dict
     return {zone_id: found.get(zone_id, 0) for zone_id in zone_ids}
 
 
+def concerts_read(concerts: list[Concert], freshness: Freshness) -> ConcertsRead:
+    """Named by a digest of what they say: concerts have no version, and change rarely."""
+    digest = hashlib.blake2b(repr(concerts).encode(), digest_size=8).hexdigest()
+    return ConcertsRead(concerts, freshness, etag_base=f"c{digest}")
+
+
 def as_zone(info: ZoneInfo, remaining: int) -> Zone:
     return Zone(
         code=info.code,
@@ -151,6 +160,7 @@ class CachedAvailability(Availability):
         self._snapshots: dict[int, ZoneSnapshot] = {}
         self._counts: dict[int, ZoneCount] = {}
         self._zones_reads: dict[int, ZonesRead] = {}
+        self._concerts: tuple[ConcertsRead, float] | None = None
         self._locks: dict[Hashable, asyncio.Lock] = {}
 
     def _lock(self, key: Hashable) -> asyncio.Lock:
@@ -161,6 +171,22 @@ class CachedAvailability(Availability):
 
     def _age_ms(self, known_at: float) -> int:
         return max(0, round((self.now() - known_at) * 1000))
+
+    async def concerts(self) -> ConcertsRead:
+        """The concert list, read again once older than ``max_age_s`` (by one request)."""
+        if self._concerts is None or self.now() - self._concerts[1] > self.max_age_s:
+            async with self._lock("concerts"):
+                if self._concerts is None or self.now() - self._concerts[1] > self.max_age_s:
+                    started = self.now()
+                    concerts = await SqlCatalog(self.db).concerts()
+                    read = concerts_read(concerts, Freshness(CACHE, None, 0))
+                    if self._concerts is not None and read.etag_base == self._concerts[0].etag_base:
+                        read = self._concerts[0]
+                    self._concerts = (read, started)
+        read, at = self._concerts
+        return ConcertsRead(
+            read.concerts, Freshness(CACHE, None, self._age_ms(at)), read.etag_base, read.encoded
+        )
 
     async def concert_zones(self, concert_id: int) -> tuple[ZoneInfo, ...]:
         """The concert's zones (static once seeded); an unknown concert is not remembered."""
@@ -298,6 +324,9 @@ class DatabaseAvailability(Availability):
     def __init__(self, db: Database, source: str = PRIMARY) -> None:
         self.db = db
         self.source = source
+
+    async def concerts(self) -> ConcertsRead:
+        return concerts_read(await SqlCatalog(self.db).concerts(), Freshness(self.source, None, 0))
 
     async def seat_map(self, concert_id: int, zone_code: str) -> SeatMapRead | None:
         async with self.db.transaction() as cur:

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.domain.catalog import Zone
+from service.domain.catalog import Concert, Zone
 
 STATUS_CODES = {"AVAILABLE": "A", "HELD": "H", "RESERVED": "R", "SOLD": "S"}
 STATUS_NAMES = {code: name for name, code in STATUS_CODES.items()}
@@ -237,6 +237,16 @@ class ZonesRead:
     """A concert's zones with what is left in each, how fresh, and a cache of their JSON."""
 
     zones: list[Zone]
+    freshness: Freshness
+    etag_base: str | None
+    encoded: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class ConcertsRead:
+    """The concerts on sale, how fresh, and a cache of their JSON (named by its content)."""
+
+    concerts: list[Concert]
     freshness: Freshness
     etag_base: str | None
     encoded: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)

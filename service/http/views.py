@@ -5,10 +5,13 @@ Domain errors propagate to ``problem_middleware``; nothing here catches them.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiohttp import web
 
 from service.bootstrap import DEPS
 from service.domain.availability import compact_form, verbose_seats
+from service.domain.catalog import Concert
 from service.http.auth import current_member
 from service.http.parsing import (
     int_list,
@@ -23,7 +26,7 @@ from service.http.revalidation import (
     cached_json_response,
     seat_map_form,
 )
-from service.http.serialize import json_response
+from service.http.serialize import encode_default, json_response
 from service.usecases import catalog
 from service.usecases import holds as hold_cases
 
@@ -31,7 +34,21 @@ MAX_ROW_LEN = 4
 
 
 async def list_concerts(request: web.Request) -> web.Response:
-    return json_response({"concerts": await catalog.list_concerts(request.app[DEPS].catalog)})
+    read = await catalog.read_concerts(request.app[DEPS].availability)
+    return cached_json_response(
+        request,
+        etag_base=read.etag_base,
+        key="concerts",
+        cache=read.encoded,
+        build=lambda: {"concerts": [encode_concert(c) for c in read.concerts]},
+        freshness=read.freshness,
+    )
+
+
+def encode_concert(concert: Concert) -> dict[str, object]:
+    return {
+        k: encode_default(v) if isinstance(v, datetime) else v for k, v in concert.__dict__.items()
+    }
 
 
 async def get_concert(request: web.Request) -> web.Response:

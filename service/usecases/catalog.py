@@ -6,7 +6,7 @@ list, like any other filter.
 
 from __future__ import annotations
 
-from service.domain.availability import SeatMapRead, ZonesRead
+from service.domain.availability import ConcertsRead, SeatMapRead, ZonesRead
 from service.domain.catalog import Concert, Seat, Zone
 from service.domain.errors import NotFound
 from service.ports import Availability, Catalog
@@ -58,3 +58,7 @@ async def read_seat_map(
         await get_concert(catalog, concert_id)
         raise NotFound("zone", zone_code)
     return read
+
+
+async def read_concerts(availability: Availability) -> ConcertsRead:
+    return await availability.concerts()

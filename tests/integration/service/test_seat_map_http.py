@@ -129,3 +129,15 @@ async def test_zones_count_what_is_left_from_the_read_model_and_revalidate(
     await wait_until(counted, within=5, what="the zone count to drop by one")
     missing = await call(http, "GET", f"{base_url}/api/v1/concerts/999999999/zones", headers=RAW)
     assert missing.status == 404
+
+
+async def test_concerts_say_how_fresh_they_are_and_revalidate(
+    http: aiohttp.ClientSession, base_url: str, concert_id: int
+) -> None:
+    url = f"{base_url}/api/v1/concerts"
+    first = await call(http, "GET", url, headers=RAW)
+    assert [c["id"] for c in first.body["concerts"]] == [concert_id]
+    assert first.body["concerts"][0]["starts_at"].endswith("Z")
+    assert first.response.headers["X-Read-Source"] == "cache"
+    etag = first.response.headers["ETag"]
+    assert (await call(http, "GET", url, headers={"If-None-Match": etag})).status == 304
