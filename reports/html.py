@@ -405,6 +405,8 @@ SEAT_COLUMNS: list[Column] = [
     ("holds_granted", "holds granted", count, True),
     ("holds_refused_taken_or_limit", "holds refused: taken or over the limit (409)", count, True),
     ("holds_refused_contention", "holds refused: contention (503)", count, True),
+    ("stale_reads", "stale reads (seat shown free, already taken)", count, True),
+    ("holds_refused_after_stale_read", "409s after a stale read", count, True),
 ]
 
 ROUTE_TOTAL_COLUMNS: list[Column] = [

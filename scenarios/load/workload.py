@@ -21,6 +21,9 @@ Fields (JSON keys; defaults in brackets)::
                        holding (the hold expires) and after reserving (it expires unpaid)
                                                                   [{"hold": 0, "reservation": 0}]
     pay                pay for reservations (issue 3's endpoints; see users.py)        [false]
+    seat_map_form      "compact" (the layout once and a bitmap, as a browser would ask) or
+                       "verbose" (one object per seat); buyers revalidate either with
+                       If-None-Match and accept gzip                                 ["compact"]
     warmup_s           seconds at the start left out of statistics                          [0]
     on_sale_at_s       seconds after Locust starts when the sale opens: buyers sign in and
                        browse, then all ask for seats at that instant, as at a real on-sale
@@ -82,6 +85,9 @@ class Abandon:
     reservation: float = 0.0
 
 
+SEAT_MAP_FORMS = ("compact", "verbose")
+
+
 @dataclass(frozen=True)
 class Workload:
     service_url: str
@@ -93,6 +99,7 @@ class Workload:
     think_time_s: tuple[float, float] = (0.5, 2.0)
     abandon: Abandon = field(default_factory=Abandon)
     pay: bool = False
+    seat_map_form: str = "compact"
     warmup_s: float = 0.0
     on_sale_at_s: float = 0.0
     request_timeout_s: float = 10.0
@@ -123,6 +130,7 @@ def parse_workload(data: Any) -> Workload:
         think_time_s=r.float_range("think_time_s", Workload.think_time_s),
         abandon=_parse_abandon(r.section("abandon")),
         pay=r.boolean("pay", False),
+        seat_map_form=r.choice("seat_map_form", SEAT_MAP_FORMS, Workload.seat_map_form),
         warmup_s=r.number("warmup_s", 0.0, low=0.0),
         on_sale_at_s=r.number("on_sale_at_s", 0.0, low=0.0),
         request_timeout_s=r.number("request_timeout_s", 10.0, low=0.0, low_open=True),
