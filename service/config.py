@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 CLAIM_STRATEGIES = ("naive", "pessimistic", "optimistic", "conditional", "redis-lock", "redis-gate")
 READ_POLICIES = ("primary",)
+EVENT_LOOPS = ("asyncio", "uvloop")
 DEFECTS = (
     "fd-leak",
     "memory-leak",
@@ -113,6 +114,7 @@ class Settings:
     read_policy: str = "primary"
     read_model: bool = True
     read_model_max_age_ms: int = 100
+    event_loop: str = "asyncio"
     defects: frozenset[str] = field(default_factory=frozenset)
     hold_ttl_s: float = 900.0
     max_seats_per_hold: int = 10
@@ -172,6 +174,10 @@ class Settings:
             raise ConfigError(
                 f"{_env('defects')}: unknown defect(s) {', '.join(unknown)}; known: "
                 + ", ".join(DEFECTS)
+            )
+        if self.event_loop not in EVENT_LOOPS:
+            raise ConfigError(
+                f"{_env('event_loop')}={self.event_loop!r} is not one of " + ", ".join(EVENT_LOOPS)
             )
         if self.read_model_max_age_ms < 0:
             raise ConfigError(
