@@ -39,8 +39,8 @@ from scenarios.nemesis import FaultLab
 from scenarios.progress import Progress
 from scenarios.quiesce import Quiesced, quiesce
 from scenarios.spec import Scenario, Variant
+from scenarios.stack.info import PRIMARY, REPLICA, StackInfo
 from scenarios.stack.paths import LabPaths
-from scenarios.stack.stack import PRIMARY, REPLICA, StackInfo
 from scenarios.summary import Window, measured_window, summarize
 from service import schema
 from service.config import Settings
