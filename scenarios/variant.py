@@ -40,8 +40,8 @@ from scenarios.progress import Progress
 from scenarios.quiesce import Quiesced, quiesce
 from scenarios.reads import read_accounting, read_sources
 from scenarios.spec import Scenario, Variant
+from scenarios.stack.info import PRIMARY, REPLICA, StackInfo
 from scenarios.stack.paths import LabPaths
-from scenarios.stack.stack import PRIMARY, REPLICA, StackInfo
 from scenarios.summary import Window, measured_window, summarize
 from service import schema
 from service.config import Settings

@@ -267,7 +267,7 @@ def test_pid_files_accept_a_bare_pid(paths: LabPaths) -> None:
 
 
 def test_an_app_process_is_reported_by_the_port_in_its_command_line() -> None:
-    from scenarios.stack.stack import process_status
+    from scenarios.stack.status import process_status
 
     record = processes.PidRecord("app-service", os.getpid(), None, ("python", "--port", "1"))
     status = process_status("app-service", record)
@@ -276,7 +276,7 @@ def test_an_app_process_is_reported_by_the_port_in_its_command_line() -> None:
 
 
 def test_a_process_without_a_port_is_a_leftover() -> None:
-    from scenarios.stack.stack import process_status
+    from scenarios.stack.status import process_status
 
     status = process_status("stray", processes.PidRecord("stray", os.getpid(), None, ("sleep",)))
     assert status.url == "(leftover)"

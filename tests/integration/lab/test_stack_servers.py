@@ -21,7 +21,7 @@ import pytest
 from scenarios.cli import main
 from scenarios.stack import Stack, StackInfo, processes
 from scenarios.stack.binaries import find_binary
-from scenarios.stack.stack import INFLUXDB, PRIMARY, REDIS, REPLICA
+from scenarios.stack.info import INFLUXDB, PRIMARY, REDIS, REPLICA
 from service.config import DatabaseUrl
 from tests.support.isolation import AMQP_BASE, fresh_vhost
 from tests.support.vhosts import our_vhosts

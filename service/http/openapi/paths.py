@@ -1,307 +1,31 @@
-"""The OpenAPI 3.1 document served at /openapi.json: the contract clients are held to.
-
-Written by hand beside the routes it describes. It names every input a route reads (path,
-query, headers, body) with the limits the parsers enforce — the limits are imported from
-the parsers, so the two cannot drift — and every status a route answers, with its content
-type. ``tests/unit/service/test_openapi.py`` checks that every route is documented and the
-document valid; ``tests/integration/service/test_api_contract.py`` runs schemathesis
-against a real server, which must find nothing.
-
-Statuses every route may send are listed once: 400 for a request aiohttp cannot parse
-(a NUL byte in a header, an overlong line), 503 with ``Retry-After`` where a route needs
-MariaDB or Redis and they are overloaded or away.
-"""
+"""The OpenAPI document's paths: every route, the inputs it reads and the statuses it answers."""
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
-from aiohttp import web
-
 from service.adapters.oauth_state import STATE_FORMAT
-from service.adapters.psp_client import SIGNATURE_HEADER, TRANSMISSION_TIME_HEADER
-from service.adapters.tokens import MAX_REFRESH_TOKEN_LEN
-from service.bootstrap import SETTINGS
-from service.http.auth import (
-    BINDING_COOKIE,
-    CONTROL_CHARS,
-    MAX_CODE_LEN,
-    MAX_ERROR_LEN,
-    MAX_LOGIN_HINT,
+from service.http.auth import BINDING_COOKIE, MAX_CODE_LEN, MAX_ERROR_LEN, MAX_LOGIN_HINT
+from service.http.openapi.parts import (
+    NO_CONTROLS,
+    json_body,
+    operation,
+    path_id,
+    problem,
+    query,
+    ref,
 )
-from service.http.parsing import MAX_EXACT_FLOAT_INT, MAX_ID
-from service.http.payments import MAX_AMOUNT, MAX_ORDER_ID, MAX_PAYMENT_KEY
-from service.http.problems import PROBLEM_JSON
+from service.http.openapi.schemas import (
+    CONFIRM_BODY,
+    REFRESH_BODY,
+    WEBHOOK_BODY,
+    WEBHOOK_HEADERS,
+    seats_body,
+)
 from service.http.views import MAX_ROW_LEN
 
-JSON = "application/json"
-AUTH = [{"bearer": []}]
-MEMBER_TAG, PUBLIC_TAG = "member", "public"  # needs a bearer token, or not
-PROBLEM = {"$ref": "#/components/responses/Problem"}
-RETRY_AFTER = {
-    "description": "seconds to wait before trying again",
-    "schema": {"type": "string", "pattern": "^[0-9]+$"},
-}
-OVERLOADED = {
-    "description": "overloaded or a server it needs is away: retry after Retry-After",
-    "headers": {"Retry-After": RETRY_AFTER},
-    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-}
-RATE_LIMITED = {
-    "description": "past a rate limit (the problem's `limit` names it): retry after Retry-After",
-    "headers": {"Retry-After": {**RETRY_AFTER, "required": True}},
-    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-}
-# No control characters (what the query parsers refuse); printable ASCII for opaque tokens.
-NO_CONTROLS = f"^[^{CONTROL_CHARS}]*$"
-PRINTABLE_ASCII = r"^[ -~]*$"
 
-
-def problem(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-    }
-
-
-def json_body(description: str, schema: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"description": description, "content": {JSON: {"schema": schema}}, **extra}
-
-
-def ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def query(name: str, schema: dict[str, Any], *, required: bool = False) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": required, "schema": schema}
-
-
-def path_id(name: str) -> dict[str, Any]:
-    schema = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
-    return {"name": name, "in": "path", "required": True, "schema": schema}
-
-
-def operation(
-    summary: str,
-    responses: dict[str, Any],
-    *,
-    parameters: list[dict[str, Any]] | None = None,
-    body: dict[str, Any] | None = None,
-    secured: bool = False,
-    overloadable: bool = True,
-    rate_limited: bool = False,
-) -> dict[str, Any]:
-    """One operation; the statuses every route shares are added here."""
-    all_responses = {"400": PROBLEM, **responses}
-    if rate_limited:
-        all_responses["429"] = RATE_LIMITED
-    if secured:
-        all_responses["401"] = problem("no, an invalid or an expired bearer token")
-    if body is not None:
-        all_responses["413"] = problem("a body larger than TICKETLAB_MAX_BODY_BYTES")
-    if overloadable:
-        all_responses["503"] = OVERLOADED
-    op: dict[str, Any] = {"summary": summary, "responses": dict(sorted(all_responses.items()))}
-    op["tags"] = [MEMBER_TAG if secured else PUBLIC_TAG]
-    if secured:
-        op["security"] = AUTH
-    if parameters:
-        op["parameters"] = parameters
-    if body is not None:
-        op["requestBody"] = {"required": True, "content": {JSON: {"schema": body}}}
-    return op
-
-
-REFRESH_BODY = {
-    "type": "object",
-    "required": ["refresh_token"],
-    "properties": {
-        "refresh_token": {"type": "string", "minLength": 1, "maxLength": MAX_REFRESH_TOKEN_LEN}
-    },
-}
-CONFIRM_BODY = {
-    "type": "object",
-    "required": ["paymentKey", "orderId", "amount"],
-    "additionalProperties": False,
-    "properties": {
-        "paymentKey": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": MAX_PAYMENT_KEY,
-            "pattern": PRINTABLE_ASCII,
-        },
-        "orderId": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": MAX_ORDER_ID,
-            "pattern": PRINTABLE_ASCII,
-        },
-        "amount": {"type": "integer", "minimum": 1, "maximum": MAX_AMOUNT},
-    },
-}
-WEBHOOK_BODY = {
-    "type": "object",
-    "description": "a Toss Payments webhook event; only PAYMENT_STATUS_CHANGED is applied",
-    "properties": {
-        "eventType": {"type": "string"},
-        "eventId": {"type": "string", "minLength": 1, "maxLength": 64},
-        "createdAt": {"type": "string"},
-        "data": {"type": "object"},
-    },
-}
-WEBHOOK_HEADERS = [
-    {
-        "name": SIGNATURE_HEADER,
-        "in": "header",
-        "required": True,
-        "description": "v1:<base64 HMAC-SHA256 of '<body>:<transmission time>'>, comma-separated",
-        "schema": {"type": "string"},
-    },
-    {
-        "name": TRANSMISSION_TIME_HEADER,
-        "in": "header",
-        "required": True,
-        "description": "when the provider sent it (ISO 8601); replays outside the tolerance: 401",
-        "schema": {"type": "string"},
-    },
-]
-
-SCHEMAS: dict[str, Any] = {
-    "Problem": {
-        "type": "object",
-        "required": ["type", "title", "status"],
-        "properties": {
-            "type": {"type": "string"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
-            "errors": {"type": "object", "additionalProperties": {"type": "string"}},
-        },
-    },
-    "Tokens": {
-        "type": "object",
-        "required": ["access_token", "token_type", "expires_in", "refresh_token", "member_id"],
-        "properties": {
-            "access_token": {"type": "string"},
-            "token_type": {"const": "Bearer"},
-            "expires_in": {"type": "integer"},
-            "refresh_token": {"type": "string"},
-            "member_id": {"type": "integer"},
-        },
-    },
-    "Readiness": {
-        "type": "object",
-        "required": ["status", "checks"],
-        "properties": {
-            "status": {"enum": ["ready", "unavailable"]},
-            "checks": {"type": "object", "additionalProperties": {"type": "string"}},
-        },
-    },
-    "Concert": {
-        "type": "object",
-        "required": ["id", "title", "venue", "starts_at", "base_price", "ticket_limit"],
-        "properties": {
-            "id": {"type": "integer"},
-            "title": {"type": "string"},
-            "venue": {"type": "string"},
-            "starts_at": {"type": "string"},
-            "base_price": {"type": "integer"},
-            "ticket_limit": {"type": "integer"},
-        },
-    },
-    "Zone": {
-        "type": "object",
-        "required": ["code", "grade", "price", "rows", "seats_per_row", "capacity", "remaining"],
-        "properties": {
-            "code": {"type": "string", "pattern": "^[A-Z]+$"},
-            "grade": {"type": "string"},
-            "price": {"type": "integer"},
-            "rows": {"type": "integer"},
-            "seats_per_row": {"type": "integer"},
-            "capacity": {"type": "integer"},
-            "remaining": {"type": "integer"},
-        },
-    },
-    "Seat": {
-        "type": "object",
-        "required": ["id", "zone_code", "row", "number", "price", "status"],
-        "properties": {
-            "id": {"type": "integer"},
-            "zone_code": {"type": "string", "pattern": "^[A-Z]+$"},
-            "row": {"type": "string"},
-            "number": {"type": "integer"},
-            "price": {"type": "integer"},
-            "status": {"type": "string"},
-        },
-    },
-    "Hold": {
-        "type": "object",
-        "required": ["id", "concert_id", "member_id", "status", "amount", "expires_at", "seats"],
-        "properties": {
-            "id": {"type": "integer"},
-            "concert_id": {"type": "integer"},
-            "member_id": {"type": "integer"},
-            "status": {"type": "string"},
-            "amount": {"type": "integer"},
-            "expires_at": {"type": "string"},
-            "seats": {"type": "array"},
-        },
-    },
-    "Reservation": {
-        "type": "object",
-        "required": ["id", "hold_id", "order_id", "amount", "status", "expires_at"],
-        "properties": {
-            "id": {"type": "integer"},
-            "hold_id": {"type": "integer"},
-            "order_id": {"type": "string"},
-            "amount": {"type": "integer"},
-            "status": {"type": "string"},
-            "expires_at": {"type": "string"},
-        },
-    },
-    "PaymentStart": {
-        "type": "object",
-        "required": ["reservation_id", "order_id", "amount"],
-        "properties": {
-            "reservation_id": {"type": "integer"},
-            "order_id": {"type": "string"},
-            "amount": {"type": "integer"},
-        },
-    },
-    "Confirmation": {
-        "type": "object",
-        "required": ["status", "payment_key", "order_id", "amount", "reservation_id"],
-        "properties": {
-            "status": {"enum": ["CONFIRMED", "PENDING"]},
-            "payment_key": {"type": "string"},
-            "order_id": {"type": "string"},
-            "amount": {"type": "integer"},
-            "reservation_id": {"type": "integer"},
-            "reservation_status": {"type": "string"},
-        },
-    },
-}
-
-
-def _seats_body(max_seats: int) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": ["seat_ids"],
-        "additionalProperties": False,
-        "properties": {
-            "seat_ids": {
-                "type": "array",
-                "items": {"type": "integer", "minimum": 1, "maximum": MAX_EXACT_FLOAT_INT},
-                "minItems": 1,
-                "maxItems": max_seats,
-                "uniqueItems": True,
-            }
-        },
-    }
-
-
-def _paths(max_seats: int) -> dict[str, Any]:
+def paths(max_seats: int) -> dict[str, Any]:
     concert = [path_id("concert_id")]
     hold = [path_id("hold_id")]
     zone = {
@@ -509,7 +233,7 @@ def _paths(max_seats: int) -> dict[str, Any]:
                     "422": problem("seat_ids missing, empty, too long, repeated or not ids"),
                 },
                 parameters=concert,
-                body=_seats_body(max_seats),
+                body=seats_body(max_seats),
                 secured=True,
                 rate_limited=True,
             )
@@ -614,24 +338,3 @@ def _paths(max_seats: int) -> dict[str, Any]:
             )
         },
     }
-
-
-@functools.cache
-def document(max_seats_per_hold: int) -> dict[str, Any]:
-    """The document for a service allowing ``max_seats_per_hold`` seats in one hold."""
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": "ticketlab booking service", "version": "1"},
-        "paths": _paths(max_seats_per_hold),
-        "components": {
-            "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-            },
-            "responses": {"Problem": problem("RFC 9457 problem details")},
-            "schemas": SCHEMAS,
-        },
-    }
-
-
-async def openapi_view(request: web.Request) -> web.Response:
-    return web.json_response(document(request.app[SETTINGS].max_seats_per_hold))
