@@ -89,3 +89,59 @@ def operation(
     if body is not None:
         op["requestBody"] = {"required": True, "content": {JSON: {"schema": body}}}
     return op
+
+
+# Reads served from the availability read model: validators, freshness, revalidation.
+IF_NONE_MATCH = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": (
+        "ETags from earlier answers: 304 while one still names the current answer (any"
+        " other text is simply no match)"
+    ),
+    "schema": {"type": "string"},
+}
+NOT_MODIFIED = {
+    "description": "not modified: the ETag sent still names the current answer (no body)",
+}
+
+
+def read_headers(*, versioned: bool) -> dict[str, Any]:
+    """What every cached read says about itself (``service/http/revalidation.py``)."""
+    headers: dict[str, Any] = {
+        "ETag": {
+            "description": "strong validator: the version, the form and the coding",
+            "required": True,
+            "schema": {"type": "string"},
+        },
+        "Cache-Control": {"required": True, "schema": {"type": "string", "enum": ["no-cache"]}},
+        "X-Read-Source": {
+            "description": "where the answer came from",
+            "required": True,
+            "schema": {"type": "string", "enum": ["cache", "primary", "replica"]},
+        },
+        "X-Read-Age-Ms": {
+            "description": "how long ago the data served was known to be current",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        },
+    }
+    if versioned:
+        headers["X-Read-Version"] = {
+            "description": "the zone version (zones: the sum of the concert's zone versions)",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        }
+    return headers
+
+
+def cached_read(
+    description: str, content: dict[str, dict[str, Any]], *, versioned: bool
+) -> dict[str, Any]:
+    """A 200 with its freshness headers; ``content`` maps media types to schemas."""
+    return {
+        "description": description,
+        "headers": read_headers(versioned=versioned),
+        "content": {media: {"schema": schema} for media, schema in content.items()},
+    }

@@ -7,7 +7,11 @@ from typing import Any
 from service.adapters.oauth_state import STATE_FORMAT
 from service.http.auth import BINDING_COOKIE, MAX_CODE_LEN, MAX_ERROR_LEN, MAX_LOGIN_HINT
 from service.http.openapi.parts import (
+    IF_NONE_MATCH,
+    JSON,
     NO_CONTROLS,
+    NOT_MODIFIED,
+    cached_read,
     json_body,
     operation,
     path_id,
@@ -22,6 +26,7 @@ from service.http.openapi.schemas import (
     WEBHOOK_HEADERS,
     seats_body,
 )
+from service.http.revalidation import COMPACT_MEDIA_TYPE, FORMS
 from service.http.views import MAX_ROW_LEN
 
 
@@ -39,6 +44,7 @@ def paths(max_seats: int) -> dict[str, Any]:
         "row",
         {"type": "string", "pattern": f"^[A-Za-z0-9]{{1,{MAX_ROW_LEN}}}$"},
     )
+    form = query("form", {"type": "string", "enum": list(FORMS)})
     login_hint = query(
         "login_hint",
         {"type": "string", "maxLength": MAX_LOGIN_HINT, "pattern": NO_CONTROLS},
@@ -163,15 +169,22 @@ def paths(max_seats: int) -> dict[str, Any]:
             "get": operation(
                 "Concerts on sale",
                 {
-                    "200": json_body(
+                    "200": cached_read(
                         "the concerts",
                         {
-                            "type": "object",
-                            "required": ["concerts"],
-                            "properties": {"concerts": {"type": "array", "items": ref("Concert")}},
+                            JSON: {
+                                "type": "object",
+                                "required": ["concerts"],
+                                "properties": {
+                                    "concerts": {"type": "array", "items": ref("Concert")}
+                                },
+                            }
                         },
-                    )
+                        versioned=False,
+                    ),
+                    "304": NOT_MODIFIED,
                 },
+                parameters=[IF_NONE_MATCH],
             )
         },
         "/api/v1/concerts/{concert_id}": {
@@ -188,35 +201,45 @@ def paths(max_seats: int) -> dict[str, Any]:
             "get": operation(
                 "Zones with their remaining seats",
                 {
-                    "200": json_body(
-                        "the zones",
+                    "200": cached_read(
+                        "the zones, with what is left in each (from the read model)",
                         {
-                            "type": "object",
-                            "required": ["zones"],
-                            "properties": {"zones": {"type": "array", "items": ref("Zone")}},
+                            JSON: {
+                                "type": "object",
+                                "required": ["zones"],
+                                "properties": {"zones": {"type": "array", "items": ref("Zone")}},
+                            }
                         },
+                        versioned=True,
                     ),
+                    "304": NOT_MODIFIED,
                     "404": problem("no such concert"),
                 },
-                parameters=concert,
+                parameters=[*concert, IF_NONE_MATCH],
             )
         },
         "/api/v1/concerts/{concert_id}/zones/{zone}/seats": {
             "get": operation(
-                "Seats of a zone, optionally of one row",
+                "Seats of a zone, optionally of one row: verbose, or compact (layout once and an"
+                " availability bitmap) by ?form=compact or Accept: " + COMPACT_MEDIA_TYPE,
                 {
-                    "200": json_body(
-                        "the seats",
+                    "200": cached_read(
+                        "the seats (gzip when accepted; ETag per zone version)",
                         {
-                            "type": "object",
-                            "required": ["seats"],
-                            "properties": {"seats": {"type": "array", "items": ref("Seat")}},
+                            JSON: {
+                                "type": "object",
+                                "required": ["seats"],
+                                "properties": {"seats": {"type": "array", "items": ref("Seat")}},
+                            },
+                            COMPACT_MEDIA_TYPE: ref("CompactSeatMap"),
                         },
+                        versioned=True,
                     ),
+                    "304": NOT_MODIFIED,
                     "404": problem("no such concert or zone"),
-                    "422": problem("row is not letters or digits"),
+                    "422": problem("row is not letters or digits, or form is not compact/verbose"),
                 },
-                parameters=[*concert, zone, row],
+                parameters=[*concert, zone, row, form, IF_NONE_MATCH],
             )
         },
         "/api/v1/concerts/{concert_id}/holds": {

@@ -135,6 +135,28 @@ SCHEMAS: dict[str, Any] = {
             "status": {"type": "string"},
         },
     },
+    "CompactSeatMap": {
+        "description": (
+            "The layout once and availability as a bitmap. rows: [label, id runs, number"
+            " runs, price runs], runs as flat [start, length, …] pairs of consecutive values"
+            " (prices: [price, length, …]); available: base64, one bit per seat in that order,"
+            " most significant bit first, 1 = AVAILABLE."
+        ),
+        "type": "object",
+        "required": ["format", "zone_code", "version", "seats", "rows", "available"],
+        "properties": {
+            "format": {"type": "string", "enum": ["ticketlab.seatmap.v1"]},
+            "zone_code": {"type": "string"},
+            "version": {"type": "integer", "minimum": 0},
+            "seats": {"type": "integer", "minimum": 0},
+            "rows": {
+                "type": "array",
+                "description": "[label, id runs, number runs, price runs] per row",
+                "items": {"type": "array", "minItems": 4, "maxItems": 4},
+            },
+            "available": {"type": "string", "contentEncoding": "base64"},
+        },
+    },
     "Hold": {
         "type": "object",
         "required": ["id", "concert_id", "member_id", "status", "amount", "expires_at", "seats"],
