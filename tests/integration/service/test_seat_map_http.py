@@ -141,3 +141,18 @@ async def test_concerts_say_how_fresh_they_are_and_revalidate(
     assert first.response.headers["X-Read-Source"] == "cache"
     etag = first.response.headers["ETag"]
     assert (await call(http, "GET", url, headers={"If-None-Match": etag})).status == 304
+
+
+async def test_with_the_read_model_off_reads_come_from_the_database(
+    settings: Settings, concert_id: int, http: aiohttp.ClientSession, base_url: str
+) -> None:
+    cached = await call(http, "GET", seats_url(base_url, concert_id, "B"), headers=RAW)
+    async with serving(dataclasses.replace(settings, read_model=False)) as direct:
+        answer = await call(http, "GET", seats_url(direct.url, concert_id, "B"), headers=RAW)
+        zones = await call(
+            http, "GET", f"{direct.url}/api/v1/concerts/{concert_id}/zones", headers=RAW
+        )
+    assert answer.response.headers["X-Read-Source"] == "primary"
+    assert answer.response.headers["X-Read-Age-Ms"] == "0"
+    assert answer.body == cached.body
+    assert zones.response.headers["X-Read-Source"] == "primary"
