@@ -6,11 +6,12 @@ Domain errors propagate to ``problem_middleware``; nothing here catches them.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from aiohttp import web
 
 from service.bootstrap import DEPS
-from service.domain.availability import compact_form, verbose_seats
+from service.domain.availability import ZoneSnapshot, compact_form, verbose_seats
 from service.domain.catalog import Concert
 from service.http.auth import current_member
 from service.http.parsing import (
@@ -80,21 +81,20 @@ async def list_seats(request: web.Request) -> web.Response:
     deps = request.app[DEPS]
     read = await catalog.read_seat_map(deps.availability, deps.catalog, concert_id, zone)
     snapshot = read.snapshot
-    if form == COMPACT:
-        build = lambda: compact_form(snapshot, row)  # noqa: E731
-        content_type = COMPACT_MEDIA_TYPE
-    else:
-        build = lambda: {"seats": verbose_seats(snapshot, row)}  # noqa: E731
-        content_type = "application/json"
+    compact = form == COMPACT
     return cached_json_response(
         request,
         etag_base=read.etag_base,
         key=form if row is None else f"{form}-row-{row.casefold()}",
         cache=snapshot.encoded if row is None else None,
-        build=build,
+        build=partial(compact_form if compact else verbose_seat_map, snapshot, row),
         freshness=read.freshness,
-        content_type=content_type,
+        content_type=COMPACT_MEDIA_TYPE if compact else "application/json",
     )
+
+
+def verbose_seat_map(snapshot: ZoneSnapshot, row: str | None) -> dict[str, object]:
+    return {"seats": verbose_seats(snapshot, row)}
 
 
 async def create_hold(request: web.Request) -> web.Response:
