@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -170,11 +169,12 @@ async def until_waiting(admin: Database, settings: Settings, n: int) -> None:
     Polled every 150 ms, not faster: InnoDB refreshes INNODB_TRX only when it has not been
     read for 100 ms, so a tighter loop would read the same stale table for ever.
     """
-    deadline = time.monotonic() + LOCK_WAIT_BOUND_S
-    while await lock_waiters(admin, settings) < n:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {n} transaction(s) to wait for a lock")
-        await asyncio.sleep(0.15)
+
+    async def waiting() -> bool:
+        return await lock_waiters(admin, settings) >= n
+
+    what = f"{n} transaction(s) to wait for a lock"
+    await wait_until(waiting, LOCK_WAIT_BOUND_S, what, interval=0.15)
 
 
 class HoldLock:
