@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from service import schema
-from service.adapters import bookings, reservations
+from service.adapters import bookings, claim_sql, reservations
 from service.adapters.db import Database, create_pool
 from service.bootstrap import payment_deps
 from service.config import Settings
@@ -131,8 +131,8 @@ async def awaiting_payment(db: Database, concert: int, expires_at: datetime, n: 
     seat_ids = await SEATS.take(db, concert, n)
     now = datetime.now(UTC)
     async with db.transaction() as cur:
-        seats = await bookings.load_seats(cur, concert, seat_ids)
-        hold = await bookings.insert_hold(
+        seats = await claim_sql.load_seats(cur, concert, seat_ids)
+        hold = await claim_sql.insert_hold(
             cur,
             concert_id=concert,
             member_id=member,
@@ -141,7 +141,7 @@ async def awaiting_payment(db: Database, concert: int, expires_at: datetime, n: 
             now=now,
             expires_at=expires_at,
         )
-        assert await bookings.mark_seats_held(cur, hold.id, seat_ids) == n
+        assert await claim_sql.mark_seats_held(cur, hold.id, seat_ids) == n
     async with db.transaction() as cur:
         reservation = await reservations.convert_hold(cur, hold.id, member, now)
     return Booked(reservation, seat_ids)
