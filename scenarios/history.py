@@ -45,6 +45,12 @@ Times
     ``requests`` (since version 2, written only when not 1) is how many HTTP requests the
     operation sent: a ``sign_in`` follows redirects by hand and sends up to three (login,
     the provider's authorize, callback), the last of them the one cut off if any.
+    ``read_source``, ``read_version``, ``read_age_ms`` (written only when the answer
+    carried them: ``browse``, ``zones``, ``seat_map``, any routed read) are the service's
+    ``X-Read-*`` headers: where the answer came from (cache, primary, replica), the zone
+    version, and how old it may be; a 304 keeps the headers of the revalidation.
+    ``shown_free`` (on a ``hold``) is the seats of the hold that the buyer's last seat map
+    showed available: the lab counts stale reads from them (``scenarios/reads.py``).
 
     ``"fault"`` — a nemesis operation::
 
@@ -115,13 +121,13 @@ class Operation:
     seat_ids: tuple[int, ...] = ()
     request_id: str | None = None
     requests: int = 1
-    # What a routed read said about itself (X-Read-Source, X-Read-Version, X-Read-Age-Ms).
+    # What a read said about itself (X-Read-Source, X-Read-Version, X-Read-Age-Ms).
     read_source: str | None = None
     read_version: int | None = None
     read_age_ms: int | None = None
     # A hold's seats that the seat map it chose them from showed free (the rest filled up
     # the number): stale-read accounting asks whether those were already taken.
-    shown_free: tuple[int, ...] | None = None
+    shown_free: tuple[int, ...] = ()
 
     @property
     def service_time_s(self) -> float:
@@ -148,7 +154,7 @@ class Operation:
         for name in READ_FIELDS:
             if getattr(self, name) is not None:
                 extra[name] = getattr(self, name)
-        if self.shown_free is not None:
+        if self.shown_free:
             extra["shown_free"] = list(self.shown_free)
         return {
             "type": "op",
@@ -190,11 +196,7 @@ class Operation:
             read_source=data.get("read_source"),
             read_version=_opt_int(data.get("read_version")),
             read_age_ms=_opt_int(data.get("read_age_ms")),
-            shown_free=(
-                None
-                if data.get("shown_free") is None
-                else tuple(int(s) for s in data["shown_free"])
-            ),
+            shown_free=tuple(int(s) for s in data.get("shown_free") or ()),
         )
 
 

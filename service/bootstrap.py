@@ -25,9 +25,11 @@ import redis.asyncio as aioredis
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
 
+from service.adapters.availability import CachedAvailability, DatabaseAvailability
 from service.adapters.catalog import SqlCatalog
 from service.adapters.claims import build_claimer
 from service.adapters.db import Database, create_pool
+from service.adapters.deferred_expiry import DeferredExpiryScheduler
 from service.adapters.expiry import RabbitExpiryScheduler
 from service.adapters.oidc import DEFAULT_TIMEOUT, OidcClient
 from service.adapters.prometheus import PrometheusMetrics
@@ -37,14 +39,21 @@ from service.adapters.replica import HeartbeatLag, NoReplica, NoWriteMarks, Redi
 from service.adapters.uow import units_of_work
 from service.clock import SystemClock
 from service.config import Settings
-from service.domain.reads import ReadPolicy
+from service.domain.reads import ReadPolicy, ReadSource
 from service.jobs.events import EventConsumer
 from service.jobs.expiry import ExpiryConsumer
 from service.jobs.reconciler import Reconciler
 from service.jobs.relay import OutboxRelay
 from service.jobs.sampler import Sampler
 from service.jobs.sweeper import Sweeper
-from service.ports import Catalog, Clock, HoldExpiryScheduler, PaymentGateway, ReadStores
+from service.ports import (
+    Availability,
+    Catalog,
+    Clock,
+    HoldExpiryScheduler,
+    PaymentGateway,
+    ReadStores,
+)
 from service.usecases.expiry import ExpiryDeps
 from service.usecases.holds import BookingDeps, HoldRules
 from service.usecases.payments.deps import PaymentDeps, PaymentPolicy
@@ -116,6 +125,15 @@ def booking_deps(
     )
 
 
+def availability(settings: Settings, db: Database) -> Availability:
+    """Seat maps and zones from each worker's read model, or from the database every time
+    (``TICKETLAB_READ_MODEL=off``; ``read_deps`` then reads the database the read policy
+    picks, with a ``DatabaseAvailability`` of each)."""
+    if settings.read_model:
+        return CachedAvailability(db, settings.read_model_max_age_ms / 1000)
+    return DatabaseAvailability(db, ReadSource.PRIMARY)
+
+
 def payment_policy(settings: Settings) -> PaymentPolicy:
     return PaymentPolicy(
         checkout_url=settings.psp_url.rstrip("/") + CHECKOUT_PATH,
@@ -157,22 +175,41 @@ def read_deps(
     replica: Database | None = None,
     redis: aioredis.Redis | None = None,
     jobs_db: Database | None = None,
+    read_model: Availability | None = None,
 ) -> ReadDeps:
     """Where routed reads go. With the ``primary`` policy both sides are the primary and
     nothing watches a replica; otherwise the replica's lag is stamped on ``jobs_db`` (the
-    primary's jobs pool, so requests cannot starve it) and read on ``replica``."""
-    primary = ReadStores(SqlCatalog(db), units_of_work(db))
+    primary's jobs pool, so requests cannot starve it) and read on ``replica``.
+    ``read_model`` (the worker's, when ``TICKETLAB_READ_MODEL`` is on) answers seat maps,
+    zones and the concert list instead of either database."""
+    primary = ReadStores(
+        SqlCatalog(db), units_of_work(db), DatabaseAvailability(db, ReadSource.PRIMARY)
+    )
     policy = ReadPolicy(settings.read_policy)
     if policy is ReadPolicy.PRIMARY or replica is None or redis is None:
-        return ReadDeps(ReadPolicy.PRIMARY, 0, 0.0, primary, primary, NoReplica(), NoWriteMarks())
+        return ReadDeps(
+            ReadPolicy.PRIMARY,
+            0,
+            0.0,
+            primary,
+            primary,
+            NoReplica(),
+            NoWriteMarks(),
+            read_model=read_model,
+        )
     return ReadDeps(
         policy=policy,
         max_staleness_ms=settings.max_staleness_ms,
         wait_timeout_s=settings.read_wait_timeout_s,
         primary=primary,
-        replica=ReadStores(SqlCatalog(replica), units_of_work(replica)),
+        replica=ReadStores(
+            SqlCatalog(replica),
+            units_of_work(replica),
+            DatabaseAvailability(replica, ReadSource.REPLICA),
+        ),
         lag=HeartbeatLag(jobs_db or db, replica),
         writes=RedisWriteMarks(redis, db, settings.key_prefix),
+        read_model=read_model,
     )
 
 
@@ -279,16 +316,25 @@ async def dependencies_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, clock = app[SETTINGS], SystemClock()
     scheduler = RabbitExpiryScheduler(settings, app[AMQP])
     await scheduler.start()
+    deferred = DeferredExpiryScheduler(scheduler)  # off the request's path: see there
     app[DEPS] = Dependencies(
         settings=settings,
         clock=clock,
         catalog=SqlCatalog(app[DB]),
-        booking=booking_deps(settings, app[DB], app[REDIS], scheduler, clock),
+        booking=booking_deps(settings, app[DB], app[REDIS], deferred, clock),
         payments=payment_deps(settings, app[DB], app[PSP_CLIENT], clock),
         expiry=expiry_deps(settings, app[JOBS_DB], app[REDIS], clock),
-        reads=read_deps(settings, app[DB], app.get(REPLICA_DB), app[REDIS], app[JOBS_DB]),
+        reads=read_deps(
+            settings,
+            app[DB],
+            app.get(REPLICA_DB),
+            app[REDIS],
+            app[JOBS_DB],
+            read_model=availability(settings, app[DB]) if settings.read_model else None,
+        ),
     )
     yield
+    await deferred.close()
     await scheduler.close()
 
 

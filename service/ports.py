@@ -23,6 +23,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from service.domain.availability import ConcertsRead, SeatMapRead, ZonesRead
 from service.domain.catalog import Concert, Seat, Zone
 from service.domain.holds import FreedSeats, Hold, ReleasedBy
 from service.domain.payments import (
@@ -246,6 +247,22 @@ class Catalog(ABC):
     async def seats(self, zone_id: int, zone_code: str, row: str | None) -> list[Seat]: ...
 
 
+class Availability(ABC):
+    """Seat maps and zones' remaining counts, each with where it came from and its age.
+
+    ``None`` means the concert (or the zone) is unknown, and the use case says which.
+    """
+
+    @abstractmethod
+    async def seat_map(self, concert_id: int, zone_code: str) -> SeatMapRead | None: ...
+
+    @abstractmethod
+    async def zones(self, concert_id: int) -> ZonesRead | None: ...
+
+    @abstractmethod
+    async def concerts(self) -> ConcertsRead: ...
+
+
 # -- reads: the replica and the read policy ---------------------------------------------------
 
 
@@ -255,6 +272,7 @@ class ReadStores:
 
     catalog: Catalog
     uow: UnitsOfWork
+    availability: Availability  # seat maps, zones and concerts read from this server
 
 
 class ReplicaLag(ABC):

@@ -64,38 +64,35 @@ class BookingClient:
         self.intended = intended
         self.access_token: str | None = None
         self.interrupted = Exchange(0, None, {}, None, "", 0.0, 0.0, cut_off=True)
+        self.validators: dict[str, tuple[str, Any]] = {}  # url → (ETag, body), as a browser
 
     # -- endpoints --------------------------------------------------------------------------
 
     def concerts(self) -> tuple[Operation, Any]:
-        return self.call("browse", "GET", ROUTES["browse"].url(), auth=False)
+        return self.call("browse", "GET", ROUTES["browse"].url(), auth=False, revalidate=True)
 
     def zones(self, concert_id: int) -> tuple[Operation, Any]:
-        return self.call("zones", "GET", ROUTES["zones"].url(concert_id), auth=False)
+        url = ROUTES["zones"].url(concert_id)
+        return self.call("zones", "GET", url, auth=False, revalidate=True)
 
-    def seat_map(self, concert_id: int, zone: str) -> tuple[Operation, Any]:
-        url = ROUTES["seat_map"].url(concert_id, zone)
-        # Signed in, the buyer's token goes along: read-your-writes routes by member.
-        return self.call("seat_map", "GET", url)
+    def seat_map(self, concert_id: int, zone: str, form: str = "compact") -> tuple[Operation, Any]:
+        """The compact form unless asked otherwise; revalidated like a browser would. Signed
+        in, the buyer's token goes along: read-your-writes routes by member."""
+        url = ROUTES["seat_map"].url(concert_id, zone) + f"?form={form}"
+        return self.call("seat_map", "GET", url, revalidate=True)
 
     def hold(
-        self,
-        concert_id: int,
-        seat_ids: tuple[int, ...],
-        shown_free: tuple[int, ...] | None = None,
+        self, concert_id: int, seat_ids: tuple[int, ...], shown_free: tuple[int, ...] = ()
     ) -> tuple[Operation, Any]:
-        """``shown_free``: which of ``seat_ids`` the seat map they came from showed free."""
-        op, body = self.call(
+        """``shown_free``: the seats the buyer's seat map showed available (for stale reads)."""
+        return self.call(
             "hold",
             "POST",
             ROUTES["hold"].url(concert_id),
             json={"seat_ids": list(seat_ids)},
             ids=lambda b: Ids(hold_id=body_id(b), seat_ids=seat_ids),
-            record=False,
+            shown_free=shown_free,
         )
-        op = op if shown_free is None else replace(op, shown_free=shown_free)
-        self.recorder.add(op)
-        return op, body
 
     def reserve(self, hold: dict[str, Any]) -> tuple[Operation, Any]:
         hold_id = body_id(hold)
@@ -144,27 +141,35 @@ class BookingClient:
         json: Any = None,
         auth: bool = True,
         ids: Callable[[Any], Ids] | None = None,
-        record: bool = True,
+        revalidate: bool = False,
+        shown_free: tuple[int, ...] = (),
     ) -> tuple[Operation, Any]:
         """One request as one recorded operation; Locust's stats judged the same way.
 
         Stopped by the generator mid-request, it is recorded before the stop goes on:
-        ``cut-off`` if no answer had arrived, else as the service answered. With ``record``
-        false an answered operation is the caller's to record (after adding to it).
+        ``cut-off`` if no answer had arrived, else as the service answered. With
+        ``revalidate`` the last answer's ETag goes in ``If-None-Match`` and a 304 answers
+        with the body kept from then.
         """
         holder: list[Operation] = []
 
         def judge(exchange: Exchange) -> str | None:
-            holder.append(self.operation(name, exchange, ids))
+            holder.append(replace(self.operation(name, exchange, ids), shown_free=shown_free))
             return records.locust_failure(holder[0])
 
+        cached = self.validators.get(url) if revalidate else None
         try:
-            exchange = self.exchange(name, method, url, json=json, auth=auth, judge=judge)
+            exchange = self.exchange(
+                name, method, url, json=json, auth=auth, judge=judge, cached=cached
+            )
         except GreenletExit:
-            self.recorder.add(self.operation(name, self.interrupted, ids))
+            op = self.operation(name, self.interrupted, ids)
+            self.recorder.add(replace(op, shown_free=shown_free))
             raise
-        if record:
-            self.recorder.add(holder[0])
+        self.recorder.add(holder[0])
+        etag = exchange.headers.get("etag")
+        if revalidate and exchange.status == 200 and etag:
+            self.validators[url] = (etag, exchange.body)
         return holder[0], exchange.body
 
     def operation(
@@ -209,6 +214,7 @@ class BookingClient:
         auth: bool = True,
         redirect: bool = False,
         judge: Judge | None = None,
+        cached: tuple[str, Any] | None = None,
     ) -> Exchange:
         """Send one request with our own request id; never follows redirects.
 
@@ -224,6 +230,8 @@ class BookingClient:
         headers = {REQUEST_ID: request_id}
         if auth and self.access_token:
             headers["Authorization"] = f"Bearer {self.access_token}"
+        if cached is not None:
+            headers["If-None-Match"] = cached[0]
         start = time.time()
         self.interrupted = Exchange(0, None, {}, None, request_id, start, start, cut_off=True)
         try:
@@ -243,6 +251,8 @@ class BookingClient:
                         status, None, _headers(response), None, request_id, start, time.time()
                     )
                 exchange = exchange_of(response, request_id, start)
+                if exchange.status == 304 and cached is not None:
+                    exchange = replace(exchange, body=cached[1])
                 verdict = (judge or default_judge(redirect))(exchange)
                 if verdict is None:
                     response.success()

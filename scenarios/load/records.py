@@ -115,7 +115,9 @@ def build_operation(
     headers: Mapping[str, str] | None = None,
 ) -> Operation:
     """The history record of one exchange; ``status`` 0 or ``None`` means no answer came.
-    ``headers`` (lower-case names) give a routed read's source, version and age."""
+
+    ``headers`` (lower-case names) give the read's source, version and age when the
+    service sent ``X-Read-*``."""
     answered = status if status else None
     outcome = outcome_for(answered)
     problem = problem_type(body) if answered is not None and answered >= 400 else None
@@ -142,16 +144,22 @@ def build_operation(
 
 
 def read_fields(headers: Mapping[str, str]) -> dict[str, Any]:
-    """``read_source``, ``read_version``, ``read_age_ms`` from a read's X-Read-* headers."""
-    found: dict[str, Any] = {}
-    if headers.get("x-read-source"):
-        found["read_source"] = headers["x-read-source"]
-    for name, header in (("read_version", "x-read-version"), ("read_age_ms", "x-read-age-ms")):
-        try:
-            found[name] = int(headers[header])
-        except (KeyError, ValueError):
-            continue
-    return found
+    """``X-Read-Source``/``-Version``/``-Age-Ms`` as Operation fields (absent: none)."""
+    source = headers.get("x-read-source")
+    if source is None:
+        return {}
+    return {
+        "read_source": source,
+        "read_version": _int_text(headers.get("x-read-version")),
+        "read_age_ms": _int_text(headers.get("x-read-age-ms")),
+    }
+
+
+def _int_text(value: str | None) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except ValueError:
+        return None
 
 
 CUT_OFF_REASON = "cut off: the load generator stopped the user mid-request"

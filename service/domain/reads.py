@@ -39,16 +39,18 @@ class ReadSource(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Freshness:
-    """What a read answers about itself: its source and how stale it may be (``age_ms``:
-    the replica's heartbeat lag at the time of the read, 0 on the primary), and the version
-    of what it read where there is one."""
+    """What a read answers about itself (the ``X-Read-*`` headers), what the lab counts
+    stale reads by: its ``source``; its ``version`` where what it read has one (a zone's
+    version, a sum of them for a zone list); and ``age_ms``, how long ago the data may have
+    been current: the replica's heartbeat lag at the time of the read, the time since a
+    worker's read model last saw that version current, 0 on the primary."""
 
-    source: ReadSource
+    source: str
+    version: int | None
     age_ms: int
-    version: int | None = None
 
 
-PRIMARY_READ = Freshness(ReadSource.PRIMARY, 0)
+PRIMARY_READ = Freshness(ReadSource.PRIMARY, None, 0)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
-"""Routed reads over HTTP: which reader a request gets, the headers that say what it read,
-and the middleware that marks a member's writes for read-your-writes.
+"""Routed reads over HTTP: which reader a request gets, and the middleware that marks a
+member's writes for read-your-writes.
 
 Every routed read answers with ``X-Read-Source`` (``cache``, ``primary`` or ``replica``)
-and ``X-Read-Age-Ms`` (how stale it may be: the replica's heartbeat lag at the time of the
-read, 0 on the primary), and ``X-Read-Version`` where what it read has a version. The lab
+and ``X-Read-Age-Ms`` (how stale it may be), and ``X-Read-Version`` where what it read has
+a version: ``revalidation.freshness_headers`` writes them, the one place that does. The lab
 counts stale reads and the 409s that follow from them by these headers.
 """
 
@@ -14,18 +14,11 @@ from aiohttp.typedefs import Handler
 
 from service.bootstrap import DEPS
 from service.domain.errors import Unauthorized
-from service.domain.reads import Freshness
+from service.domain.reads import ReadPolicy
 from service.http.auth import MEMBER, current_member
 from service.usecases import reads
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-def read_headers(freshness: Freshness) -> dict[str, str]:
-    headers = {"X-Read-Source": str(freshness.source), "X-Read-Age-Ms": str(freshness.age_ms)}
-    if freshness.version is not None:
-        headers["X-Read-Version"] = str(freshness.version)
-    return headers
 
 
 async def optional_member(request: web.Request) -> int | None:
@@ -39,11 +32,26 @@ async def optional_member(request: web.Request) -> int | None:
         return None
 
 
+async def routed_member(request: web.Request, member_id: int | None) -> int | None:
+    """The member a read is routed as: only read-your-writes asks (and pays for the token's
+    check on an anonymous route)."""
+    if member_id is not None or request.app[DEPS].reads.policy is not ReadPolicy.READ_YOUR_WRITES:
+        return member_id
+    return await optional_member(request)
+
+
 async def reader(request: web.Request, member_id: int | None = None) -> reads.Reader:
     """Where this request's read goes (as ``member_id``'s, or the token's when not given)."""
-    if member_id is None:
-        member_id = await optional_member(request)
-    return await reads.reader_for(request.app[DEPS].reads, member_id)
+    deps = request.app[DEPS].reads
+    return await reads.reader_for(deps, await routed_member(request, member_id))
+
+
+async def browser(request: web.Request) -> reads.Reader:
+    """Where a seat map, zones or concert list read goes: the read model when it is on."""
+    deps = request.app[DEPS].reads
+    if deps.read_model is not None:
+        return await reads.browser_for(deps, None)
+    return await reads.browser_for(deps, await routed_member(request, None))
 
 
 @web.middleware

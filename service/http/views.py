@@ -5,9 +5,14 @@ Domain errors propagate to ``problem_middleware``; nothing here catches them.
 
 from __future__ import annotations
 
+from datetime import datetime
+from functools import partial
+
 from aiohttp import web
 
 from service.bootstrap import DEPS
+from service.domain.availability import ZoneSnapshot, compact_form, verbose_seats
+from service.domain.catalog import Concert
 from service.http.auth import current_member
 from service.http.parsing import (
     int_list,
@@ -16,8 +21,15 @@ from service.http.parsing import (
     read_json_object,
     reject_unknown_fields,
 )
-from service.http.reads import read_headers, reader
-from service.http.serialize import json_response
+from service.http.reads import browser, reader
+from service.http.revalidation import (
+    COMPACT,
+    COMPACT_MEDIA_TYPE,
+    cached_json_response,
+    freshness_headers,
+    seat_map_form,
+)
+from service.http.serialize import encode_default, json_response
 from service.usecases import catalog, reads
 from service.usecases import holds as hold_cases
 
@@ -25,32 +37,73 @@ MAX_ROW_LEN = 4
 
 
 async def list_concerts(request: web.Request) -> web.Response:
-    read = await reader(request)
-    concerts = await catalog.list_concerts(read.stores.catalog)
-    return json_response({"concerts": concerts}, headers=read_headers(read.freshness))
+    """From the read model, or where the read policy routes: ETag by content, 304, gzip."""
+    read = await browser(request)
+    found = await catalog.read_concerts(read.stores.availability)
+    return cached_json_response(
+        request,
+        etag_base=found.etag_base,
+        key="concerts",
+        cache=found.encoded,
+        build=lambda: {"concerts": [encode_concert(c) for c in found.concerts]},
+        freshness=reads.answered(read, found.freshness),
+    )
+
+
+def encode_concert(concert: Concert) -> dict[str, object]:
+    return {
+        k: encode_default(v) if isinstance(v, datetime) else v for k, v in concert.__dict__.items()
+    }
 
 
 async def get_concert(request: web.Request) -> web.Response:
     concert_id = path_id(request, "concert_id", "concert")
     read = await reader(request)
     concert = await catalog.get_concert(read.stores.catalog, concert_id)
-    return json_response(concert, headers=read_headers(read.freshness))
+    return json_response(concert, headers=freshness_headers(read.freshness))
 
 
 async def list_zones(request: web.Request) -> web.Response:
+    """From the read model, or where the read policy routes: ETag per combination of zone
+    versions, 304, gzip, freshness."""
     concert_id = path_id(request, "concert_id", "concert")
-    read = await reader(request)
-    zones = await catalog.list_zones(read.stores.catalog, concert_id)
-    return json_response({"zones": zones}, headers=read_headers(read.freshness))
+    read = await browser(request)
+    found = await catalog.read_zones(read.stores.availability, read.stores.catalog, concert_id)
+    return cached_json_response(
+        request,
+        etag_base=found.etag_base,
+        key="zones",
+        cache=found.encoded,
+        build=lambda: {"zones": [zone.__dict__ for zone in found.zones]},
+        freshness=reads.answered(read, found.freshness),
+    )
 
 
 async def list_seats(request: web.Request) -> web.Response:
+    """A zone's seat map (a row of it with ``?row``), verbose or compact, ETag by the
+    zone's version; from the read model, or where the read policy routes."""
     concert_id = path_id(request, "concert_id", "concert")
     zone = request.match_info["zone"]
     row = optional_query(request, "row", max_len=MAX_ROW_LEN)
-    read = await reader(request)
-    seats = await catalog.list_seats(read.stores.catalog, concert_id, zone, row)
-    return json_response({"seats": seats}, headers=read_headers(read.freshness))
+    form = seat_map_form(request)
+    read = await browser(request)
+    stores = read.stores
+    found = await catalog.read_seat_map(stores.availability, stores.catalog, concert_id, zone)
+    snapshot = found.snapshot
+    compact = form == COMPACT
+    return cached_json_response(
+        request,
+        etag_base=found.etag_base,
+        key=form if row is None else f"{form}-row-{row.casefold()}",
+        cache=snapshot.encoded if row is None else None,
+        build=partial(compact_form if compact else verbose_seat_map, snapshot, row),
+        freshness=reads.answered(read, found.freshness),
+        content_type=COMPACT_MEDIA_TYPE if compact else "application/json",
+    )
+
+
+def verbose_seat_map(snapshot: ZoneSnapshot, row: str | None) -> dict[str, object]:
+    return {"seats": verbose_seats(snapshot, row)}
 
 
 async def create_hold(request: web.Request) -> web.Response:
@@ -89,4 +142,4 @@ async def my_reservations(request: web.Request) -> web.Response:
     member_id = await current_member(request)
     read = await reader(request, member_id)
     reservations = await reads.my_reservations(read, member_id)
-    return json_response({"reservations": reservations}, headers=read_headers(read.freshness))
+    return json_response({"reservations": reservations}, headers=freshness_headers(read.freshness))

@@ -1,6 +1,11 @@
 """Routed reads: the seat map, zones, concerts and a member's own reservations go where the
 read policy says, and answer with where they came from and how stale they may be.
 
+With the availability read model on (``TICKETLAB_READ_MODEL``), seat maps, zones and the
+concert list come from the worker's read model instead (``browser_for``): it answers
+``cache`` with its own age, whatever the policy; the policy still routes a single concert
+and a member's reservations. With it off, they are read from the database the policy picks.
+
 Claims and payments never come here: they read and write the primary, always. A read that
 waits for the replica (read-your-writes) waits at most ``wait_timeout_s`` and then reads the
 primary, so a lagging replica costs a member time, never their own write.
@@ -8,11 +13,11 @@ primary, so a lagging replica costs a member time, never their own write.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from service.domain.reads import PRIMARY_READ, Freshness, ReadPolicy, ReadSource, route
 from service.domain.reservations import Reservation
-from service.ports import ReadStores, ReplicaLag, WriteMarks
+from service.ports import Availability, ReadStores, ReplicaLag, WriteMarks
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,7 @@ class ReadDeps:
     replica: ReadStores
     lag: ReplicaLag
     writes: WriteMarks
+    read_model: Availability | None = None  # the worker's read model, when it is on
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,26 @@ async def reader_for(deps: ReadDeps, member_id: int | None) -> Reader:
         decision.wait_for, deps.wait_timeout_s
     ):
         return Reader(deps.primary, PRIMARY_READ)
-    return Reader(deps.replica, Freshness(ReadSource.REPLICA, deps.lag.lag_ms() or 0))
+    return Reader(deps.replica, Freshness(ReadSource.REPLICA, None, deps.lag.lag_ms() or 0))
+
+
+CACHED = Freshness(ReadSource.CACHE, None, 0)  # the read model says its own age
+
+
+async def browser_for(deps: ReadDeps, member_id: int | None) -> Reader:
+    """Where a seat map, zones or concert list read goes: the read model when it is on,
+    else where the policy routes."""
+    if deps.read_model is not None:
+        return Reader(replace(deps.primary, availability=deps.read_model), CACHED)
+    return await reader_for(deps, member_id)
+
+
+def answered(reader: Reader, freshness: Freshness) -> Freshness:
+    """What a read answers about itself: the read model's own freshness (source cache), or
+    the database read's version with the source and age its routing knew."""
+    if freshness.source == ReadSource.CACHE:
+        return freshness
+    return replace(reader.freshness, version=freshness.version)
 
 
 async def wrote(deps: ReadDeps, member_id: int) -> None:

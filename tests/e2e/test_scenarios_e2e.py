@@ -321,7 +321,7 @@ def test_replica_lag_reads_a_lagging_replica_and_counts_what_it_showed(
     (record,) = fault_records(result, "replica")
     assert record["end"] is not None
     summary = result.variants[0].summary
-    stale = summary["stale_reads"]
+    stale = summary["reads"]
     assert stale["read_sources"].get("replica", 0) > 0 and "primary" not in stale["read_sources"]
     assert stale["replica_age_ms_max"] >= 1500  # the link's 2 s, as the service saw it
     lag = pd.read_csv(result.run_dir / "variants" / "replica" / "lag.csv")

@@ -6,7 +6,9 @@ timing). A member holds a seat on the primary, then reads the seat map: under ``
 the read is stale (the seat still free) and says it came from the replica with its lag;
 under ``read-your-writes`` the member sees their own hold (the wait for its GTID times out,
 so the primary answers) while others still read the replica; ``bounded-staleness`` leaves
-the replica once the lag passes its bound and returns once it clears.
+the replica once the lag passes its bound and returns once it clears. The availability
+read model is off (seat maps from the database the policy picks) except in the last test,
+where seat maps come from it (``cache``) and a member's reservations are still routed.
 """
 
 from __future__ import annotations
@@ -78,6 +80,7 @@ def sql_thread(replica_port: int) -> Iterator[dict[str, bool]]:
 
 
 def policy_settings(info: StackInfo, policy: str, **extra: Any) -> Settings:
+    extra.setdefault("read_model", False)
     return info.settings(
         read_policy=policy,
         key_prefix=f"rp{secrets.token_hex(3)}",
@@ -238,7 +241,22 @@ async def test_bounded_staleness_leaves_the_replica_past_its_bound_and_comes_bac
 async def test_primary_policy_reads_the_primary_and_says_so(
     info: StackInfo, concert: int, http: aiohttp.ClientSession
 ) -> None:
-    settings = info.settings(key_prefix=f"rp{secrets.token_hex(3)}")
+    settings = info.settings(key_prefix=f"rp{secrets.token_hex(3)}", read_model=False)
     async with serving(settings) as service:
         _, source, age = await Reader(http, service.url, settings).seat_map(concert)
         assert (source, age) == ("primary", 0)
+
+
+async def test_with_the_read_model_on_seat_maps_say_cache_and_reservations_stay_routed(
+    info: StackInfo, concert: int, http: aiohttp.ClientSession, member: Callable[[], int]
+) -> None:
+    settings = policy_settings(info, "replica", read_model=True)
+    async with serving(settings) as service:
+        reads = Reader(http, service.url, settings)
+        _, source, _ = await reads.seat_map(concert)
+        assert source == "cache"
+        url = f"{service.url}/api/v1/me/reservations"
+        async with http.get(url, headers=reads.token(member())) as answer:
+            assert answer.status == 200, await answer.text()
+            assert answer.headers["X-Read-Source"] == "replica"
+            assert int(answer.headers["X-Read-Age-Ms"]) >= 0

@@ -9,18 +9,20 @@ from dataclasses import dataclass, field
 import pytest
 
 from service.config import READ_POLICIES, ConfigError, Settings
+from service.domain.availability import ConcertsRead, SeatMapRead, ZonesRead
 from service.domain.catalog import Concert, Seat, Zone
 from service.domain.reads import (
     TO_PRIMARY,
     TO_REPLICA,
     WRITE_UNKNOWN,
+    Freshness,
     ReadPolicy,
     ReadSource,
     Route,
     route,
 )
-from service.ports import Catalog, ReadStores, ReplicaLag, WriteMarks
-from service.usecases.reads import ReadDeps, reader_for, wrote
+from service.ports import Availability, Catalog, ReadStores, ReplicaLag, WriteMarks
+from service.usecases.reads import ReadDeps, answered, browser_for, reader_for, wrote
 from tests.unit.service.fake_database import FakeUnits, Tables
 
 
@@ -87,6 +89,22 @@ class NamedCatalog(Catalog):
         return []
 
 
+class NamedAvailability(Availability):
+    """Only its identity matters here: which read model or server a browse went to."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    async def seat_map(self, concert_id: int, zone_code: str) -> SeatMapRead | None:
+        return None
+
+    async def zones(self, concert_id: int) -> ZonesRead | None:
+        return None
+
+    async def concerts(self) -> ConcertsRead:
+        return ConcertsRead([], Freshness(self.name, None, 0), None)
+
+
 @dataclass
 class FakeLag(ReplicaLag):
     """A replica that has applied GTIDs up to ``applied`` (sequence numbers of domain 0)."""
@@ -117,16 +135,22 @@ class FakeMarks(WriteMarks):
         return WRITE_UNKNOWN if self.broken else self.marks.get(member_id)
 
 
-def deps(policy: ReadPolicy, lag: FakeLag, marks: FakeMarks | None = None) -> ReadDeps:
+def deps(
+    policy: ReadPolicy,
+    lag: FakeLag,
+    marks: FakeMarks | None = None,
+    read_model: Availability | None = None,
+) -> ReadDeps:
     units = FakeUnits(Tables())
     return ReadDeps(
         policy=policy,
         max_staleness_ms=1000,
         wait_timeout_s=0.5,
-        primary=ReadStores(NamedCatalog("primary"), units),
-        replica=ReadStores(NamedCatalog("replica"), units),
+        primary=ReadStores(NamedCatalog("primary"), units, NamedAvailability("primary")),
+        replica=ReadStores(NamedCatalog("replica"), units, NamedAvailability("replica")),
         lag=lag,
         writes=marks or FakeMarks(),
+        read_model=read_model,
     )
 
 
@@ -173,3 +197,21 @@ async def test_writes_are_marked_only_under_read_your_writes_and_unknown_marks_r
     assert marks.marks == {}
     marks.broken = True
     assert (await source(deps(ReadPolicy.READ_YOUR_WRITES, FakeLag(), marks), 7))[0] == "primary"
+
+
+async def test_browsing_reads_the_read_model_when_it_is_on_whatever_the_policy() -> None:
+    cache = NamedAvailability("cache")
+    browse = await browser_for(deps(ReadPolicy.REPLICA, FakeLag(lag=2300), read_model=cache), 7)
+    assert browse.stores.availability is cache and browse.freshness.source == ReadSource.CACHE
+    own = Freshness(ReadSource.CACHE, 12, 40)
+    assert answered(browse, own) == own  # the read model says its own age
+
+
+async def test_browsing_without_the_read_model_goes_where_the_policy_routes() -> None:
+    browse = await browser_for(deps(ReadPolicy.REPLICA, FakeLag(lag=2300)), None)
+    availability = browse.stores.availability
+    assert isinstance(availability, NamedAvailability) and availability.name == "replica"
+    read = Freshness(ReadSource.REPLICA, 12, 0)  # the database read knows its version only
+    assert answered(browse, read) == Freshness(ReadSource.REPLICA, 12, 2300)
+    browse = await browser_for(deps(ReadPolicy.PRIMARY, FakeLag(lag=2300)), None)
+    assert answered(browse, Freshness(ReadSource.PRIMARY, 3, 0)) == Freshness("primary", 3, 0)
