@@ -29,6 +29,7 @@ from service.adapters.availability import CachedAvailability, DatabaseAvailabili
 from service.adapters.catalog import SqlCatalog
 from service.adapters.claims import build_claimer
 from service.adapters.db import Database, create_pool
+from service.adapters.deferred_expiry import DeferredExpiryScheduler
 from service.adapters.expiry import RabbitExpiryScheduler
 from service.adapters.oidc import DEFAULT_TIMEOUT, OidcClient
 from service.adapters.prometheus import PrometheusMetrics
@@ -246,16 +247,18 @@ async def dependencies_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, clock = app[SETTINGS], SystemClock()
     scheduler = RabbitExpiryScheduler(settings, app[AMQP])
     await scheduler.start()
+    deferred = DeferredExpiryScheduler(scheduler)  # off the request's path: see there
     app[DEPS] = Dependencies(
         settings=settings,
         clock=clock,
         catalog=SqlCatalog(app[DB]),
         availability=availability(settings, app[DB]),
-        booking=booking_deps(settings, app[DB], app[REDIS], scheduler, clock),
+        booking=booking_deps(settings, app[DB], app[REDIS], deferred, clock),
         payments=payment_deps(settings, app[DB], app[PSP_CLIENT], clock),
         expiry=expiry_deps(settings, app[JOBS_DB], app[REDIS], clock),
     )
     yield
+    await deferred.close()
     await scheduler.close()
 
 

@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 CLAIM_STRATEGIES = ("naive", "pessimistic", "optimistic", "conditional", "redis-lock", "redis-gate")
 READ_POLICIES = ("primary",)
 EVENT_LOOPS = ("asyncio", "uvloop")
+DB_DRIVERS = ("aiomysql", "asyncmy")
 DEFECTS = (
     "fd-leak",
     "memory-leak",
@@ -100,6 +101,7 @@ class Settings:
     db_url: str = "mysql://ticketlab:ticketlab@127.0.0.1:3306/ticketlab"
     replica_url: str = ""
     db_admin_url: str = "mysql://root@127.0.0.1:3306/ticketlab"
+    db_driver: str = "aiomysql"
     db_pool_size: int = 20
     db_pool_timeout_s: float = 2.0
     db_jobs_pool_size: int = 8
@@ -163,6 +165,10 @@ class Settings:
             raise ConfigError(
                 f"{_env('claim_strategy')}={self.claim_strategy!r} is not one of "
                 + ", ".join(CLAIM_STRATEGIES)
+            )
+        if self.db_driver not in DB_DRIVERS:
+            raise ConfigError(
+                f"{_env('db_driver')}={self.db_driver!r} is not one of " + ", ".join(DB_DRIVERS)
             )
         if self.read_policy not in READ_POLICIES:
             raise ConfigError(

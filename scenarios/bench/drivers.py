@@ -1,4 +1,5 @@
-"""A bare pool of the bench's baseline on the driver named: ``aiomysql`` or ``asyncmy``."""
+"""A bare pool of the bench's baseline on the driver named: ``aiomysql`` (pure Python,
+the service's) or ``asyncmy`` (the same protocol in Cython), with the same settings."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from service.config import Settings
 
-DRIVERS = ("aiomysql",)
+DRIVERS = ("aiomysql", "asyncmy")
 
 
 async def open_pool(driver: str, settings: Settings, size: int) -> Any:
@@ -26,4 +27,8 @@ async def open_pool(driver: str, settings: Settings, size: int) -> Any:
         import aiomysql
 
         return await aiomysql.create_pool(charset="utf8mb4", **common)
+    if driver == "asyncmy":
+        import asyncmy
+
+        return await asyncmy.create_pool(charset="utf8mb4", **common)
     raise ValueError(f"unknown driver {driver!r}; known: {', '.join(DRIVERS)}")

@@ -13,7 +13,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from service.adapters.bookings import get_hold, placeholders
+from service.adapters.bookings import get_hold
+from service.adapters.claim_sql import placeholders
 from service.adapters.db import aware, from_db, to_db
 from service.adapters.zone_versions import note_changed
 from service.domain.errors import NotFound

@@ -25,16 +25,9 @@ from scenarios.load.workload import Workload, parse_workload, write_workload
 from scenarios.locust_stats import read_locust_totals
 from service.config import Settings
 from tests.support.processes import free_port, running, wait_ready
-from tests.support.servers import identity_provider
 
 pytestmark = pytest.mark.slow
 LOCUST_TIMEOUT_S = 120
-
-
-@pytest.fixture(scope="module")
-def idp_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with identity_provider(tmp_path_factory.mktemp("idp")) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 """Hold-and-release pairs per second over HTTP, per claim strategy, as a ratio to the bare
 SQL of a pair (``bare_sql.py``) at the same concurrency: uncontended (each client a random
-seat of many) and hot-spot (every client after a handful of seats).
+seat of many) and hot-spot (every client after a handful of seats). Beside each, the
+statements one hold, release, reservation and confirm send (``statements.py``).
 
 A pair is a granted hold (201) followed by its release (200); refusals (409) on the hot
 spot are counted beside. The members sign nothing in: their tokens are minted with the
@@ -10,23 +11,26 @@ service's secret (``BenchLab.members``).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 import aiohttp
 
-from scenarios.bench import bare_sql
+from scenarios.bench import bare_sql, statements
 from scenarios.bench.context import BenchContext
+from scenarios.bench.drivers import DRIVERS as DB_DRIVERS
 from scenarios.bench.http_load import Fallback, LoadResult
 from scenarios.bench.lab import Member, Venue
 from scenarios.bench.registry import measurement
 from scenarios.bench.rows import Row
-from service.config import CLAIM_STRATEGIES
+from service.config import CLAIM_STRATEGIES, Settings
 
 NAME = "holds"
 TICKET_LIMIT = 4
 PATTERNS = ("uncontended", "hot-spot")
+BASELINE_DRIVER = "aiomysql"
 
 
 def strategies_for(size: str) -> Sequence[str]:
@@ -127,61 +131,94 @@ def outcome_note(counts: dict[str, int], seconds: float, extra: str = "") -> str
     return "; ".join(parts + ([extra] if extra else []))
 
 
-@measurement(NAME, "hold+release pairs/s per strategy, ratio to bare SQL at equal concurrency")
+def service_runs(size: str) -> list[tuple[str, str]]:
+    """(strategy, driver) pairs: every strategy on the default driver, and ``conditional``
+    on each other driver too, so the driver choice is measured where it matters most."""
+    default = Settings().db_driver
+    runs = [(strategy, default) for strategy in strategies_for(size)]
+    runs += [("conditional", driver) for driver in DB_DRIVERS if driver != default]
+    return runs
+
+
+def bare_rows(
+    ctx: BenchContext, members: Sequence[Member], venue: Venue
+) -> tuple[list[Row], dict[tuple[str, str], float]]:
+    """The bare-SQL pair on each driver and pattern; rates by (driver, pattern)."""
+    rows, rates = [], {}
+    for driver in DB_DRIVERS:
+        for pattern in PATTERNS:
+            seats = seats_for(pattern, venue, ctx.size.connections)
+            bare = bare_pairs(ctx, driver, members, venue, seats)
+            rates[driver, pattern] = bare.rate("released")
+            note = f"{ctx.size.connections} connections"
+            rows.append(
+                Row(
+                    NAME,
+                    f"bare SQL ({driver}), {pattern}",
+                    rates[driver, pattern],
+                    notes=outcome_note(bare.counts, bare.seconds, note),
+                    extra={
+                        "pattern": pattern,
+                        "driver": driver,
+                        "counts": bare.counts,
+                        "seconds": bare.seconds,
+                    },
+                )
+            )
+            ctx.lab.reset()
+    return rows, rates
+
+
+@measurement(NAME, "hold+release pairs/s per strategy and driver, ratio to bare SQL (aiomysql)")
 def measure(ctx: BenchContext) -> list[Row]:
+    """Every service row's baseline is the bare pair on aiomysql, as issue 16 defined it;
+    its notes give the ratio to the bare pair on the service's own driver as well."""
     lab, size = ctx.lab, ctx.size
     lab.reset()
     venue = lab.seed(zones=4, rows=size.rows, seats_per_row=50, ticket_limit=TICKET_LIMIT)
     members = lab.members(max(size.members, TICKET_LIMIT * size.connections))
-    rows: list[Row] = []
-    baseline: dict[str, float] = {}
-    driver = "aiomysql"
-    for pattern in PATTERNS:
-        seats = seats_for(pattern, venue, size.connections)
-        bare = bare_pairs(ctx, driver, members, venue, seats)
-        baseline[pattern] = bare.rate("released")
-        rows.append(
-            Row(
-                NAME,
-                f"bare SQL ({driver}), {pattern}",
-                baseline[pattern],
-                notes=outcome_note(bare.counts, bare.seconds, f"{size.connections} connections"),
-                extra={
-                    "pattern": pattern,
-                    "driver": driver,
-                    "counts": bare.counts,
-                    "seconds": bare.seconds,
-                },
+    rows, bare = bare_rows(ctx, members, venue)
+    for strategy, driver in service_runs(size.name):
+        lab.reset()
+        overrides = {"claim_strategy": strategy, "db_driver": driver}
+        counted = asyncio.run(
+            statements.per_operation(
+                dataclasses.replace(lab.base, **overrides), venue.concert_id, venue.seat_ids[-2:]
             )
         )
         lab.reset()
-    for strategy in strategies_for(size.name):
-        lab.reset()
-        with lab.service(f"{NAME}-{strategy}", claim_strategy=strategy) as service:
+        per_op = ", ".join(f"{op} {n}" for op, n in counted.items())
+        with lab.service(f"{NAME}-{strategy}-{driver}", **overrides) as service:
             for pattern in PATTERNS:
                 seats = seats_for(pattern, venue, size.connections)
                 result = http_pairs(ctx, service.url, members, venue, seats)
+                rate = result.rate("released")
+                same = bare[driver, pattern]
                 note = outcome_note(
                     result.counts,
                     result.seconds,
-                    f"p50 {result.p50_ms or 0:.1f} ms; {result.generator} -c{size.connections}",
+                    f"{rate / same if same else 0:.2f}× bare {driver};"
+                    f" p50 {result.p50_ms or 0:.1f} ms; {result.generator} -c{size.connections};"
+                    f" statements: {per_op}",
                 )
                 rows.append(
                     Row(
                         NAME,
-                        f"{strategy}, {pattern}",
-                        result.rate("released"),
-                        baseline=baseline[pattern],
-                        baseline_name=f"bare SQL ({driver})",
+                        f"{strategy} ({driver}), {pattern}",
+                        rate,
+                        baseline=bare[BASELINE_DRIVER, pattern],
+                        baseline_name=f"bare SQL ({BASELINE_DRIVER})",
                         notes=note,
                         extra={
                             "pattern": pattern,
                             "strategy": strategy,
+                            "driver": driver,
                             "generator": result.generator,
                             "counts": result.counts,
                             "requests": result.requests,
                             "errors": result.errors,
                             "seconds": result.seconds,
+                            "statements": counted,
                         },
                     )
                 )

@@ -9,7 +9,6 @@ a hot seat cannot spin a request forever: past the bound it is Contention (503, 
 
 from __future__ import annotations
 
-from service.adapters import bookings
 from service.adapters.claims.base import BaseClaimer, taken_seats
 from service.adapters.zone_versions import note_changed
 from service.domain.errors import Contention, SeatsTaken
@@ -38,7 +37,7 @@ class OptimisticClaimer(BaseClaimer):
             taken = taken_seats(seats)
             if taken:
                 raise SeatsTaken(taken)
-            hold = await self.record_hold(cur, request, seats)
+            hold = await self.open_hold(cur, request, seats)
             for seat in seats:
                 await cur.execute(
                     "UPDATE seats SET status = 'HELD', hold_id = %s, version = version + 1"
@@ -48,5 +47,4 @@ class OptimisticClaimer(BaseClaimer):
                 if cur.rowcount != 1:
                     raise _VersionConflict
                 note_changed(cur, (seat.ref.id,), cur.rowcount)
-            await bookings.stamp_claimed(cur, hold.id)
-            return hold
+            return await self.close_hold(cur, hold)

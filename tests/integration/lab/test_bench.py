@@ -52,21 +52,32 @@ def test_the_bench_writes_its_table_and_json(bench: BenchResult) -> None:
     assert document["measurements"] == ["holds"]
     assert document["generator"] in ("wrk", "aiohttp")
     variants = [row["variant"] for row in document["rows"]]
+    default = Settings().db_driver
+    other = "asyncmy" if default == "aiomysql" else "aiomysql"
     assert variants == [
         "bare SQL (aiomysql), uncontended",
         "bare SQL (aiomysql), hot-spot",
-        "conditional, uncontended",
-        "conditional, hot-spot",
+        "bare SQL (asyncmy), uncontended",
+        "bare SQL (asyncmy), hot-spot",
+        *[
+            f"conditional ({driver}), {pattern}"
+            for driver in (default, other)
+            for pattern in ("uncontended", "hot-spot")
+        ],
     ]
     markdown = (bench.out / "bench.md").read_text()
     assert markdown == bench.markdown
     assert "| measurement | variant | value | baseline | ratio | notes |" in markdown
-    assert markdown.count("\n| holds |") == 4
+    assert markdown.count("\n| holds |") == 8
 
 
 def test_ratios_are_the_measured_values_over_their_baselines(bench: BenchResult) -> None:
     rows = json.loads((bench.out / "bench.json").read_text())["rows"]
-    bare = {row["extra"]["pattern"]: row["value"] for row in rows if row["baseline"] is None}
+    bare = {
+        row["extra"]["pattern"]: row["value"]
+        for row in rows
+        if row["baseline"] is None and row["extra"]["driver"] == "aiomysql"
+    }
     measured = [row for row in rows if row["baseline"] is not None]
     assert measured
     for row in measured:
@@ -77,9 +88,12 @@ def test_ratios_are_the_measured_values_over_their_baselines(bench: BenchResult)
 
 def test_pairs_really_went_through_the_service(bench: BenchResult) -> None:
     rows = json.loads((bench.out / "bench.json").read_text())["rows"]
-    uncontended = next(r for r in rows if r["variant"] == "conditional, uncontended")
-    assert uncontended["extra"]["counts"].get("released", 0) > 0
-    assert (bench.out / "logs" / "holds-conditional" / "service.log").exists()
+    for driver in ("aiomysql", "asyncmy"):
+        pairs = next(r for r in rows if r["variant"] == f"conditional ({driver}), uncontended")
+        assert pairs["extra"]["counts"].get("released", 0) > 0
+        assert set(pairs["extra"]["statements"]) == {"hold", "release", "reservation", "confirm"}
+        assert all(n > 0 for n in pairs["extra"]["statements"].values())
+        assert (bench.out / "logs" / f"holds-conditional-{driver}" / "service.log").exists()
 
 
 def test_the_bench_leaves_no_database_behind(ran: Ran, settings: Settings) -> None:

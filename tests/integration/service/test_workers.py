@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import signal
 import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from scenarios.apps import settings_env
 from service.config import Settings
 from service.domain.availability import decode_compact
 from tests.support.processes import free_port, running
-from tests.support.servers import identity_provider
 from tests.support.signin import (
     authorize,
     bearer,
@@ -25,15 +23,9 @@ from tests.support.signin import (
     sign_in,
     start_sign_in,
 )
-from tests.support.waiting import wait_until
+from tests.support.waiting import wait_until, wait_until_sync
 
 FIND_OTHER_WORKER_ATTEMPTS = 200
-
-
-@pytest.fixture(scope="module")
-def idp_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with identity_provider(tmp_path_factory.mktemp("idp")) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +157,9 @@ def test_an_interrupt_stops_every_worker(
     assert len(children) >= 2
     process.send_signal(signal.SIGINT)
     assert process.wait(20) == 0
-    deadline = time.monotonic() + 10
-    while [pid for pid in children if Path(f"/proc/{pid}").exists()]:
-        assert time.monotonic() < deadline, "a worker outlived its parent"
-        time.sleep(0.05)
+    wait_until_sync(
+        lambda: not [pid for pid in children if Path(f"/proc/{pid}").exists()],
+        10,
+        "every worker to exit with its parent",
+        interval=0.05,
+    )
