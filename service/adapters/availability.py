@@ -155,6 +155,7 @@ class CachedAvailability(Availability):
         self.max_age_s = max_age_s
         self.now = monotonic
         self._zone_infos: dict[int, tuple[ZoneInfo, ...]] = {}
+        self._zone_by_code: dict[int, dict[str, ZoneInfo]] = {}
         self._layouts: dict[int, ZoneLayout] = {}
         self._checks: dict[int, VersionCheck] = {}
         self._snapshots: dict[int, ZoneSnapshot] = {}
@@ -196,6 +197,7 @@ class CachedAvailability(Availability):
                 infos = await load_zone_infos(cur, concert_id)
             if infos:
                 self._zone_infos[concert_id] = infos
+                self._zone_by_code[concert_id] = {z.code.casefold(): z for z in infos}
         return infos
 
     async def check_versions(self, concert_id: int) -> VersionCheck:
@@ -245,11 +247,9 @@ class CachedAvailability(Availability):
             self._counts[zone_id] = count
 
     async def seat_map(self, concert_id: int, zone_code: str) -> SeatMapRead | None:
-        wanted = zone_code.casefold()
-        zone = next(
-            (z for z in await self.concert_zones(concert_id) if z.code.casefold() == wanted),
-            None,
-        )
+        if concert_id not in self._zone_by_code:
+            await self.concert_zones(concert_id)
+        zone = self._zone_by_code.get(concert_id, {}).get(zone_code.casefold())
         if zone is None:
             return None
         check = await self.check_versions(concert_id)
