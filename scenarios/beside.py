@@ -25,8 +25,10 @@ import contextlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from profiling.leaks import process_verdicts
 from profiling.machine import machine_load
 from profiling.sampler import ProcessSampler, generator_bottleneck, lab_cpu
+from profiling.workers import COLUMNS as WORKER_COLUMNS
 from scenarios import rundir
 from scenarios.faults.heartbeat import LagCsv, heartbeat_lag
 from scenarios.load.routes import compare
@@ -58,21 +60,31 @@ class Companion:
 
 class ResourceSampling(Companion):
     """CPU, memory, fds and threads of every lab process, into ``resources.csv``, and the
-    machine's CPU, steal and load average on the same tick, into ``machine.csv``. Its
-    summary is the generator verdict and the machine's load over the measured window."""
+    machine's CPU, steal and load average on the same tick, into ``machine.csv``. The
+    service's workers and the providers get the detailed sample too (USS, sockets by
+    state, each worker's own pool gauges, loop lag, collections and requests), into
+    ``workers.csv``, and the leak verdict of every worker on every resource the scenario
+    watches, into ``leaks.json``. Its summary is the generator verdict, the machine's load
+    over the measured window and what sampling cost."""
 
     name = "resources"
+    detail_roles = frozenset({"service", "psp", "idp"})
 
     def __init__(self, run: VariantRun) -> None:
         parts = run.context.stack.parts
         self.sampler = ProcessSampler(
-            {name: part.pid for name, part in parts.items() if part.pid is not None}
+            {name: part.pid for name, part in parts.items() if part.pid is not None},
+            detail_roles=self.detail_roles,
         )
 
     async def start(self, run: VariantRun) -> None:
         for role, pid in {**run.apps.pids(), "locust": run.locust_pid}.items():
             self.sampler.add(role, pid)
+        self.sampler.gauges_dir = run.apps.metrics_dir
         self.sampler.start()
+
+    def worker_rows(self) -> tuple[dict[str, Any], ...]:
+        return tuple(w.row() for w in list(self.sampler.workers))
 
     def finish(self, run: VariantRun) -> None:
         self.sampler.stop()
@@ -80,6 +92,16 @@ class ResourceSampling(Companion):
         rundir.write_csv(run.out / "resources.csv", rundir.RESOURCE_COLUMNS, rows)
         machine = (m.row() for m in self.sampler.machine_samples)
         rundir.write_csv(run.out / "machine.csv", rundir.MACHINE_COLUMNS, machine)
+        workers = self.worker_rows()
+        rundir.write_csv(run.out / "workers.csv", WORKER_COLUMNS, workers)
+        resources = run.context.scenario.leak_resources
+        start, end = run.window.warmup_end, run.window.load_end
+        leaks = {
+            "resources": list(resources),
+            "window": {"start": start, "end": end},
+            "verdicts": process_verdicts(workers, resources, start, end),
+        }
+        rundir.write_json(run.out / "leaks.json", leaks)
 
     def summary(self, run: VariantRun) -> Mapping[str, Any]:
         window = (run.window.warmup_end, run.window.load_end)
@@ -91,6 +113,7 @@ class ResourceSampling(Companion):
             "generator_cpu_busy_share": round(bottleneck.busy_share, 4),
             "generator_cpu_peak_percent": round(bottleneck.peak_cpu_percent, 1),
             "machine": machine_load(machine, lab_cpu(samples), window),
+            "sampler": self.sampler.cost(),
         }
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, get_type_hints
 
+from profiling.workers import LEAK_RESOURCES
 from scenarios.checks.slo import Slo
 from scenarios.faults.kinds import FAULT_KINDS as FAULT_KIND_REGISTRY
 from scenarios.load.shapes import Plan
@@ -30,6 +31,7 @@ INVARIANTS = (
     "money-conserved",
     "webhooks-applied-once",
     "no-event-lost",
+    "no-leak",
 )
 SERVICE_INVARIANTS = (
     "no-double-booking",
@@ -71,6 +73,7 @@ RUNNER_OWNED_SETTINGS = frozenset(
 )
 
 
+PROFILERS = (None, "py-spy", "memray")
 RUNNER_OWNED_WORKLOAD = frozenset({"service_url", "operations_path"})
 
 
@@ -276,6 +279,10 @@ class Scenario:
     slos: tuple[Slo, ...] = ()
     variants: tuple[Variant, ...] = ()
     quiesce_timeout_s: float = 60.0
+    # What the ``no-leak`` invariant watches on every service worker (profiling/workers.py).
+    leak_resources: tuple[str, ...] = ("uss_bytes", "fds")
+    # ``py-spy`` or ``memray``: profile the service's workers (``--profile`` overrides).
+    profile: str | None = None
 
     def matrix(self) -> tuple[Variant, ...]:
         return self.variants or (Variant("default"),)
@@ -319,6 +326,13 @@ class Scenario:
             for name in self.invariants
             if name not in INVARIANTS
         ]
+        found += [
+            f"leak_resources: unknown {name!r}; known: {', '.join(LEAK_RESOURCES)}"
+            for name in self.leak_resources
+            if name not in LEAK_RESOURCES
+        ]
+        if self.profile not in PROFILERS:
+            found.append(f"profile: unknown {self.profile!r}; known: py-spy, memray")
         for slo in self.slos:
             found += slo_problems(slo)
         names = [v.name for v in self.matrix()]

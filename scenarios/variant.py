@@ -23,7 +23,7 @@ from typing import Any
 
 from scenarios import rundir
 from scenarios.apps import AppPorts, Apps
-from scenarios.beside import Companion, companions_for
+from scenarios.beside import Companion, ResourceSampling, companions_for
 from scenarios.checks.catalog import check_slo, invariant_checks
 from scenarios.checks.result import CheckReport, Verdict
 from scenarios.checks.run import Check, run_checks
@@ -314,6 +314,7 @@ def checks_for(ctx: RunContext, variant: Variant, settings: Settings) -> list[Ch
             grace_s=settings.sweeper_grace_s + settings.sweeper_interval_s + HOLD_GRACE_S,
             capacity=dict.fromkeys(ctx.concert_ids, per_concert),
             expected_violations=variant.expect_violations,
+            leak_resources=ctx.scenario.leak_resources,
         )
     )
     return checks + [check_slo(slo) for slo in ctx.scenario.slos]
@@ -327,7 +328,9 @@ def gather_evidence(run: VariantRun, window: MeasuredWindow) -> Evidence:
         ledger = read_ledger(run.ports.psp_url)
     except OSError:
         ledger = None
+    sampling = next((c for c in run.companions if isinstance(c, ResourceSampling)), None)
     return Evidence(
+        workers=sampling.worker_rows() if sampling is not None else None,
         history=run.history,
         db=db,
         ledger=ledger,

@@ -1,0 +1,321 @@
+"""Leak verdicts: a robust slope of each resource over the soak, and the rule that decided.
+
+Pure functions of the samples (no I/O), so the verdict can be tested on synthetic series.
+
+The slope is Theil–Sen's (the median of the slopes between every pair of samples), which
+shrugs off the spikes a garbage collection or a burst of requests puts in a memory series;
+its confidence interval is Sen's, from the ranks of those pairwise slopes (Kendall's S
+variance), so it needs no assumption on the noise. Slopes are given per minute and, when
+the worker's request count is known, per 1,000 requests (the leak's cost per request is
+what tells a defect from a cache that fills with time).
+
+The verdict, over the samples after warm-up (rules in the order they are tried):
+
+    INCONCLUSIVE  fewer than ``MIN_POINTS`` samples or less than ``MIN_SPAN_S`` of them;
+    NO LEAK       the slope's upper bound could not add ``material`` over the window;
+    INCONCLUSIVE  the interval includes 0 but also growth of ``material``: too noisy;
+    NO LEAK       it grows, surely, but by less than ``material`` over the window (the
+                  fitted growth, or the rise from the first fifth to the last, if larger);
+    LEAK          it grows by ``material`` or more and still grows in the second half;
+    LEAK          it grew to its ceiling (a pool's size) and stays there: exhausted;
+    NO LEAK       it grew and then levelled off: a step (a cache filled, a pool warmed).
+
+``material`` is the growth over the window that matters for the resource (4 MiB of
+memory, 5 descriptors or sockets, 2 pooled connections): the line between a leak and a
+wobble that no one would act on.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any
+
+MIN_POINTS = 20
+MIN_SPAN_S = 30.0
+MAX_POINTS = 240  # pairs grow as n²; thinning evenly keeps the fit under a few ms
+CONFIDENCE = 0.95
+MIB = 1024 * 1024
+MATERIAL = {
+    "uss_bytes": 4 * MIB,
+    "rss_bytes": 4 * MIB,
+    "fds": 5.0,
+    "sockets_established": 5.0,
+    "sockets_close_wait": 5.0,
+    "pool_in_use": 2.0,
+}
+UNITS = {"uss_bytes": "bytes", "rss_bytes": "bytes", "pool_in_use": "connections"}
+
+
+class Leak(StrEnum):
+    LEAK = "LEAK"
+    NO_LEAK = "NO LEAK"
+    INCONCLUSIVE = "INCONCLUSIVE"
+
+
+@dataclass(frozen=True)
+class Fit:
+    """y ≈ intercept + slope·x, with Sen's confidence interval [low, high] on the slope."""
+
+    slope: float
+    intercept: float
+    low: float
+    high: float
+    n: int
+
+
+@dataclass(frozen=True)
+class LeakVerdict:
+    """One resource of one process: the verdict, the rule that decided it, and the fit
+    (per second of ``t``, so the report can draw the line) with its per-minute and
+    per-1,000-request forms."""
+
+    resource: str
+    verdict: Leak
+    rule: str
+    material: float
+    points: int
+    t_start: float
+    t_end: float
+    slope_per_s: float | None = None
+    intercept: float | None = None  # at t_start
+    per_minute: float | None = None
+    per_minute_low: float | None = None
+    per_minute_high: float | None = None
+    per_1k_requests: float | None = None
+    per_1k_low: float | None = None
+    per_1k_high: float | None = None
+    growth: float | None = None  # fitted growth over the window
+    late_per_minute: float | None = None
+    late_per_minute_low: float | None = None
+    late_per_minute_high: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["verdict"] = self.verdict.value
+        return data
+
+
+def _thin(x: Sequence[float], y: Sequence[float], limit: int) -> tuple[list[float], list[float]]:
+    if len(x) <= limit:
+        return list(x), list(y)
+    step = (len(x) - 1) / (limit - 1)
+    picks = [round(i * step) for i in range(limit)]
+    return [x[i] for i in picks], [y[i] for i in picks]
+
+
+def theil_sen(x: Sequence[float], y: Sequence[float], confidence: float = CONFIDENCE) -> Fit | None:
+    """Theil–Sen slope with Sen's rank-based interval; None without two distinct x."""
+    if len(x) != len(y):
+        raise ValueError(f"x and y differ in length ({len(x)} and {len(y)})")
+    xs, ys = _thin(x, y, MAX_POINTS)
+    n = len(xs)
+    slopes = sorted(
+        (ys[j] - ys[i]) / (xs[j] - xs[i])
+        for i in range(n)
+        for j in range(i + 1, n)
+        if xs[j] != xs[i]
+    )
+    if not slopes:
+        return None
+    slope = statistics.median(slopes)
+    intercept = statistics.median(yv - slope * xv for xv, yv in zip(xs, ys, strict=True))
+    count = len(slopes)
+    z = statistics.NormalDist().inv_cdf(0.5 + confidence / 2)
+    c = z * math.sqrt(n * (n - 1) * (2 * n + 5) / 18)
+    low_rank = max(0, math.floor((count - c) / 2))
+    high_rank = min(count - 1, math.ceil((count + c) / 2))
+    return Fit(slope, intercept, slopes[low_rank], slopes[high_rank], n)
+
+
+def _fmt(resource: str, value: float) -> str:
+    if UNITS.get(resource) == "bytes":
+        return f"{value / MIB:+.2f} MiB"
+    return f"{value:+.2f}"
+
+
+def leak_verdict(
+    resource: str,
+    t: Sequence[float],
+    y: Sequence[float],
+    *,
+    requests: Sequence[float] | None = None,
+    ceiling: float | None = None,
+    material: float | None = None,
+) -> LeakVerdict:
+    """The verdict on one series already cut to the measured window (after warm-up).
+
+    ``requests`` is the process's cumulative request count at each sample (for the slope
+    per 1,000 requests); ``ceiling`` the most the resource can reach (a pool's size).
+    """
+    material = MATERIAL.get(resource, 1.0) if material is None else material
+    points = [(a, b) for a, b in zip(t, y, strict=True) if b is not None and not math.isnan(b)]
+    n = len(points)
+    t0, t1 = (points[0][0], points[-1][0]) if points else (0.0, 0.0)
+    base = {"resource": resource, "material": material, "points": n, "t_start": t0, "t_end": t1}
+    span = t1 - t0
+    if n < MIN_POINTS or span < MIN_SPAN_S:
+        rule = (
+            f"only {n} samples over {span:.0f} s after warm-up; a slope needs at least "
+            f"{MIN_POINTS} over {MIN_SPAN_S:.0f} s"
+        )
+        return LeakVerdict(verdict=Leak.INCONCLUSIVE, rule=rule, **base)
+    xs = [a - t0 for a, _ in points]
+    ys = [b for _, b in points]
+    fit = theil_sen(xs, ys)
+    if fit is None:  # cannot happen with span > 0, kept for the type
+        return LeakVerdict(verdict=Leak.INCONCLUSIVE, rule="no two distinct times", **base)
+    half = [(a, b) for a, b in zip(xs, ys, strict=True) if a >= span / 2]
+    late = theil_sen([a for a, _ in half], [b for _, b in half]) if len(half) >= 3 else None
+    numbers = {
+        "slope_per_s": fit.slope,
+        "intercept": fit.intercept,
+        "per_minute": fit.slope * 60,
+        "per_minute_low": fit.low * 60,
+        "per_minute_high": fit.high * 60,
+        "growth": fit.slope * span,
+        **_per_requests(xs, ys, requests, points, t),
+    }
+    if late is not None:
+        numbers |= {
+            "late_per_minute": late.slope * 60,
+            "late_per_minute_low": late.low * 60,
+            "late_per_minute_high": late.high * 60,
+        }
+    verdict, rule = _decide(resource, fit, late, span, material, ys, ceiling)
+    return LeakVerdict(verdict=verdict, rule=rule, **base, **numbers)
+
+
+def _per_requests(
+    xs: Sequence[float],
+    ys: Sequence[float],
+    requests: Sequence[float] | None,
+    points: Sequence[tuple[float, float]],
+    t: Sequence[float],
+) -> dict[str, float]:
+    if requests is None:
+        return {}
+    by_t = dict(zip(t, requests, strict=True))
+    pairs = [(by_t.get(a), b) for a, b in points]
+    pairs = [(r, b) for r, b in pairs if r is not None and not math.isnan(r)]
+    if len(pairs) < 3:
+        return {}
+    fit = theil_sen([r for r, _ in pairs], [b for _, b in pairs])
+    if fit is None:
+        return {}
+    return {
+        "per_1k_requests": fit.slope * 1000,
+        "per_1k_low": fit.low * 1000,
+        "per_1k_high": fit.high * 1000,
+    }
+
+
+def _decide(
+    resource: str,
+    fit: Fit,
+    late: Fit | None,
+    span: float,
+    material: float,
+    ys: Sequence[float],
+    ceiling: float | None,
+) -> tuple[Leak, str]:
+    per_min = f"{_fmt(resource, fit.slope * 60)}/min"
+    interval = f"[{_fmt(resource, fit.low * 60)}, {_fmt(resource, fit.high * 60)}]/min"
+    over = f"over {span / 60:.1f} min"
+    limit = _fmt(resource, material).lstrip("+")
+    if fit.high * span < material:
+        return Leak.NO_LEAK, (
+            f"slope {per_min}, 95% CI {interval}: even its upper bound adds less than "
+            f"{limit} {over}"
+        )
+    if fit.low <= 0:
+        return Leak.INCONCLUSIVE, (
+            f"slope {per_min}, 95% CI {interval} includes 0 but also growth of {limit} "
+            f"{over}: too noisy to decide; soak longer"
+        )
+    # Theil–Sen understates a step (most pairs lie on one side of it), so the rise between
+    # the first and last fifth of the window counts as growth too.
+    fifth = max(3, len(ys) // 5)
+    rise = statistics.median(ys[-fifth:]) - statistics.median(ys[:fifth])
+    growth = max(fit.slope * span, rise)
+    if growth < material:
+        return Leak.NO_LEAK, (
+            f"slope {per_min}, CI {interval} excludes 0 but the growth, "
+            f"{_fmt(resource, growth)} {over}, is under {limit}"
+        )
+    grew = f"slope {per_min}, 95% CI {interval} excludes 0, {_fmt(resource, growth)}"
+    if late is not None and late.low > 0:
+        late_text = f"[{_fmt(resource, late.low * 60)}, {_fmt(resource, late.high * 60)}]/min"
+        return Leak.LEAK, f"{grew} {over}, still growing in the second half (CI {late_text})"
+    if ceiling is not None and ceiling > 0 and statistics.median(ys[-fifth:]) >= ceiling:
+        return Leak.LEAK, f"{grew} {over}, up to its ceiling of {ceiling:g} and held there"
+    late_text = (
+        f"[{_fmt(resource, late.low * 60)}, {_fmt(resource, late.high * 60)}]/min"
+        if late is not None
+        else "unknown"
+    )
+    return Leak.NO_LEAK, (
+        f"{grew} {over}, then levelled off (second half's CI {late_text} includes 0): a "
+        "step, not a leak"
+    )
+
+
+def worst(verdicts: Sequence[LeakVerdict]) -> Leak:
+    """A process or run leaks if any of its resources does; else inconclusive if any is."""
+    seen = {v.verdict for v in verdicts}
+    if Leak.LEAK in seen:
+        return Leak.LEAK
+    if Leak.INCONCLUSIVE in seen or not seen:
+        return Leak.INCONCLUSIVE
+    return Leak.NO_LEAK
+
+
+def series(
+    rows: Sequence[Mapping[str, Any]], column: str, start: float, end: float
+) -> tuple[list[float], list[float]]:
+    """(t, value) of one process's rows within [start, end], where the column has a value."""
+    out_t, out_y = [], []
+    for row in rows:
+        value = row.get(column)
+        if value is None or not start <= row["t"] <= end:
+            continue
+        out_t.append(float(row["t"]))
+        out_y.append(float(value))
+    return out_t, out_y
+
+
+def process_verdicts(
+    rows: Sequence[Mapping[str, Any]],
+    resources: Sequence[str],
+    start: float,
+    end: float,
+) -> list[dict[str, Any]]:
+    """The verdict of every service worker (rows of ``workers.csv`` whose ``kind`` was ever
+    ``worker``) on every named resource, over ``[start, end]``: one dict each, with the
+    worker's ``pid`` and ``role``. A pool's ceiling is its size limit as the worker reported
+    it; the slope per 1,000 requests uses the worker's own request counter."""
+    by_pid: dict[int, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        by_pid.setdefault(int(row["pid"]), []).append(row)
+    out = []
+    for pid, own in sorted(by_pid.items()):
+        if not any(r.get("kind") == "worker" for r in own):
+            continue
+        own = sorted(own, key=lambda r: r["t"])
+        req_t, req = series(own, "requests", start, end)
+        requests = dict(zip(req_t, req, strict=True))
+        ceilings = [float(r["pool_max"]) for r in own if r.get("pool_max") is not None]
+        for resource in resources:
+            t, y = series(own, resource, start, end)
+            verdict = leak_verdict(
+                resource,
+                t,
+                y,
+                requests=[requests.get(x, math.nan) for x in t] if requests else None,
+                ceiling=max(ceilings) if resource == "pool_in_use" and ceilings else None,
+            )
+            out.append({"pid": pid, "role": own[0].get("role"), **verdict.to_dict()})
+    return out

@@ -1,0 +1,102 @@
+"""Theil–Sen slopes and leak verdicts on synthetic series: clean, linear leak, step, noisy
+plateau, a pool that fills to its ceiling, too few samples."""
+
+import random
+
+import pytest
+
+from profiling.leaks import MIB, Leak, leak_verdict, theil_sen, worst
+
+SECONDS = [float(s) for s in range(180)]  # three minutes at one sample a second
+
+
+def noisy(values: list[float], sd: float, seed: int = 7) -> list[float]:
+    rng = random.Random(seed)
+    return [v + rng.gauss(0, sd) for v in values]
+
+
+def test_theil_sen_finds_the_slope_of_a_line_and_its_interval_holds_it() -> None:
+    fit = theil_sen(SECONDS, noisy([3 + 2 * s for s in SECONDS], sd=5))
+    assert fit is not None
+    assert fit.slope == pytest.approx(2, abs=0.1)
+    assert fit.low < 2 < fit.high
+    assert fit.high - fit.low < 0.3
+
+
+def test_theil_sen_shrugs_off_outliers_that_would_pull_least_squares() -> None:
+    ys = [10.0 + 0.5 * s for s in SECONDS]
+    for i in range(0, 180, 15):
+        ys[i] += 10_000  # a garbage collection's spikes
+    fit = theil_sen(SECONDS, ys)
+    assert fit is not None and fit.slope == pytest.approx(0.5, abs=0.01)
+
+
+def test_theil_sen_refuses_series_of_different_lengths() -> None:
+    with pytest.raises(ValueError, match="differ in length"):
+        theil_sen([1.0, 2.0], [1.0])
+
+
+def test_a_clean_series_is_no_leak() -> None:
+    verdict = leak_verdict("fds", SECONDS, [42.0] * 180)
+    assert verdict.verdict is Leak.NO_LEAK
+    assert "upper bound" in verdict.rule
+    assert verdict.per_minute == 0
+
+
+def test_a_linear_leak_is_a_leak_with_its_slope_per_minute_and_per_1000_requests() -> None:
+    requests = [20.0 * s for s in SECONDS]  # 20 requests a second
+    uss = noisy([50 * MIB + 30_000 * s for s in SECONDS], sd=300_000)  # 1.5 KB/request
+    verdict = leak_verdict("uss_bytes", SECONDS, uss, requests=requests)
+    assert verdict.verdict is Leak.LEAK
+    assert "still growing in the second half" in verdict.rule
+    assert verdict.per_minute == pytest.approx(30_000 * 60, rel=0.1)
+    assert verdict.per_minute_low > 0
+    assert verdict.per_1k_requests == pytest.approx(1_500_000, rel=0.1)
+
+
+def test_a_step_that_levels_off_is_no_leak() -> None:
+    fds = [40.0 if s < 50 else 100.0 for s in SECONDS]
+    verdict = leak_verdict("fds", SECONDS, noisy(fds, sd=0.5))
+    assert verdict.verdict is Leak.NO_LEAK
+    assert "levelled off" in verdict.rule
+
+
+def test_a_noisy_plateau_is_no_leak() -> None:
+    uss = noisy([80 * MIB] * 180, sd=1 * MIB)
+    verdict = leak_verdict("uss_bytes", SECONDS, uss)
+    assert verdict.verdict is Leak.NO_LEAK
+    assert verdict.per_minute_low < 0 < verdict.per_minute_high
+
+
+def test_a_plateau_too_noisy_to_rule_out_growth_is_inconclusive() -> None:
+    uss = noisy([80 * MIB] * 180, sd=40 * MIB)
+    assert leak_verdict("uss_bytes", SECONDS, uss).verdict is Leak.INCONCLUSIVE
+
+
+def test_slow_real_growth_under_the_material_amount_is_no_leak() -> None:
+    fds = noisy([40 + s * 4.6 / 180 for s in SECONDS], sd=1)  # under five in three minutes
+    verdict = leak_verdict("fds", SECONDS, fds)
+    assert verdict.verdict is Leak.NO_LEAK
+    assert "excludes 0" in verdict.rule and "under" in verdict.rule
+
+
+def test_a_pool_that_fills_to_its_ceiling_and_stays_there_leaks() -> None:
+    in_use = [min(10.0, 1 + s / 12) for s in SECONDS]  # full after ~110 s
+    verdict = leak_verdict("pool_in_use", SECONDS, in_use, ceiling=10)
+    assert verdict.verdict is Leak.LEAK
+    assert "ceiling of 10" in verdict.rule
+    assert leak_verdict("pool_in_use", SECONDS, in_use).verdict is Leak.NO_LEAK
+
+
+def test_too_few_samples_are_inconclusive() -> None:
+    verdict = leak_verdict("fds", SECONDS[:10], [float(s) for s in range(10)])
+    assert verdict.verdict is Leak.INCONCLUSIVE
+    assert "only 10 samples" in verdict.rule
+
+
+def test_a_process_leaks_when_any_resource_does() -> None:
+    clean = leak_verdict("fds", SECONDS, [1.0] * 180)
+    leaking = leak_verdict("fds", SECONDS, [float(s) for s in SECONDS])
+    assert worst([clean, leaking]) is Leak.LEAK
+    assert worst([clean]) is Leak.NO_LEAK
+    assert worst([]) is Leak.INCONCLUSIVE
