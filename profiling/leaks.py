@@ -12,17 +12,19 @@ what tells a defect from a cache that fills with time).
 The verdict, over the samples after warm-up (rules in the order they are tried):
 
     INCONCLUSIVE  fewer than ``MIN_POINTS`` samples or less than ``MIN_SPAN_S`` of them;
-    NO LEAK       the slope's upper bound could not add ``material`` over the window;
-    INCONCLUSIVE  the interval includes 0 but also growth of ``material``: too noisy;
-    NO LEAK       it grows, surely, but by less than ``material`` over the window (the
-                  fitted growth, or the rise from the first fifth to the last, if larger);
-    LEAK          it grows by ``material`` or more and still grows in the second half;
+    NO LEAK       even the slope's upper bound is under the material rate;
+    INCONCLUSIVE  the interval includes 0 and the material rate: too noisy;
+    INCONCLUSIVE  it surely grows, but the interval straddles the material rate;
+    LEAK          it grows at the material rate or faster and still grows in the second
+                  half of the window;
     LEAK          it grew to its ceiling (a pool's size) and stays there: exhausted;
     NO LEAK       it grew and then levelled off: a step (a cache filled, a pool warmed).
 
-``material`` is the growth over the window that matters for the resource (4 MiB of
-memory, 5 descriptors or sockets, 2 pooled connections): the line between a leak and a
-wobble that no one would act on.
+The material rate is the growth per minute that matters for the resource (half a MiB of
+memory a minute, 30 MiB an hour; two descriptors or sockets; one pooled connection): the
+line between a leak and the slow settling of a warm process, which no one would act on.
+A step is judged by the larger of the fitted slope and the rise from the window's first
+fifth to its last (Theil–Sen understates a step: most pairs lie on one side of it).
 """
 
 from __future__ import annotations
@@ -39,13 +41,14 @@ MIN_SPAN_S = 30.0
 MAX_POINTS = 240  # pairs grow as n²; thinning evenly keeps the fit under a few ms
 CONFIDENCE = 0.95
 MIB = 1024 * 1024
+# Material rates, per minute.
 MATERIAL = {
-    "uss_bytes": 4 * MIB,
-    "rss_bytes": 4 * MIB,
-    "fds": 5.0,
-    "sockets_established": 5.0,
-    "sockets_close_wait": 5.0,
-    "pool_in_use": 2.0,
+    "uss_bytes": 0.5 * MIB,
+    "rss_bytes": 0.5 * MIB,
+    "fds": 2.0,
+    "sockets_established": 2.0,
+    "sockets_close_wait": 2.0,
+    "pool_in_use": 1.0,
 }
 UNITS = {"uss_bytes": "bytes", "rss_bytes": "bytes", "pool_in_use": "connections"}
 
@@ -76,7 +79,7 @@ class LeakVerdict:
     resource: str
     verdict: Leak
     rule: str
-    material: float
+    material: float  # per minute
     points: int
     t_start: float
     t_end: float
@@ -222,43 +225,36 @@ def _decide(
     ys: Sequence[float],
     ceiling: float | None,
 ) -> tuple[Leak, str]:
-    per_min = f"{_fmt(resource, fit.slope * 60)}/min"
-    interval = f"[{_fmt(resource, fit.low * 60)}, {_fmt(resource, fit.high * 60)}]/min"
-    over = f"over {span / 60:.1f} min"
-    limit = _fmt(resource, material).lstrip("+")
-    if fit.high * span < material:
-        return Leak.NO_LEAK, (
-            f"slope {per_min}, 95% CI {interval}: even its upper bound adds less than "
-            f"{limit} {over}"
-        )
+    def rate(per_s: float) -> str:
+        return f"{_fmt(resource, per_s * 60)}/min"
+
+    interval = f"95% CI [{rate(fit.low)}, {rate(fit.high)}]"
+    slope = f"slope {rate(fit.slope)}, {interval}"
+    limit = f"{_fmt(resource, material).lstrip('+')}/min"
+    per_s = material / 60
+    if fit.high < per_s:
+        return Leak.NO_LEAK, f"{slope}: even its upper bound is under the material {limit}"
     if fit.low <= 0:
         return Leak.INCONCLUSIVE, (
-            f"slope {per_min}, 95% CI {interval} includes 0 but also growth of {limit} "
-            f"{over}: too noisy to decide; soak longer"
+            f"{slope} includes 0 and the material {limit}: too noisy to decide; soak longer"
         )
-    # Theil–Sen understates a step (most pairs lie on one side of it), so the rise between
-    # the first and last fifth of the window counts as growth too.
     fifth = max(3, len(ys) // 5)
     rise = statistics.median(ys[-fifth:]) - statistics.median(ys[:fifth])
-    growth = max(fit.slope * span, rise)
-    if growth < material:
-        return Leak.NO_LEAK, (
-            f"slope {per_min}, CI {interval} excludes 0 but the growth, "
-            f"{_fmt(resource, growth)} {over}, is under {limit}"
+    growth = max(fit.slope, rise / span)
+    if growth < per_s:
+        return Leak.INCONCLUSIVE, (
+            f"{slope}: it grows, but maybe slower than the material {limit}; soak longer"
         )
-    grew = f"slope {per_min}, 95% CI {interval} excludes 0, {_fmt(resource, growth)}"
+    grew = f"{slope}, at least the material {limit}"
     if late is not None and late.low > 0:
-        late_text = f"[{_fmt(resource, late.low * 60)}, {_fmt(resource, late.high * 60)}]/min"
-        return Leak.LEAK, f"{grew} {over}, still growing in the second half (CI {late_text})"
+        return Leak.LEAK, (
+            f"{grew}, and still growing in the second half ([{rate(late.low)}, {rate(late.high)}])"
+        )
     if ceiling is not None and ceiling > 0 and statistics.median(ys[-fifth:]) >= ceiling:
-        return Leak.LEAK, f"{grew} {over}, up to its ceiling of {ceiling:g} and held there"
-    late_text = (
-        f"[{_fmt(resource, late.low * 60)}, {_fmt(resource, late.high * 60)}]/min"
-        if late is not None
-        else "unknown"
-    )
+        return Leak.LEAK, f"{grew}, up to its ceiling of {ceiling:g} and held there"
+    late_text = f"[{rate(late.low)}, {rate(late.high)}]" if late is not None else "unknown"
     return Leak.NO_LEAK, (
-        f"{grew} {over}, then levelled off (second half's CI {late_text} includes 0): a "
+        f"{slope}, then levelled off (the second half's CI {late_text} includes 0): a "
         "step, not a leak"
     )
 

@@ -27,7 +27,7 @@ from typing import Any
 import psutil
 
 from profiling.machine import MachineSample, MachineSampler
-from profiling.workers import WorkerSample, detailed_values
+from profiling.workers import WorkerSample, detailed_values, socket_census
 
 COLUMNS = ("t", "role", "pid", "cpu_percent", "rss_bytes", "fds", "threads")
 
@@ -61,6 +61,10 @@ class ProcessSampler:
     ticks: int = 0
     cpu_cost_s: float = 0.0  # CPU time of the sampling thread, all ticks together
     wall_cost_s: float = 0.0
+    # Sockets by state need the kernel's whole TCP table (tens of ms on a busy machine),
+    # so they are counted every ``census_every`` ticks; the ticks between leave them empty.
+    census_every: int = 3
+    _census: dict[int, str] | None = None
     _known: dict[int, psutil.Process] = field(default_factory=dict)
     _primed_at: dict[int, float] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -77,6 +81,8 @@ class ProcessSampler:
         cpu0, wall0 = time.thread_time(), time.perf_counter()
         now = time.time()
         self.machine.sample(now)
+        census_due = self.detail_roles and self.ticks % self.census_every == 0
+        self._census = socket_census() if census_due else None
         batch = [s for role, pid in self.roots.items() for s in self._sample_tree(now, role, pid)]
         self.samples.extend(batch)
         self.ticks += 1
@@ -129,8 +135,8 @@ class ProcessSampler:
         return out
 
     def _sample_detail(self, sample: Sample, proc: psutil.Process, is_parent: bool) -> None:
-        values = detailed_values(proc, self.gauges_dir)
-        if "pool_size" in values:
+        values = detailed_values(proc, self.gauges_dir, self._census)
+        if values.get("pool_max"):  # a pool of its own: it serves requests
             kind = "worker"
         elif is_parent:
             kind = "supervisor"
@@ -155,7 +161,12 @@ class ProcessSampler:
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
+        """On a fixed beat (a slow tick does not push every later one back)."""
+        beat = time.monotonic()
+        while True:
+            beat = max(beat + self.interval_s, time.monotonic())
+            if self._stop.wait(beat - time.monotonic()):
+                return
             self.sample_once()
 
     def stop(self) -> None:

@@ -15,6 +15,8 @@ is why only the roles asked for get this sample.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,8 +80,11 @@ class WorkerSample:
         return {name: base.get(name, self.values.get(name)) for name in COLUMNS}
 
 
-def detailed_values(proc: psutil.Process, gauges_dir: Path | None) -> dict[str, float]:
-    """USS, fds, threads and sockets by state of ``proc``, and its gauges if it has any."""
+def detailed_values(
+    proc: psutil.Process, gauges_dir: Path | None, sockets: Mapping[int, str] | None = None
+) -> dict[str, float]:
+    """USS, fds, threads and sockets by state of ``proc``, and its gauges if it has any.
+    ``sockets`` is this tick's census (``socket_census``); without one, no socket counts."""
     values: dict[str, float] = {}
     with proc.oneshot():
         memory = proc.memory_full_info()
@@ -87,14 +92,52 @@ def detailed_values(proc: psutil.Process, gauges_dir: Path | None) -> dict[str, 
         values["uss_bytes"] = memory.uss
         values["fds"] = proc.num_fds()
         values["threads"] = proc.num_threads()
-    values.update(socket_states(proc))
+    if sockets is not None:
+        values.update(own_sockets(proc.pid, sockets))
     if gauges_dir is not None:
         values.update(gauges.worker_values(gauges_dir, proc.pid))
     return values
 
 
-def socket_states(proc: psutil.Process) -> dict[str, float]:
-    counts = dict.fromkeys((*SOCKET_STATES.values(), "sockets_other"), 0.0)
-    for conn in proc.net_connections(kind="tcp"):
-        counts[SOCKET_STATES.get(conn.status, "sockets_other")] += 1
+def _empty_counts() -> dict[str, float]:
+    return dict.fromkeys((*SOCKET_STATES.values(), "sockets_other"), 0.0)
+
+
+# /proc/net/tcp's hexadecimal states (include/net/tcp_states.h).
+TCP_STATES = {"01": "sockets_established", "06": "sockets_time_wait", "08": "sockets_close_wait"}
+
+
+def socket_census(proc_net: Path = Path("/proc/net")) -> dict[int, str]:
+    """Every TCP socket's inode → column, read once per tick.
+
+    psutil's per-process ``net_connections`` parses the whole of ``/proc/net/tcp`` and
+    ``tcp6`` on every call: on a busy machine that is a fifth of a second each, times every
+    process sampled. Reading the tables once and matching each process's socket inodes
+    (``/proc/<pid>/fd``) gives the same counts at a fraction of the cost.
+    """
+    census: dict[int, str] = {}
+    for name in ("tcp", "tcp6"):
+        try:
+            lines = (proc_net / name).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9:
+                census[int(fields[9])] = TCP_STATES.get(fields[3], "sockets_other")
+    return census
+
+
+def own_sockets(pid: int, census: Mapping[int, str]) -> dict[str, float]:
+    counts = _empty_counts()
+    fd_dir = Path(f"/proc/{pid}/fd")
+    for fd in fd_dir.iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue  # closed since the listing
+        if target.startswith("socket:["):
+            column = census.get(int(target[8:-1]))
+            if column is not None:
+                counts[column] += 1
     return counts

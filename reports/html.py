@@ -733,8 +733,12 @@ def rerun(run: Run) -> str:
 
 
 def run_page(
-    run: Run, reports: Sequence[VariantReport], comparison: Comparison | None = None
+    run: Run,
+    reports: Sequence[VariantReport],
+    comparison: Comparison | None = None,
+    extra: Sequence[str] = (),
 ) -> str:
+    """``extra``: further sections (leaks, profiles, the knee), after the charts."""
     verdict = run_verdict(run, reports)
     scenario = run.manifest.get("scenario")
     name = scenario.get("name") if isinstance(scenario, dict) else scenario
@@ -751,6 +755,7 @@ def run_page(
         numbers(reports),
         differences(comparison),
         chart_section(reports),
+        *extra,
         "<h2>Run</h2>",
         manifest(run),
         "<h2>Rerun</h2>",

@@ -10,7 +10,9 @@ variant pipeline (``scenarios/variant.py``) at fixed moments:
                          place for a final scrape or for switching faults off;
     ``finish(run)``      after the checks (or on error), before the apps stop: write files
                          into ``run.out`` and stop threads;
-    ``summary(run)``     fields this companion adds to ``summary.json``.
+    ``summary(run)``     fields this companion adds to ``summary.json``;
+    ``service_env(run)`` environment the service is started with (a profiler's switch);
+    ``after_stop(run)``  once the apps have stopped: files their exit completes (memray).
 
 ``companions_for(run)`` is the one list of them, in start order (they stop in reverse). Add
 a new one there: an InfluxDB writer, a profiler, a leak sampler. Like Locust's event
@@ -56,6 +58,13 @@ class Companion:
     def summary(self, run: VariantRun) -> Mapping[str, Any]:
         """Fields for ``summary.json``."""
         return {}
+
+    def service_env(self, run: VariantRun) -> Mapping[str, str]:
+        """Extra environment for the service's processes."""
+        return {}
+
+    def after_stop(self, run: VariantRun) -> None:
+        """The apps have stopped."""
 
 
 class ResourceSampling(Companion):
@@ -210,12 +219,18 @@ def companions_for(run: VariantRun) -> list[Companion]:
     The live stream to InfluxDB (``scenarios/live.py``) comes first so that it winds up
     last: after the final scrape and the fault records, which it streams too.
     """
+    from scenarios.knee import knee_finding_for
     from scenarios.live import LiveStream
+    from scenarios.profilers import profiler_for
 
+    profiler = profiler_for(run.context.scenario.profile, run.context.scenario.profile_native)
+    knee = knee_finding_for(run)
     return [
         LiveStream(run),
         ResourceSampling(run),
         MetricsScraping(),
         ReplicationLag(),
         FaultSchedule(),
+        *([profiler] if profiler is not None else []),
+        *([knee] if knee is not None else []),
     ]

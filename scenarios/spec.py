@@ -283,6 +283,7 @@ class Scenario:
     leak_resources: tuple[str, ...] = ("uss_bytes", "fds")
     # ``py-spy`` or ``memray``: profile the service's workers (``--profile`` overrides).
     profile: str | None = None
+    profile_native: bool = False  # native (C) frames too: ``--native``
 
     def matrix(self) -> tuple[Variant, ...]:
         return self.variants or (Variant("default"),)

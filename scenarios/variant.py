@@ -157,6 +157,9 @@ def start_apps(run: VariantRun) -> None:
         workers=ctx.scenario.workers,
         seed=ctx.options.seed,
     )
+    for companion in run.companions:
+        env = _guarded_sync(run, companion, "service_env", lambda c=companion: c.service_env(run))
+        run.apps.service_env = {**run.apps.service_env, **(env or {})}
     note = f"{ctx.scenario.workers} worker(s), {run.settings.claim_strategy}"
     run.progress.enter("start", note=note)
     run.apps.start(os.environ)
@@ -227,6 +230,8 @@ def finish(run: VariantRun) -> None:
     if run.apps is not None:
         run.apps.stop()
         run.apps.collect_logs(run.out / "logs")
+        for companion in run.companions:
+            _guarded_sync(run, companion, "after_stop", lambda c=companion: c.after_stop(run))
     if run.faults is not None:
         run.faults.close()  # a fault left on would poison the next variant
 

@@ -39,7 +39,7 @@ def test_theil_sen_refuses_series_of_different_lengths() -> None:
 def test_a_clean_series_is_no_leak() -> None:
     verdict = leak_verdict("fds", SECONDS, [42.0] * 180)
     assert verdict.verdict is Leak.NO_LEAK
-    assert "upper bound" in verdict.rule
+    assert "upper bound is under the material" in verdict.rule
     assert verdict.per_minute == 0
 
 
@@ -73,11 +73,19 @@ def test_a_plateau_too_noisy_to_rule_out_growth_is_inconclusive() -> None:
     assert leak_verdict("uss_bytes", SECONDS, uss).verdict is Leak.INCONCLUSIVE
 
 
-def test_slow_real_growth_under_the_material_amount_is_no_leak() -> None:
-    fds = noisy([40 + s * 4.6 / 180 for s in SECONDS], sd=1)  # under five in three minutes
+def test_slow_real_growth_under_the_material_rate_is_no_leak() -> None:
+    fds = noisy([40 + s / 60 for s in SECONDS], sd=0.3)  # one descriptor a minute
     verdict = leak_verdict("fds", SECONDS, fds)
     assert verdict.verdict is Leak.NO_LEAK
-    assert "excludes 0" in verdict.rule and "under" in verdict.rule
+    assert verdict.per_minute_low > 0
+    assert "under the material 2.00/min" in verdict.rule
+
+
+def test_growth_whose_interval_straddles_the_material_rate_is_inconclusive() -> None:
+    fds = noisy([40 + s * 1.8 / 60 for s in SECONDS], sd=2)
+    verdict = leak_verdict("fds", SECONDS, fds)
+    assert verdict.verdict is Leak.INCONCLUSIVE
+    assert verdict.per_minute_low < 2 < verdict.per_minute_high
 
 
 def test_a_pool_that_fills_to_its_ceiling_and_stays_there_leaks() -> None:

@@ -31,7 +31,9 @@ def test_the_sampler_sees_a_process_leak_descriptors_sockets_and_memory() -> Non
     child = subprocess.Popen([sys.executable, "-c", LEAKER], stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "ready"
-        sampler = ProcessSampler({"leaker": child.pid}, detail_roles=frozenset({"leaker"}))
+        sampler = ProcessSampler(
+            {"leaker": child.pid}, detail_roles=frozenset({"leaker"}), census_every=1
+        )
         for _ in range(8):
             sampler.sample_once()
             time.sleep(0.3)  # spaces the samples; nothing is waited for
