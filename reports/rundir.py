@@ -195,6 +195,11 @@ class Variant:
         return self._json("leaks.json")
 
     @cached_property
+    def knee(self) -> dict[str, Any]:
+        """``knee.json``: a step load's steps and the knee found in them."""
+        return self._json("knee.json")
+
+    @cached_property
     def profiles(self) -> dict[str, Any]:
         """``profiles/profiles.json``: what each profiler wrote, and its headline."""
         return self._json("profiles/profiles.json")
