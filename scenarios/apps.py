@@ -28,6 +28,10 @@ APP_PARTS = (SERVICE, PSP, IDP)  # stop order: the service first, its providers 
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
 WEBHOOK_PATH = "/webhooks/psp"
+# The provider keeps idle connections open for an hour, as providers behind long-lived
+# load balancers do; with aiohttp's default 75 s it would close, after 75 s, every
+# connection the service's fd-leak defect abandons, and the leak would level off.
+PSP_KEEPALIVE_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,8 @@ class Apps:
                 str(self.psp_time_scale),
                 "--seed",
                 str(self.seed),
+                "--keepalive-s",
+                str(PSP_KEEPALIVE_S),
             ],
             env,
         )

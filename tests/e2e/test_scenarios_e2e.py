@@ -56,9 +56,12 @@ PASSWORD_IN_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@:\s\"]*:(?!\*\*\*
 
 @pytest.fixture(scope="module")
 def smoke(lab_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> RunResult:
-    """One short smoke run, with secrets of its own, for the tests that read its directory."""
+    """One short smoke run, with secrets of its own and py-spy on its worker, for the tests
+    that read its directory."""
     scenario = apply_overrides(load_scenario("smoke"), Overrides(duration_s=8))
-    scenario = dataclasses.replace(scenario, settings={**scenario.settings, **SECRETS})
+    scenario = dataclasses.replace(
+        scenario, settings={**scenario.settings, **SECRETS}, profile="py-spy"
+    )
     runs = tmp_path_factory.mktemp("runs")
     return run_scenario(scenario, RunOptions(command="test smoke", runs_dir=runs, lab_dir=lab_dir))
 
@@ -82,6 +85,8 @@ def test_smoke_writes_a_complete_run_directory_that_passes(smoke: RunResult, lab
         "checks.json",
         "settings.json",
         "logs/service.log",
+        "workers.csv",
+        "leaks.json",
     ):
         assert (variant / name).stat().st_size > 0, name
     summary = json.loads((variant / "summary.json").read_text())
@@ -300,3 +305,46 @@ def test_worker_crash_records_what_became_of_each_worker(lab_dir: Path, tmp_path
     assert kill["note"].startswith("worker ") and "killed" in kill["note"]
     assert verdicts(result)["no-double-booking"] == "pass"
     # The rest of the verdict waits for a supervisor that replaces dead workers (issue 7).
+
+
+def test_py_spy_profiles_the_worker_for_the_load_or_says_why_not(smoke: RunResult) -> None:
+    variant = smoke.run_dir / "variants" / "default"
+    profiles = json.loads((variant / "profiles" / "profiles.json").read_text())
+    assert profiles["profiler"] == "py-spy"
+    if not profiles["files"]:
+        assert profiles["notes"], "neither a profile nor a reason"
+        pytest.skip(f"py-spy may not attach on this machine: {profiles['notes'][0]}")
+    names = {f["file"] for f in profiles["files"]}
+    assert {n.rsplit(".", 1)[1] for n in names} == {"svg", "json"}
+    svg = next(variant / "profiles" / n for n in names if n.endswith(".svg"))
+    assert svg.read_text().lstrip().startswith("<?xml") and "<svg" in svg.read_text()
+    top = profiles["top"]
+    assert top and all(0 < t["self_share"] <= 1 for t in top)
+    assert sum(t["samples"] for t in top) > 50  # 50 Hz over eight seconds of load
+    report = (smoke.run_dir / "report.html").read_text()
+    assert 'id="profiles"' in report and top[0]["function"].split(" ")[0] in report
+
+
+def test_memray_names_the_journal_line_that_leaks(lab_dir: Path, tmp_path: Path) -> None:
+    scenario = load_scenario("memory-leak").only(["defect-on"])
+    workload = {**scenario.workload, "warmup_s": 2}
+    scenario = apply_overrides(
+        dataclasses.replace(scenario, workload=workload, workers=1, profile="memray"),
+        Overrides(duration_s=8),
+    )
+    result = run_scenario(
+        scenario, RunOptions(command="test memray", runs_dir=tmp_path, lab_dir=lab_dir)
+    )
+    variant = result.run_dir / "variants" / "defect-on"
+    profiles = json.loads((variant / "profiles" / "profiles.json").read_text())
+    assert profiles["notes"] == [], profiles["notes"]
+    names = {f["file"] for f in profiles["files"]}
+    assert any(n.endswith("-leaks.html") for n in names)
+    assert any(n.endswith("-stats.json") for n in names)
+    line = profiles["allocating_line"]
+    assert line.startswith("service/http/defects.py:") and "request_journal_middleware" in line
+    leaks = json.loads((variant / "leaks.json").read_text())
+    assert leaks["allocating_line"] == line
+    top = leaks["allocations"][0]
+    assert top["site"] == line and top["bytes"] > 100_000 and top["allocations"] > 100
+    assert line in (result.run_dir / "report.html").read_text()
