@@ -21,8 +21,11 @@ The verdict, over the samples after warm-up (rules in the order they are tried):
     NO LEAK       it grew and then levelled off: a step (a cache filled, a pool warmed).
 
 The material rate is the growth per minute that matters for the resource (half a MiB of
-memory a minute, 30 MiB an hour; two descriptors or sockets; one pooled connection): the
-line between a leak and the slow settling of a warm process, which no one would act on.
+memory a minute, 30 MiB an hour; ten descriptors or sockets, a default limit of 1,024
+reached within two hours; one pooled connection): the line between a leak and the slow
+settling of a warm process, which no one would act on. Descriptors and sockets settle
+slowly: a server keeps an idle client's connection for its keep-alive (aiohttp: 75 s), so
+their count drifts up by a few a minute until that horizon has passed.
 A step is judged by the larger of the fitted slope and the rise from the window's first
 fifth to its last (Theil–Sen understates a step: most pairs lie on one side of it).
 """
@@ -45,9 +48,9 @@ MIB = 1024 * 1024
 MATERIAL = {
     "uss_bytes": 0.5 * MIB,
     "rss_bytes": 0.5 * MIB,
-    "fds": 2.0,
-    "sockets_established": 2.0,
-    "sockets_close_wait": 2.0,
+    "fds": 10.0,
+    "sockets_established": 10.0,
+    "sockets_close_wait": 10.0,
     "pool_in_use": 1.0,
 }
 UNITS = {"uss_bytes": "bytes", "rss_bytes": "bytes", "pool_in_use": "connections"}

@@ -48,8 +48,9 @@ def record_argv(
 
 
 def self_time(speedscope: dict[str, Any]) -> Counter[str]:
-    """Samples per function at the top of the stack (its self time), over every profile
-    (thread) in one speedscope file. Frames are named ``function (file:line)``."""
+    """Seconds per function at the top of the stack (its self time), over every profile
+    (thread) in one speedscope file: py-spy weighs each sample by the time it stands for,
+    and leaves idle samples out. Frames are named ``function (file:line)``."""
     frames = speedscope.get("shared", {}).get("frames", [])
     names = [f"{f.get('name')} ({f.get('file')}:{f.get('line')})" for f in frames]
     counts: Counter[str] = Counter()
@@ -67,10 +68,10 @@ def top_functions(files: Iterable[Path], limit: int = 15) -> list[dict[str, Any]
     total: Counter[str] = Counter()
     for path in files:
         total.update(self_time(json.loads(path.read_text())))
-    samples = sum(total.values())
+    seconds = sum(total.values())
     return [
-        {"function": name, "samples": count, "self_share": count / samples}
-        for name, count in total.most_common(limit)
+        {"function": name, "self_s": round(spent, 3), "self_share": spent / seconds}
+        for name, spent in total.most_common(limit)
     ]
 
 

@@ -91,6 +91,17 @@ def _allocations(leaks: dict[str, Any]) -> str:
     return head + table(sites, columns)
 
 
+def sampler_note(cost: dict[str, Any]) -> str:
+    """What the sampler itself cost this variant (its thread's CPU, measured)."""
+    if not cost.get("ticks"):
+        return ""
+    return (
+        f'<p class="muted">The sampler took {num(cost.get("cpu_ms_per_tick"), 1)} ms of CPU '
+        f"per tick over {num(cost.get('ticks'), 0)} ticks "
+        f"({num(100 * (cost.get('core_share') or 0), 1)}% of one core).</p>"
+    )
+
+
 def leak_section(reports: Sequence[VariantReport]) -> str:
     """Nothing for runs without leak verdicts."""
     parts: list[str] = []
@@ -101,6 +112,7 @@ def leak_section(reports: Sequence[VariantReport]) -> str:
             continue
         t0 = report.window.load_start or min(v.get("t_start", 0) for v in verdicts)
         parts.append(f"<h3>{esc(report.label)}</h3>")
+        parts.append(sampler_note(report.variant.summary.get("sampler") or {}))
         parts.append(
             '<p class="muted">Theil–Sen slope over the measured window (after warm-up, '
             "grey), 95% interval by Sen's method; the line is the fit, its colour the "
@@ -145,7 +157,7 @@ def profile_section(reports: Sequence[VariantReport]) -> str:
             columns = [
                 ("function", "function (file:line)", esc, False),
                 ("self_share", "self time", lambda v: f"{float(v) * 100:.1f}%", True),
-                ("samples", "samples", lambda v: num(v, 0), True),
+                ("self_s", "self time (s)", lambda v: num(v, 2), True),
             ]
             parts.append("<p>Top functions by self time, all workers:</p>" + table(top, columns))
         for name, headline in (profiles.get("headlines") or {}).items():

@@ -3,7 +3,7 @@ companions of the variant (``scenarios/beside.py``). Both write into ``profiles/
 describe what they wrote in ``profiles/profiles.json``:
 
     {"profiler": "py-spy"|"memray", "files": [{"file", "what"}], "notes": [why something
-     is missing], "top": [{"function", "samples", "self_share"}] (py-spy),
+     is missing], "top": [{"function", "self_s", "self_share"}] (py-spy),
      "headlines": {file: text} (memray stats), "allocating_line": "file:line (function)"
      (memray: the largest site still alive at the end)}
 

@@ -320,7 +320,7 @@ def test_py_spy_profiles_the_worker_for_the_load_or_says_why_not(smoke: RunResul
     assert svg.read_text().lstrip().startswith("<?xml") and "<svg" in svg.read_text()
     top = profiles["top"]
     assert top and all(0 < t["self_share"] <= 1 for t in top)
-    assert sum(t["samples"] for t in top) > 50  # 50 Hz over eight seconds of load
+    assert 0.5 < sum(t["self_s"] for t in top) < 60  # seconds the worker was busy
     report = (smoke.run_dir / "report.html").read_text()
     assert 'id="profiles"' in report and top[0]["function"].split(" ")[0] in report
 

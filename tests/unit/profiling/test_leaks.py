@@ -55,7 +55,7 @@ def test_a_linear_leak_is_a_leak_with_its_slope_per_minute_and_per_1000_requests
 
 
 def test_a_step_that_levels_off_is_no_leak() -> None:
-    fds = [40.0 if s < 50 else 100.0 for s in SECONDS]
+    fds = [40.0 + 9 * min(max(s - 20, 0), 40) for s in SECONDS]  # +360 in 40 s, then flat
     verdict = leak_verdict("fds", SECONDS, noisy(fds, sd=0.5))
     assert verdict.verdict is Leak.NO_LEAK
     assert "levelled off" in verdict.rule
@@ -74,18 +74,18 @@ def test_a_plateau_too_noisy_to_rule_out_growth_is_inconclusive() -> None:
 
 
 def test_slow_real_growth_under_the_material_rate_is_no_leak() -> None:
-    fds = noisy([40 + s / 60 for s in SECONDS], sd=0.3)  # one descriptor a minute
+    fds = noisy([40 + s * 4 / 60 for s in SECONDS], sd=0.3)  # four descriptors a minute
     verdict = leak_verdict("fds", SECONDS, fds)
     assert verdict.verdict is Leak.NO_LEAK
     assert verdict.per_minute_low > 0
-    assert "under the material 2.00/min" in verdict.rule
+    assert "under the material 10.00/min" in verdict.rule
 
 
 def test_growth_whose_interval_straddles_the_material_rate_is_inconclusive() -> None:
-    fds = noisy([40 + s * 1.8 / 60 for s in SECONDS], sd=2)
+    fds = noisy([40 + s * 9 / 60 for s in SECONDS], sd=10)
     verdict = leak_verdict("fds", SECONDS, fds)
     assert verdict.verdict is Leak.INCONCLUSIVE
-    assert verdict.per_minute_low < 2 < verdict.per_minute_high
+    assert verdict.per_minute_low < 10 < verdict.per_minute_high
 
 
 def test_a_pool_that_fills_to_its_ceiling_and_stays_there_leaks() -> None:

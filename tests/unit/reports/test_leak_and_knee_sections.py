@@ -1,6 +1,7 @@
 """The report shows each worker's leak verdict with its rule and chart, the allocation site
 memray named, the profiles with their headline, and the knee with its attribution."""
 
+import json
 from pathlib import Path
 
 from reports.build import render_run
@@ -53,7 +54,7 @@ def test_leak_profile_and_knee_sections_come_from_the_run_directory(tmp_path: Pa
             "profiler": "py-spy",
             "files": [{"file": "py-spy-41.svg", "what": "worker 41: flame graph"}],
             "notes": ["py-spy could not profile worker 42 (.svg): Error: permission denied"],
-            "top": [{"function": "select (selectors.py:468)", "samples": 90, "self_share": 0.3}],
+            "top": [{"function": "select (selectors.py:468)", "self_s": 9.0, "self_share": 0.3}],
         },
     )
     steps = [
@@ -69,8 +70,14 @@ def test_leak_profile_and_knee_sections_come_from_the_run_directory(tmp_path: Pa
     }
     write_json(variant / "knee.json", {"steps": steps, "knee": knee})
 
+    summary = variant / "summary.json"
+    data = json.loads(summary.read_text())
+    data["sampler"] = {"ticks": 60, "cpu_ms_per_tick": 12.5, "core_share": 0.0125}
+    write_json(summary, data)
+
     page = render_run(load_run(run_dir))
 
+    assert "The sampler took 12.5 ms of CPU per tick over 60 ticks (1.2% of one core)" in page
     assert '<h2 id="leaks">' in page and "rule: slope +1.14 MiB/min, still growing" in page
     assert "+1.144 MiB/min [+1.049 MiB, +1.240 MiB]" in page
     assert "service/http/defects.py:35 (request_journal_middleware)" in page
