@@ -12,20 +12,22 @@ what tells a defect from a cache that fills with time).
 The verdict, over the samples after warm-up (rules in the order they are tried):
 
     INCONCLUSIVE  fewer than ``MIN_POINTS`` samples or less than ``MIN_SPAN_S`` of them;
+    LEAK          it rose by at least a minute's material growth to its ceiling (a pool's
+                  size) and stays there: exhausted (Theil–Sen would see the flat top);
     NO LEAK       even the slope's upper bound is under the material rate;
     INCONCLUSIVE  the interval includes 0 and the material rate: too noisy;
     INCONCLUSIVE  it surely grows, but the interval straddles the material rate;
     LEAK          it grows at the material rate or faster and still grows in the second
                   half of the window;
-    LEAK          it grew to its ceiling (a pool's size) and stays there: exhausted;
     NO LEAK       it grew and then levelled off: a step (a cache filled, a pool warmed).
 
 The material rate is the growth per minute that matters for the resource (half a MiB of
 memory a minute, 30 MiB an hour; ten descriptors or sockets, a default limit of 1,024
-reached within two hours; one pooled connection): the line between a leak and the slow
-settling of a warm process, which no one would act on. Descriptors and sockets settle
-slowly: a server keeps an idle client's connection for its keep-alive (aiohttp: 75 s), so
-their count drifts up by a few a minute until that horizon has passed.
+reached within two hours; five pooled connections, a pool of 20 gone in four minutes, as
+in-use connections swing by several from second to second under load): the line between
+a leak and the slow settling of a warm process, which no one would act on. Descriptors
+and sockets settle slowly: a server keeps an idle client's connection for its keep-alive
+(aiohttp: 75 s), so their count drifts up by a few a minute until that horizon passes.
 A step is judged by the larger of the fitted slope and the rise from the window's first
 fifth to its last (Theil–Sen understates a step: most pairs lie on one side of it).
 """
@@ -51,7 +53,7 @@ MATERIAL = {
     "fds": 10.0,
     "sockets_established": 10.0,
     "sockets_close_wait": 10.0,
-    "pool_in_use": 1.0,
+    "pool_in_use": 5.0,
 }
 UNITS = {"uss_bytes": "bytes", "rss_bytes": "bytes", "pool_in_use": "connections"}
 
@@ -235,14 +237,21 @@ def _decide(
     slope = f"slope {rate(fit.slope)}, {interval}"
     limit = f"{_fmt(resource, material).lstrip('+')}/min"
     per_s = material / 60
+    fifth = max(3, len(ys) // 5)
+    first, last = statistics.median(ys[:fifth]), statistics.median(ys[-fifth:])
+    rise = last - first
+    if ceiling is not None and ceiling > 0 and last >= ceiling and rise >= material:
+        # Theil–Sen sees the long flat top, not the climb: a pool exhausted is a leak.
+        return Leak.LEAK, (
+            f"rose from {first:g} to its ceiling of {ceiling:g} (by {rise:g}, at least "
+            f"{material:g}) and held there: exhausted"
+        )
     if fit.high < per_s:
         return Leak.NO_LEAK, f"{slope}: even its upper bound is under the material {limit}"
     if fit.low <= 0:
         return Leak.INCONCLUSIVE, (
             f"{slope} includes 0 and the material {limit}: too noisy to decide; soak longer"
         )
-    fifth = max(3, len(ys) // 5)
-    rise = statistics.median(ys[-fifth:]) - statistics.median(ys[:fifth])
     growth = max(fit.slope, rise / span)
     if growth < per_s:
         return Leak.INCONCLUSIVE, (
@@ -253,8 +262,6 @@ def _decide(
         return Leak.LEAK, (
             f"{grew}, and still growing in the second half ([{rate(late.low)}, {rate(late.high)}])"
         )
-    if ceiling is not None and ceiling > 0 and statistics.median(ys[-fifth:]) >= ceiling:
-        return Leak.LEAK, f"{grew}, up to its ceiling of {ceiling:g} and held there"
     late_text = f"[{rate(late.low)}, {rate(late.high)}]" if late is not None else "unknown"
     return Leak.NO_LEAK, (
         f"{slope}, then levelled off (the second half's CI {late_text} includes 0): a "

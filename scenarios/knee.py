@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from profiling.knee import Knee, Step, find_knee
 from scenarios import rundir
 from scenarios.beside import Companion, ResourceSampling
-from scenarios.history import Operation
+from scenarios.history import Operation, Outcome
 from scenarios.stack.stack import PRIMARY
 from service import schema
 
@@ -61,7 +61,7 @@ def step_windows(t0: float, levels: Sequence[int], step_s: float) -> list[tuple[
 
 
 def step_figures(ops: Iterable[Operation], start: float, end: float) -> tuple[float, float | None]:
-    done = [op for op in ops if start <= op.end < end and op.outcome.value == "ok"]
+    done = [op for op in ops if start <= op.end < end and op.outcome is Outcome.OK]
     return len(done) / (end - start), percentile([op.latency_s * 1000 for op in done], 0.95)
 
 

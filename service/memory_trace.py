@@ -2,11 +2,13 @@
 
 The supervisor starts workers with ``spawn`` (a fresh interpreter each), which memray's
 ``--follow-fork`` cannot follow, so each worker starts its own tracker, into its own file
-``<dir>/worker-<pid>.bin``. Python's small-object allocator is traced too: a leak of many
-small objects (dicts, strings) is otherwise hidden inside pymalloc's arenas.
-Every allocation is kept (``memray stats`` needs them all, the aggregated format would
-not do), so files grow with the load: profile short runs. ``TICKETLAB_MEMRAY_NATIVE=1``
-adds C frames. Off (and memray never imported) unless set:
+``<dir>/worker-<pid>.bin``. It starts once the worker's resources are open (the last step
+of its start-up) and stops when they close, so what is still allocated at the end is what
+serving left behind, not the imports, pools and keys of start-up. Python's small-object
+allocator is traced too: a leak of many small objects (dicts, strings) is otherwise hidden
+inside pymalloc's arenas. Every allocation is kept (``memray stats`` needs them all; the
+aggregated format would not do), so files grow with the load: profile short runs.
+``TICKETLAB_MEMRAY_NATIVE=1`` adds C frames. Off, and memray never imported, unless set:
 profiling is the lab's request, not a production default.
 """
 
@@ -14,8 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+
+from aiohttp import web
 
 DIR_VARIABLE = "TICKETLAB_MEMRAY_DIR"
 NATIVE_VARIABLE = "TICKETLAB_MEMRAY_NATIVE"
@@ -36,4 +40,10 @@ def traced_if_asked() -> Iterator[None]:
         native_traces=os.environ.get(NATIVE_VARIABLE) == "1",
         trace_python_allocators=True,
     ):
+        yield
+
+
+async def traced_while_serving(app: web.Application) -> AsyncIterator[None]:
+    """``app.cleanup_ctx`` step: the worker's serving, traced when asked."""
+    with traced_if_asked():
         yield

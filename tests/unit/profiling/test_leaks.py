@@ -89,10 +89,10 @@ def test_growth_whose_interval_straddles_the_material_rate_is_inconclusive() -> 
 
 
 def test_a_pool_that_fills_to_its_ceiling_and_stays_there_leaks() -> None:
-    in_use = [min(10.0, 1 + s / 12) for s in SECONDS]  # full after ~110 s
+    in_use = [min(10.0, 1 + s / 6) for s in SECONDS]  # ten a minute, full after 54 s
     verdict = leak_verdict("pool_in_use", SECONDS, in_use, ceiling=10)
     assert verdict.verdict is Leak.LEAK
-    assert "ceiling of 10" in verdict.rule
+    assert "to its ceiling of 10" in verdict.rule and "exhausted" in verdict.rule
     assert leak_verdict("pool_in_use", SECONDS, in_use).verdict is Leak.NO_LEAK
 
 
