@@ -109,3 +109,17 @@ def report_argvs(binary: str, capture: Path, out_dir: Path) -> dict[str, list[st
             str(capture),
         ],
     }
+
+
+def stats_headline(stats: dict[str, Any]) -> str:
+    """The first lines of ``memray stats``, from its JSON: totals, peak, top allocators."""
+    meta = stats.get("metadata", {})
+    lines = [
+        f"total allocations: {stats.get('total_num_allocations', '?')}",
+        f"total memory allocated: {stats.get('total_bytes_allocated', '?')} bytes",
+        f"peak memory: {meta.get('peak_memory', '?')} bytes",
+        "largest allocating locations:",
+    ]
+    for entry in (stats.get("top_allocations_by_size") or [])[:5]:
+        lines.append(f"  {entry.get('location', '?')}: {entry.get('size', '?')} bytes")
+    return "\n".join(lines)

@@ -176,15 +176,11 @@ class MemrayProfile(Companion):
                 self.notes.append(f"memray {argv[1]} for {capture.name} failed: {tail[0]}")
                 continue
             made.append({"file": name, "what": _what(name)})
-        stats = subprocess.run(
-            [binary, "stats", str(capture)],
-            capture_output=True,
-            text=True,
-            timeout=MEMRAY_TIMEOUT_S,
-            check=False,
-        )
-        if stats.returncode == 0:
-            headlines[f"memray stats {capture.name}"] = stats.stdout[:4000]
+        stats = out / f"{capture.stem}-stats.json"
+        if stats.exists():
+            headlines[f"memray stats {capture.name}"] = allocations.stats_headline(
+                json.loads(stats.read_text())
+            )
         return made
 
     def summary(self, run: VariantRun) -> Mapping[str, Any]:

@@ -2,9 +2,9 @@
 
 The supervisor starts workers with ``spawn`` (a fresh interpreter each), which memray's
 ``--follow-fork`` cannot follow, so each worker starts its own tracker, into its own file
-``<dir>/worker-<pid>.bin``. It starts once the worker's resources are open (the last step
-of its start-up) and stops when they close, so what is still allocated at the end is what
-serving left behind, not the imports, pools and keys of start-up. Python's small-object
+``<dir>/worker-<pid>.bin``. It wraps the worker's event loop from the top of its thread
+(after the imports): started inside a coroutine, memray's view of the Python stack comes
+apart as the coroutine suspends, and allocations lose their frames. Python's small-object
 allocator is traced too: a leak of many small objects (dicts, strings) is otherwise hidden
 inside pymalloc's arenas. Every allocation is kept (``memray stats`` needs them all; the
 aggregated format would not do), so files grow with the load: profile short runs.
@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-
-from aiohttp import web
 
 DIR_VARIABLE = "TICKETLAB_MEMRAY_DIR"
 NATIVE_VARIABLE = "TICKETLAB_MEMRAY_NATIVE"
@@ -40,10 +38,4 @@ def traced_if_asked() -> Iterator[None]:
         native_traces=os.environ.get(NATIVE_VARIABLE) == "1",
         trace_python_allocators=True,
     ):
-        yield
-
-
-async def traced_while_serving(app: web.Application) -> AsyncIterator[None]:
-    """``app.cleanup_ctx`` step: the worker's serving, traced when asked."""
-    with traced_if_asked():
         yield

@@ -16,7 +16,6 @@ from service.http.problems import problem_middleware
 from service.http.rate_limits import rate_limit_middleware
 from service.http.routes import setup_routes
 from service.http.telemetry import telemetry_middleware
-from service.memory_trace import traced_while_serving
 
 
 def init_app(settings: Settings) -> web.Application:
@@ -31,6 +30,5 @@ def init_app(settings: Settings) -> web.Application:
         client_max_size=settings.max_body_bytes,
     )
     bootstrap.install(app, settings)
-    app.cleanup_ctx.append(traced_while_serving)  # last: starts once everything is open
     setup_routes(app)
     return app
