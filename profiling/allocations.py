@@ -3,9 +3,11 @@ memray commands that draw and summarise a capture.
 
 A site is the first frame of an allocation's stack that lies in the project's own code
 (not the standard library, not site-packages): "who in our code asked for this memory",
-which for the memory-leak defect is the line of the request-journal middleware that
-appends to the journal. Sizes and counts are summed per site across every record (and
-every worker's file) of memory not freed before the tracker stopped.
+marked ``via <library>`` when library code below that line made the allocation. The
+allocating line of a leak is the top site our own code allocated directly: for the
+memory-leak defect, the request-journal middleware's entry and header copy. Sizes and
+counts are summed per site across every record (and every worker's file) of memory not
+freed before the tracker stopped.
 """
 
 from __future__ import annotations
@@ -33,17 +35,33 @@ class Site:
         return {"site": self.site, "bytes": self.bytes, "allocations": self.allocations}
 
 
+def _ours(filename: str, root: Path) -> Path | None:
+    if any(mark in filename for mark in FOREIGN):
+        return None
+    try:
+        return Path(filename).resolve().relative_to(root)
+    except ValueError:
+        return None
+
+
+def _library(filename: str) -> str:
+    """``…/site-packages/jwt/algorithms.py`` → ``jwt``; the standard library by module."""
+    parts = Path(filename).parts
+    for mark in ("site-packages", "dist-packages"):
+        if mark in parts:
+            return parts[parts.index(mark) + 1]
+    return Path(filename).stem
+
+
 def our_frame(stack: Sequence[Frame], root: Path = PROJECT_ROOT) -> str | None:
-    """The innermost frame in the project's own code, as ``file:line (function)``."""
-    for function, filename, line in stack:
-        if any(mark in filename for mark in FOREIGN):
+    """The innermost frame in the project's own code, as ``file:line (function)``, with
+    ``via <library>`` when a library's code below it made the allocation."""
+    for depth, (function, filename, line) in enumerate(stack):
+        shown = _ours(filename, root)
+        if shown is None:
             continue
-        path = Path(filename)
-        try:
-            shown = path.resolve().relative_to(root)
-        except ValueError:
-            continue
-        return f"{shown}:{line} ({function})"
+        site = f"{shown}:{line} ({function})"
+        return site if depth == 0 else f"{site} via {_library(stack[0][1])}"
     return None
 
 
@@ -57,6 +75,16 @@ def top_sites(records: Iterable[tuple[Sequence[Frame], int, int]], limit: int = 
         total[1] += count
     ranked = sorted(sizes.items(), key=lambda kv: -kv[1][0])
     return [Site(site, b, n) for site, (b, n) in ranked[:limit]]
+
+
+def allocating_line(sites: Sequence[Site]) -> str | None:
+    """The project line that itself allocated the most memory still alive: a dict, list or
+    string our code built and kept. Memory a library allocated on our behalf (a parser's
+    strings, a crypto library's caches) is listed ``via`` it, but not named here."""
+    return next(
+        (s.site for s in sites if s.site != "(outside the project)" and " via " not in s.site),
+        None,
+    )
 
 
 def leaked_records(capture: Path) -> list[tuple[list[Frame], int, int]]:

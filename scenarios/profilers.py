@@ -145,10 +145,8 @@ class MemrayProfile(Companion):
                 records += allocations.leaked_records(capture)
             except Exception as exc:  # a truncated capture (a killed worker): say so
                 self.notes.append(f"{capture.name}: unreadable ({type(exc).__name__}: {exc})")
-        sites = allocations.top_sites(records)
-        self.allocating_line = next(
-            (s.site for s in sites if s.site != "(outside the project)"), None
-        )
+        sites = allocations.top_sites(records, limit=15)
+        self.allocating_line = allocations.allocating_line(sites)
         leaks_path = run.out / "leaks.json"
         leaks = json.loads(leaks_path.read_text()) if leaks_path.exists() else {}
         leaks["allocations"] = [s.to_dict() for s in sites]

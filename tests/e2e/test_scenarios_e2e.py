@@ -330,7 +330,7 @@ def test_memray_names_the_journal_line_that_leaks(lab_dir: Path, tmp_path: Path)
     workload = {**scenario.workload, "warmup_s": 2}
     scenario = apply_overrides(
         dataclasses.replace(scenario, workload=workload, workers=1, profile="memray"),
-        Overrides(duration_s=8),
+        Overrides(duration_s=12),
     )
     result = run_scenario(
         scenario, RunOptions(command="test memray", runs_dir=tmp_path, lab_dir=lab_dir)
