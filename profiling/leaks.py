@@ -55,6 +55,11 @@ MATERIAL = {
     "sockets_close_wait": 10.0,
     "pool_in_use": 5.0,
 }
+# Connections in use swing with the load from one second to the next; the ones never given
+# back show as a floor that rises under the swing. So a pool is judged on its floor: the
+# least in use over the last ``FLOOR_SAMPLES`` samples.
+FLOORED = frozenset({"pool_in_use"})
+FLOOR_SAMPLES = 10
 UNITS = {"uss_bytes": "bytes", "rss_bytes": "bytes", "pool_in_use": "connections"}
 
 
@@ -269,6 +274,11 @@ def _decide(
     )
 
 
+def floor(values: Sequence[float], width: int) -> list[float]:
+    """Trailing minimum over ``width`` samples (fewer at the start)."""
+    return [min(values[max(0, i - width + 1) : i + 1]) for i in range(len(values))]
+
+
 def worst(verdicts: Sequence[LeakVerdict]) -> Leak:
     """A process or run leaks if any of its resources does; else inconclusive if any is."""
     seen = {v.verdict for v in verdicts}
@@ -316,6 +326,8 @@ def process_verdicts(
         ceilings = [float(r["pool_max"]) for r in own if r.get("pool_max") is not None]
         for resource in resources:
             t, y = series(own, resource, start, end)
+            if resource in FLOORED:
+                y = floor(y, FLOOR_SAMPLES)
             verdict = leak_verdict(
                 resource,
                 t,

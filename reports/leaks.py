@@ -20,6 +20,10 @@ from reports.model import VariantReport
 
 MIB = 1024 * 1024
 BYTES = ("uss_bytes", "rss_bytes")
+# The resources judged on their trailing minimum, over this many samples (as in the lab's
+# profiling/leaks.py, which reports/ may not import).
+FLOORED = ("pool_in_use",)
+FLOOR_SAMPLES = 10
 VERDICT_BADGE = {"LEAK": "fail", "NO LEAK": "pass", "INCONCLUSIVE": "unknown"}
 VERDICT_COLOUR = {"LEAK": "#c62828", "NO LEAK": "#2e7d32", "INCONCLUSIVE": "#757575"}
 
@@ -40,6 +44,10 @@ def leak_chart(workers: pd.DataFrame, verdict: dict[str, Any], t0: float) -> byt
     figure = Figure(figsize=(4.6, 2.4), dpi=DPI, layout="constrained")
     axes = figure.add_subplot()
     axes.plot((own["t"] - t0) / 60, own[resource] / divisor, ".", ms=2, color="#1565c0")
+    if resource in FLOORED:  # judged on its floor (profiling/leaks.py)
+        low = own[resource].rolling(FLOOR_SAMPLES, min_periods=1).min()
+        axes.plot((own["t"] - t0) / 60, low, "-", lw=1, color="#6a1b9a", label="floor")
+        axes.legend(fontsize=7)
     slope, intercept = verdict.get("slope_per_s"), verdict.get("intercept")
     start, end = verdict.get("t_start"), verdict.get("t_end")
     colour = VERDICT_COLOUR.get(str(verdict.get("verdict")), "#757575")

@@ -4,7 +4,7 @@ be LEAK with it on and NO LEAK with it off, and the defect's 503 cliff shows in 
 The defect (``service/adapters/db.py``) keeps the connection of every transaction that
 ends in a refusal (seat taken, limit reached), so each refused hold costs one pooled
 connection for good. Once the pool is gone every request waits out the acquire timeout
-and gets a 503: the "more users, fewer requests per second" cliff. One hold in twenty goes
+and gets a 503: the "more users, fewer requests per second" cliff. About one hold in seven goes
 for two seats everyone wants (mostly refused), the rest spread over a large venue (rarely
 refused), so the pool drains over minutes, not seconds.
 """
@@ -27,7 +27,7 @@ SCENARIO = Scenario(
     workers=1,
     venue=Venue(zones=26, rows=10, seats_per_row=100, ticket_limit=4),
     workload={
-        "seats": {"mode": "hotspot", "hotspot_share": 0.05, "hotspot_seats": 2},
+        "seats": {"mode": "hotspot", "hotspot_share": 0.15, "hotspot_seats": 2},
         "seats_per_hold": [1, 2],
         "think_time_s": [0.1, 0.4],
         "abandon": {"hold": 0.7, "reservation": 0.9},

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from profiling.leaks import MIB, Leak, leak_verdict, theil_sen, worst
+from profiling.leaks import MIB, Leak, floor, leak_verdict, process_verdicts, theil_sen, worst
 
 SECONDS = [float(s) for s in range(180)]  # three minutes at one sample a second
 
@@ -108,3 +108,22 @@ def test_a_process_leaks_when_any_resource_does() -> None:
     assert worst([clean, leaking]) is Leak.LEAK
     assert worst([clean]) is Leak.NO_LEAK
     assert worst([]) is Leak.INCONCLUSIVE
+
+
+def test_a_pool_is_judged_on_its_floor_not_its_swing() -> None:
+    assert floor([5.0, 1.0, 4.0, 6.0, 7.0], 3) == [5.0, 1.0, 1.0, 1.0, 4.0]
+    rng = random.Random(5)
+    leaked = [s / 6 for s in SECONDS]  # ten connections a minute never given back
+    rows = [
+        {
+            "t": s,
+            "pid": 3,
+            "kind": "worker",
+            "pool_max": 60.0,
+            "pool_in_use": round(leak + rng.choice([0, 0, 3, 8, 15])),
+        }
+        for s, leak in zip(SECONDS, leaked, strict=True)
+    ]
+    (verdict,) = process_verdicts(rows, ["pool_in_use"], 0.0, 179.0)
+    assert verdict["verdict"] == "LEAK"
+    assert 8 < verdict["per_minute"] < 12
