@@ -86,8 +86,9 @@ def _allocations(leaks: dict[str, Any]) -> str:
         return ""
     named = leaks.get("allocating_line")
     head = (
-        f"<p>memray: the largest allocation site still alive at the end is "
-        f"<code>{esc(named)}</code>.</p>"
+        f"<p>memray: the line of the service's own code that allocated the most memory "
+        f"still alive at the end is <code>{esc(named)}</code>; sites marked "
+        f"<em>via</em> a library are allocations that library made for that line.</p>"
         if named
         else ""
     )
