@@ -65,6 +65,7 @@ class ProcessSampler:
     # so they are counted every ``census_every`` ticks; the ticks between leave them empty.
     census_every: int = 3
     _census: dict[int, str] | None = None
+    _children: dict[int, list[int]] = field(default_factory=dict)
     _known: dict[int, psutil.Process] = field(default_factory=dict)
     _primed_at: dict[int, float] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -83,6 +84,7 @@ class ProcessSampler:
         self.machine.sample(now)
         census_due = self.detail_roles and self.ticks % self.census_every == 0
         self._census = socket_census() if census_due else None
+        self._children = children_map()  # one walk of /proc a tick, not one per role
         batch = [s for role, pid in self.roots.items() for s in self._sample_tree(now, role, pid)]
         self.samples.extend(batch)
         self.ticks += 1
@@ -109,7 +111,7 @@ class ProcessSampler:
     def _sample_tree(self, now: float, role: str, pid: int) -> Iterable[Sample]:
         try:
             root = self._process(pid, now)
-            tree = [root, *root.children(recursive=True)]
+            tree = [root, *(psutil.Process(c) for c in descendants(pid, self._children))]
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             return []
         out = []
@@ -173,6 +175,23 @@ class ProcessSampler:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(self.interval_s + 5)
+
+
+def children_map() -> dict[int, list[int]]:
+    """Every process's children, from one pass over the process table."""
+    out: dict[int, list[int]] = {}
+    for proc in psutil.process_iter(["ppid"]):
+        out.setdefault(proc.info["ppid"], []).append(proc.pid)
+    return out
+
+
+def descendants(pid: int, children: dict[int, list[int]]) -> list[int]:
+    found, stack = [], list(children.get(pid, ()))
+    while stack:
+        child = stack.pop()
+        found.append(child)
+        stack.extend(children.get(child, ()))
+    return found
 
 
 @dataclass(frozen=True)
