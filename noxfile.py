@@ -7,6 +7,7 @@ nox -s locust [-- --workers N]      the Locust web UI on the lab's buyers
 nox -s dashboards                   regenerate the Grafana dashboards (dashboards/grafana/)
 nox -s lint                         ruff
 nox -s mutate [-- MUTANT_NAMES]     mutation testing of the checkers and the domain (~10 min)
+nox -s bench [-- --only NAME ...]   measurements as ratios to baselines; runs/bench-*/bench.md
 
 Every session that installs the project shares one virtualenv, ``.nox/lab``: built by the
 first of them (about 40 s), reinstalled only when ``pyproject.toml`` changes, and usable
@@ -117,6 +118,24 @@ def locust(session: nox.Session) -> None:
         "scenarios.interactive",
         *session.posargs,
         meanings={2: "bad options (see above)"},
+        **STOP_GRACE,
+    )
+
+
+@nox.session(venv_backend="none", default=False)
+def bench(session: nox.Session) -> None:
+    """Measure this machine: nox -s bench -- [--only NAME ...] [--size tiny|default].
+
+    Writes runs/bench-<timestamp>/bench.json and bench.md and prints the table; each value
+    is judged as a ratio to a baseline measured in the same command.
+    """
+    run_in_lab(
+        session,
+        "python",
+        "-m",
+        "scenarios.bench",
+        *session.posargs,
+        meanings={1: "a measurement failed (bench.md names it)", 2: "bad options (see above)"},
         **STOP_GRACE,
     )
 

@@ -8,8 +8,6 @@ from pathlib import Path
 
 from reports import html
 from reports.comparison import Comparison, compare_runs
-from reports.knee import knee_section
-from reports.leaks import leak_section, profile_section
 from reports.model import VariantReport, variant_report
 from reports.rundir import Run, load_run
 
@@ -19,8 +17,7 @@ REPORT_NAME = "report.html"
 def render_run(run: Run) -> str:
     reports = [variant_report(run, v, v.name) for v in run.variants]
     comparison = compare_runs([run], [(r.label, run, r.variant, r.window) for r in reports])
-    extra = [knee_section(reports), leak_section(reports), profile_section(reports)]
-    return html.run_page(run, reports, comparison, extra)
+    return html.run_page(run, reports, comparison)
 
 
 def run_labels(runs: Sequence[Run]) -> list[str]:

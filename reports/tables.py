@@ -285,6 +285,17 @@ def holds(variant: Variant, window: Window) -> dict[str, float | None]:
     return found
 
 
+def stale_reads(variant: Variant) -> dict[str, float | None]:
+    """Seats a seat map showed free that were already taken, and the 409s that followed
+    (summary.json's ``reads``; None for runs from before it was counted)."""
+    reads = variant.summary.get("reads")
+    reads = reads if isinstance(reads, dict) else {}
+    return {
+        "stale_reads": _number(reads.get("stale_reads")),
+        "holds_refused_after_stale_read": _number(reads.get("holds_refused_after_stale_read")),
+    }
+
+
 def variant_row(
     variant: Variant,
     label: str,
@@ -321,6 +332,7 @@ def variant_row(
         "seats_held_twice": held,
         "seats_sold_twice": sold,
         **holds(variant, window),
+        **stale_reads(variant),
         "warmup_s": window.warmup_s,
         "generator_bottleneck": bool(variant.summary.get("generator_bottleneck")),
     }

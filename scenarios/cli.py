@@ -82,9 +82,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from scenarios.catalog import load_scenario
     from scenarios.overrides import Overrides, apply_overrides
     from scenarios.runner import RunOptions, run_scenario
+    from scenarios.stack.info import SERVER_PARTS
     from scenarios.stack.paths import LabPaths
     from scenarios.stack.reaper import interrupted_by_sigterm, owning
-    from scenarios.stack.stack import SERVER_PARTS
 
     overrides = Overrides(
         duration_s=args.duration,

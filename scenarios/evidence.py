@@ -42,6 +42,14 @@ def epoch(moment: datetime | None) -> float | None:
     return None if moment is None else moment.replace(tzinfo=UTC).timestamp()
 
 
+# When a hold took its seats: holds.claimed_at on rows written before migration 0007, the
+# earliest hold_seats.claimed_at (stamped in the claim's INSERT after the seat writes) since.
+HOLDS_WITH_CLAIM_TIME = (
+    "SELECT h.*, COALESCE(h.claimed_at, (SELECT MIN(hs.claimed_at) FROM hold_seats hs"
+    " WHERE hs.hold_id = h.id)) AS seats_claimed_at FROM holds h"
+)
+
+
 def read_snapshot(settings: Settings) -> tuple[DbState, ReceivedEvents | None]:
     """The booking tables and the consumer's table, in one consistent snapshot."""
     with schema.connect(settings.db_admin) as conn:
@@ -55,7 +63,7 @@ def read_snapshot(settings: Settings) -> tuple[DbState, ReceivedEvents | None]:
             state = DbState(
                 checked_at=checked_at or 0.0,
                 seats=rows(cur, "SELECT id, concert_id, status, hold_id FROM seats", seat_row),
-                holds=rows(cur, "SELECT * FROM holds", hold_row),
+                holds=rows(cur, HOLDS_WITH_CLAIM_TIME, hold_row),
                 hold_seats=rows(cur, "SELECT * FROM hold_seats", hold_seat_row),
                 reservations=rows(cur, "SELECT * FROM reservations", reservation_row),
                 outbox=(
@@ -112,7 +120,7 @@ def hold_row(r: dict[str, Any]) -> HoldRow:
         expires_at=epoch(r["expires_at"]) or 0.0,
         released_at=epoch(r["released_at"]),
         released_by=r["released_by"],
-        claimed_at=epoch(r.get("claimed_at")),
+        claimed_at=epoch(r.get("seats_claimed_at", r.get("claimed_at"))),
     )
 
 

@@ -45,6 +45,12 @@ Times
     ``requests`` (since version 2, written only when not 1) is how many HTTP requests the
     operation sent: a ``sign_in`` follows redirects by hand and sends up to three (login,
     the provider's authorize, callback), the last of them the one cut off if any.
+    ``read_source``, ``read_version``, ``read_age_ms`` (written only on reads that carry
+    them: ``browse``, ``zones``, ``seat_map``) are the service's ``X-Read-*`` headers:
+    where the answer came from (cache, primary, replica), the zone version, and how old it
+    may be; a 304 keeps the headers of the revalidation. ``shown_free`` (on a ``hold``) is
+    the seats of the hold that the buyer's last seat map showed available: the lab counts
+    stale reads from them (``scenarios/reads.py``).
 
     ``"fault"`` — a nemesis operation::
 
@@ -112,6 +118,10 @@ class Operation:
     seat_ids: tuple[int, ...] = ()
     request_id: str | None = None
     requests: int = 1
+    read_source: str | None = None
+    read_version: int | None = None
+    read_age_ms: int | None = None
+    shown_free: tuple[int, ...] = ()
 
     @property
     def service_time_s(self) -> float:
@@ -134,7 +144,15 @@ class Operation:
         return self.start if self.intended_start is None else self.intended_start
 
     def to_dict(self) -> dict[str, Any]:
-        extra = {} if self.requests == 1 else {"requests": self.requests}
+        extra: dict[str, Any] = {} if self.requests == 1 else {"requests": self.requests}
+        if self.read_source is not None:
+            extra.update(
+                read_source=self.read_source,
+                read_version=self.read_version,
+                read_age_ms=self.read_age_ms,
+            )
+        if self.shown_free:
+            extra["shown_free"] = list(self.shown_free)
         return {
             "type": "op",
             "name": self.name,
@@ -172,6 +190,10 @@ class Operation:
             seat_ids=tuple(int(s) for s in data.get("seat_ids") or ()),
             request_id=data.get("request_id"),
             requests=int(data.get("requests", 1)),
+            read_source=data.get("read_source"),
+            read_version=_opt_int(data.get("read_version")),
+            read_age_ms=_opt_int(data.get("read_age_ms")),
+            shown_free=tuple(int(s) for s in data.get("shown_free") or ()),
         )
 
 

@@ -30,9 +30,10 @@ from scenarios.apps import AppPorts, Apps
 from scenarios.load.process import WEB_PORT, locust_env, web_ui_argv
 from scenarios.load.workload import Workload, parse_workload, write_workload
 from scenarios.stack import processes
+from scenarios.stack.info import StackInfo
 from scenarios.stack.paths import LabPaths, project_root
 from scenarios.stack.reaper import interrupted_by_sigterm, owning
-from scenarios.stack.stack import Stack, StackInfo
+from scenarios.stack.stack import Stack
 from service import schema
 from service.config import Settings
 

@@ -26,7 +26,8 @@ from scenarios.live import absent_note
 from scenarios.progress import Progress
 from scenarios.provenance import code_version, machine, server_versions
 from scenarios.spec import Scenario
-from scenarios.stack.stack import Stack, StackInfo
+from scenarios.stack.info import StackInfo
+from scenarios.stack.stack import Stack
 from scenarios.variant import RunContext, RunOptions, VariantResult, run_variant
 from service import schema
 from service.config import Settings

@@ -38,9 +38,10 @@ from scenarios.locust_stats import read_locust_totals
 from scenarios.nemesis import FaultLab
 from scenarios.progress import Progress
 from scenarios.quiesce import Quiesced, quiesce
+from scenarios.reads import read_accounting, read_sources
 from scenarios.spec import Scenario, Variant
+from scenarios.stack.info import PRIMARY, REPLICA, StackInfo
 from scenarios.stack.paths import LabPaths
-from scenarios.stack.stack import PRIMARY, REPLICA, StackInfo
 from scenarios.summary import Window, measured_window, summarize
 from service import schema
 from service.config import Settings
@@ -107,6 +108,7 @@ class VariantRun:
     window: Window = field(default_factory=lambda: Window(0.0, 0.0, 0.0))
     settled: Quiesced | None = None
     report: CheckReport | None = None
+    evidence: Evidence | None = None
 
     @property
     def progress(self) -> Progress:
@@ -216,7 +218,7 @@ def settle(run: VariantRun) -> None:
 def check(run: VariantRun) -> None:
     run.progress.enter("check")
     window = MeasuredWindow(run.window.warmup_end, run.window.load_end)
-    evidence = gather_evidence(run, window)
+    evidence = run.evidence = gather_evidence(run, window)
     checks = checks_for(run.context, run.variant, run.settings)
     run.report = run_checks(checks, evidence)
     rundir.write_json(run.out / "checks.json", run.report.to_dict())
@@ -248,6 +250,7 @@ def summarize_variant(run: VariantRun) -> VariantResult:
         "claim_strategy": run.settings.claim_strategy,
         "faults_undone": run.faults.notes if run.faults is not None else [],
     }
+    extra["reads"] = reads_summary(run)
     for companion in run.companions:
         fields = _guarded_sync(run, companion, "summary", lambda c=companion: c.summary(run))
         extra.update(fields or {})
@@ -258,6 +261,19 @@ def summarize_variant(run: VariantRun) -> VariantResult:
     rundir.write_json(run.out / "summary.json", summary)
     run.progress.log(f"{run.variant.name}: {run.report.verdict.value}")
     return VariantResult(run.variant.name, run.report.verdict, run.report, summary)
+
+
+def reads_summary(run: VariantRun) -> dict[str, Any]:
+    """Read sources, ages and stale reads over the measured window; an accounting that
+    fails says why in the summary instead of failing the run."""
+    db = run.evidence.db if run.evidence is not None else None
+    ops = [op for op in run.history.operations if op.scheduled_at >= run.window.warmup_end]
+    try:
+        if db is None:
+            return {"sources": read_sources(ops), "stale_reads": None}
+        return read_accounting(ops, db.holds, db.hold_seats)
+    except Exception as exc:  # an accounting, not a verdict: never fails the run
+        return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 def run_variant(context: RunContext, index: int, variant: Variant) -> VariantResult:

@@ -25,9 +25,11 @@ import redis.asyncio as aioredis
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
 
+from service.adapters.availability import CachedAvailability, DatabaseAvailability
 from service.adapters.catalog import SqlCatalog
 from service.adapters.claims import build_claimer
 from service.adapters.db import Database, create_pool
+from service.adapters.deferred_expiry import DeferredExpiryScheduler
 from service.adapters.expiry import RabbitExpiryScheduler
 from service.adapters.oidc import DEFAULT_TIMEOUT, OidcClient
 from service.adapters.prometheus import PrometheusMetrics
@@ -42,7 +44,7 @@ from service.jobs.reconciler import Reconciler
 from service.jobs.relay import OutboxRelay
 from service.jobs.sampler import Sampler
 from service.jobs.sweeper import Sweeper
-from service.ports import Catalog, Clock, HoldExpiryScheduler, PaymentGateway
+from service.ports import Availability, Catalog, Clock, HoldExpiryScheduler, PaymentGateway
 from service.usecases.expiry import ExpiryDeps
 from service.usecases.holds import BookingDeps, HoldRules
 from service.usecases.payments.deps import PaymentDeps, PaymentPolicy
@@ -70,6 +72,7 @@ class Dependencies:
     settings: Settings
     clock: Clock
     catalog: Catalog
+    availability: Availability
     booking: BookingDeps
     payments: PaymentDeps
     expiry: ExpiryDeps
@@ -109,6 +112,14 @@ def booking_deps(
         clock=clock or SystemClock(),
         metrics=METRICS,
     )
+
+
+def availability(settings: Settings, db: Database) -> Availability:
+    """Seat maps and zones from each worker's read model, or from the database every time
+    (``TICKETLAB_READ_MODEL=off``, where the read policy decides which database)."""
+    if settings.read_model:
+        return CachedAvailability(db, settings.read_model_max_age_ms / 1000)
+    return DatabaseAvailability(db)
 
 
 def payment_policy(settings: Settings) -> PaymentPolicy:
@@ -236,15 +247,18 @@ async def dependencies_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, clock = app[SETTINGS], SystemClock()
     scheduler = RabbitExpiryScheduler(settings, app[AMQP])
     await scheduler.start()
+    deferred = DeferredExpiryScheduler(scheduler)  # off the request's path: see there
     app[DEPS] = Dependencies(
         settings=settings,
         clock=clock,
         catalog=SqlCatalog(app[DB]),
-        booking=booking_deps(settings, app[DB], app[REDIS], scheduler, clock),
+        availability=availability(settings, app[DB]),
+        booking=booking_deps(settings, app[DB], app[REDIS], deferred, clock),
         payments=payment_deps(settings, app[DB], app[PSP_CLIENT], clock),
         expiry=expiry_deps(settings, app[JOBS_DB], app[REDIS], clock),
     )
     yield
+    await deferred.close()
     await scheduler.close()
 
 

@@ -17,6 +17,8 @@ from urllib.parse import unquote, urlsplit
 
 CLAIM_STRATEGIES = ("naive", "pessimistic", "optimistic", "conditional", "redis-lock", "redis-gate")
 READ_POLICIES = ("primary",)
+EVENT_LOOPS = ("asyncio", "uvloop")
+DB_DRIVERS = ("aiomysql", "asyncmy")
 DEFECTS = (
     "fd-leak",
     "memory-leak",
@@ -99,6 +101,7 @@ class Settings:
     db_url: str = "mysql://ticketlab:ticketlab@127.0.0.1:3306/ticketlab"
     replica_url: str = ""
     db_admin_url: str = "mysql://root@127.0.0.1:3306/ticketlab"
+    db_driver: str = "aiomysql"
     db_pool_size: int = 20
     db_pool_timeout_s: float = 2.0
     db_jobs_pool_size: int = 8
@@ -111,6 +114,9 @@ class Settings:
     key_prefix: str = "ticketlab"
     claim_strategy: str = "conditional"
     read_policy: str = "primary"
+    read_model: bool = True
+    read_model_max_age_ms: int = 100
+    event_loop: str = "asyncio"
     defects: frozenset[str] = field(default_factory=frozenset)
     hold_ttl_s: float = 900.0
     max_seats_per_hold: int = 10
@@ -160,6 +166,10 @@ class Settings:
                 f"{_env('claim_strategy')}={self.claim_strategy!r} is not one of "
                 + ", ".join(CLAIM_STRATEGIES)
             )
+        if self.db_driver not in DB_DRIVERS:
+            raise ConfigError(
+                f"{_env('db_driver')}={self.db_driver!r} is not one of " + ", ".join(DB_DRIVERS)
+            )
         if self.read_policy not in READ_POLICIES:
             raise ConfigError(
                 f"{_env('read_policy')}={self.read_policy!r} is not one of "
@@ -170,6 +180,14 @@ class Settings:
             raise ConfigError(
                 f"{_env('defects')}: unknown defect(s) {', '.join(unknown)}; known: "
                 + ", ".join(DEFECTS)
+            )
+        if self.event_loop not in EVENT_LOOPS:
+            raise ConfigError(
+                f"{_env('event_loop')}={self.event_loop!r} is not one of " + ", ".join(EVENT_LOOPS)
+            )
+        if self.read_model_max_age_ms < 0:
+            raise ConfigError(
+                f"{_env('read_model_max_age_ms')} must be 0 (check every read) or more"
             )
         if self.hold_ttl_s <= 0:
             raise ConfigError(f"{_env('hold_ttl_s')} must be positive, got {self.hold_ttl_s}")

@@ -23,6 +23,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from service.domain.availability import ConcertsRead, SeatMapRead, ZonesRead
 from service.domain.catalog import Concert, Seat, Zone
 from service.domain.holds import FreedSeats, Hold, ReleasedBy
 from service.domain.payments import (
@@ -244,6 +245,22 @@ class Catalog(ABC):
 
     @abstractmethod
     async def seats(self, zone_id: int, zone_code: str, row: str | None) -> list[Seat]: ...
+
+
+class Availability(ABC):
+    """Seat maps and zones' remaining counts, each with where it came from and its age.
+
+    ``None`` means the concert (or the zone) is unknown, and the use case says which.
+    """
+
+    @abstractmethod
+    async def seat_map(self, concert_id: int, zone_code: str) -> SeatMapRead | None: ...
+
+    @abstractmethod
+    async def zones(self, concert_id: int) -> ZonesRead | None: ...
+
+    @abstractmethod
+    async def concerts(self) -> ConcertsRead: ...
 
 
 # -- claims and expiry ------------------------------------------------------------------------

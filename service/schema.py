@@ -14,6 +14,7 @@ from importlib import resources
 
 import pymysql
 
+from service.adapters import zone_versions
 from service.config import DatabaseUrl, Settings
 from service.domain.venue import DEFAULT_TICKET_LIMIT, ZoneSpec, capacity, venue_layout
 
@@ -147,6 +148,11 @@ def seed(
                     ),
                 )
                 zone_id = cur.lastrowid
+                cur.executemany(
+                    "INSERT INTO zone_versions (concert_id, zone_id, shard, version)"
+                    " VALUES (%s, %s, %s, 0)",
+                    [(concert_id, zone_id, shard) for shard in range(zone_versions.SHARDS)],
+                )
                 price = zone.price(base_price)
                 rows.extend((concert_id, zone_id, row, num, price) for row, num in zone.seats())
             for start in range(0, len(rows), INSERT_BATCH):
@@ -160,13 +166,22 @@ def seed(
 
 
 def reset(settings: Settings) -> None:
-    """Empty every booking and free every seat, so the next variant starts level."""
+    """Empty every booking and free every seat, so the next variant starts level.
+
+    Every zone's version moves on in the same transaction (it never goes back), so a
+    worker's cached seat map of before the reset is seen to be out of date.
+    """
     with connect(settings.db_admin) as conn, conn.cursor() as cur:
         for table in reset_tables(cur):
             cur.execute(f"DELETE FROM `{table}`")
         cur.execute(
             "UPDATE seats SET status = 'AVAILABLE', hold_id = NULL, version = 0"
             " WHERE status <> 'AVAILABLE' OR hold_id IS NOT NULL OR version <> 0"
+        )
+        cur.execute(
+            "INSERT INTO zone_versions (concert_id, zone_id, shard, version)"
+            " SELECT concert_id, id, 0, 1 FROM zones"
+            " ON DUPLICATE KEY UPDATE version = zone_versions.version + 1"
         )
         conn.commit()
 

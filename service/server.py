@@ -38,7 +38,7 @@ def serve_worker(settings: Settings, host: str, port: int, reuse_port: bool) -> 
     from service.memory_trace import traced_if_asked
 
     configure_logging()
-    loop = asyncio.new_event_loop()
+    loop = new_event_loop(settings.event_loop)
     _stop_on_first_signal(loop)
     app = init_app(settings)
     with traced_if_asked():  # memray, when the lab asks (service/memory_trace.py)
@@ -52,6 +52,18 @@ def serve_worker(settings: Settings, host: str, port: int, reuse_port: bool) -> 
             handle_signals=False,
             loop=loop,
         )
+
+
+def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:
+    """The worker's loop: asyncio's own, or uvloop's (libuv: less Python per socket event).
+
+    Which one serves faster on this machine is measured by ``nox -s bench``, not assumed.
+    """
+    if kind == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
 
 
 def _stop_on_first_signal(loop: asyncio.AbstractEventLoop) -> None:

@@ -16,6 +16,8 @@ from service.adapters.db import Database, create_pool
 from service.config import Settings
 from service.domain.venue import venue_layout
 from tests.support.isolation import Isolation, new_isolation
+from tests.support.processes import free_port
+from tests.support.servers import identity_provider, service_settings, serving
 from tests.support.vhosts import no_vhost_left_behind  # noqa: F401  (opt-in, see there)
 
 
@@ -59,3 +61,18 @@ async def redis_client(settings: Settings) -> AsyncIterator[aioredis.Redis]:
         yield client
     finally:
         await client.aclose()
+
+
+@pytest.fixture(scope="module")
+def idp_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The lab's identity provider, as a process of its own, for the module."""
+    with identity_provider(tmp_path_factory.mktemp("idp")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+async def base_url(settings: Settings, idp_url: str, concert_id: int) -> AsyncIterator[str]:
+    """The service in the test's event loop, signing in at ``idp_url``; its base URL."""
+    port = free_port()
+    async with serving(service_settings(settings, idp_url, port), port) as service:
+        yield service.url

@@ -9,7 +9,7 @@ have been delivered, every hold released or sold, and the money must add up.
 """
 
 from scenarios.checks.slo import Slo
-from scenarios.spec import SERVICE_INVARIANTS, Fault, Scenario, Venue
+from scenarios.spec import PAYMENT_INVARIANTS, Fault, Scenario, Venue
 
 SCENARIO = Scenario(
     name="broker-outage",
@@ -35,7 +35,7 @@ SCENARIO = Scenario(
         "shape": {"kind": "constant", "users": 20, "spawn_rate": 20, "duration_s": 40},
     },
     nemesis=(Fault(at_s=8, kind="proxy-down", duration_s=15, params={"proxy": "rabbitmq"}),),
-    invariants=(*SERVICE_INVARIANTS, "money-conserved", "webhooks-applied-once"),
+    invariants=PAYMENT_INVARIANTS,
     slos=(Slo(operation="hold", max_error_rate=0.05),),
     quiesce_timeout_s=60,
 )

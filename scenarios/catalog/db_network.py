@@ -9,7 +9,7 @@ hang, and once the network is good again every invariant holds.
 """
 
 from scenarios.checks.slo import Slo
-from scenarios.spec import SERVICE_INVARIANTS, Fault, Scenario, Venue
+from scenarios.spec import PAYMENT_INVARIANTS, Fault, Scenario, Venue
 
 FAIL_CLOSED = frozenset({409, 503})
 
@@ -58,7 +58,7 @@ SCENARIO = Scenario(
         ),
         Fault(at_s=36, kind="db-kill-connections", duration_s=8, params={"every_s": 2}),
     ),
-    invariants=(*SERVICE_INVARIANTS, "money-conserved", "webhooks-applied-once"),
+    invariants=PAYMENT_INVARIANTS,
     slos=(Slo(operation=None, expected_statuses=FAIL_CLOSED, max_error_rate=0.0),),
     quiesce_timeout_s=60,
 )

@@ -9,7 +9,7 @@ been applied once, and no seat may be sold twice.
 """
 
 from scenarios.checks.slo import Slo
-from scenarios.spec import SERVICE_INVARIANTS, Fault, Scenario, Venue
+from scenarios.spec import PAYMENT_INVARIANTS, Fault, Scenario, Venue
 
 SCENARIO = Scenario(
     name="payment-faults",
@@ -65,7 +65,7 @@ SCENARIO = Scenario(
             },
         ),
     ),
-    invariants=(*SERVICE_INVARIANTS, "money-conserved", "webhooks-applied-once"),
+    invariants=PAYMENT_INVARIANTS,
     slos=(Slo(operation="hold", p95_ms=3000, max_error_rate=0.1),),
     quiesce_timeout_s=60,
 )

@@ -10,7 +10,7 @@ webhook applied once, every event delivered, no seat sold twice.
 """
 
 from scenarios.checks.slo import Slo
-from scenarios.spec import SERVICE_INVARIANTS, Fault, Scenario, Venue
+from scenarios.spec import PAYMENT_INVARIANTS, Fault, Scenario, Venue
 
 SCENARIO = Scenario(
     name="worker-crash",
@@ -41,7 +41,7 @@ SCENARIO = Scenario(
         Fault(at_s=22, kind="worker-kill", params={"worker": 1, "restart_wait_s": 8}),
         Fault(at_s=32, kind="worker-pause", duration_s=5, params={"worker": 0}),
     ),
-    invariants=(*SERVICE_INVARIANTS, "money-conserved", "webhooks-applied-once"),
+    invariants=PAYMENT_INVARIANTS,
     slos=(Slo(operation="hold", max_error_rate=0.1),),
     quiesce_timeout_s=60,
 )

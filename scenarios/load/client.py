@@ -64,26 +64,33 @@ class BookingClient:
         self.intended = intended
         self.access_token: str | None = None
         self.interrupted = Exchange(0, None, {}, None, "", 0.0, 0.0, cut_off=True)
+        self.validators: dict[str, tuple[str, Any]] = {}  # url → (ETag, body), as a browser
 
     # -- endpoints --------------------------------------------------------------------------
 
     def concerts(self) -> tuple[Operation, Any]:
-        return self.call("browse", "GET", ROUTES["browse"].url(), auth=False)
+        return self.call("browse", "GET", ROUTES["browse"].url(), auth=False, revalidate=True)
 
     def zones(self, concert_id: int) -> tuple[Operation, Any]:
-        return self.call("zones", "GET", ROUTES["zones"].url(concert_id), auth=False)
+        url = ROUTES["zones"].url(concert_id)
+        return self.call("zones", "GET", url, auth=False, revalidate=True)
 
-    def seat_map(self, concert_id: int, zone: str) -> tuple[Operation, Any]:
-        url = ROUTES["seat_map"].url(concert_id, zone)
-        return self.call("seat_map", "GET", url, auth=False)
+    def seat_map(self, concert_id: int, zone: str, form: str = "compact") -> tuple[Operation, Any]:
+        """The compact form unless asked otherwise; revalidated like a browser would."""
+        url = ROUTES["seat_map"].url(concert_id, zone) + f"?form={form}"
+        return self.call("seat_map", "GET", url, auth=False, revalidate=True)
 
-    def hold(self, concert_id: int, seat_ids: tuple[int, ...]) -> tuple[Operation, Any]:
+    def hold(
+        self, concert_id: int, seat_ids: tuple[int, ...], shown_free: tuple[int, ...] = ()
+    ) -> tuple[Operation, Any]:
+        """``shown_free``: the seats the buyer's seat map showed available (for stale reads)."""
         return self.call(
             "hold",
             "POST",
             ROUTES["hold"].url(concert_id),
             json={"seat_ids": list(seat_ids)},
             ids=lambda b: Ids(hold_id=body_id(b), seat_ids=seat_ids),
+            shown_free=shown_free,
         )
 
     def reserve(self, hold: dict[str, Any]) -> tuple[Operation, Any]:
@@ -133,24 +140,35 @@ class BookingClient:
         json: Any = None,
         auth: bool = True,
         ids: Callable[[Any], Ids] | None = None,
+        revalidate: bool = False,
+        shown_free: tuple[int, ...] = (),
     ) -> tuple[Operation, Any]:
         """One request as one recorded operation; Locust's stats judged the same way.
 
         Stopped by the generator mid-request, it is recorded before the stop goes on:
-        ``cut-off`` if no answer had arrived, else as the service answered.
+        ``cut-off`` if no answer had arrived, else as the service answered. With
+        ``revalidate`` the last answer's ETag goes in ``If-None-Match`` and a 304 answers
+        with the body kept from then.
         """
         holder: list[Operation] = []
 
         def judge(exchange: Exchange) -> str | None:
-            holder.append(self.operation(name, exchange, ids))
+            holder.append(replace(self.operation(name, exchange, ids), shown_free=shown_free))
             return records.locust_failure(holder[0])
 
+        cached = self.validators.get(url) if revalidate else None
         try:
-            exchange = self.exchange(name, method, url, json=json, auth=auth, judge=judge)
+            exchange = self.exchange(
+                name, method, url, json=json, auth=auth, judge=judge, cached=cached
+            )
         except GreenletExit:
-            self.recorder.add(self.operation(name, self.interrupted, ids))
+            op = self.operation(name, self.interrupted, ids)
+            self.recorder.add(replace(op, shown_free=shown_free))
             raise
         self.recorder.add(holder[0])
+        etag = exchange.headers.get("etag")
+        if revalidate and exchange.status == 200 and etag:
+            self.validators[url] = (etag, exchange.body)
         return holder[0], exchange.body
 
     def operation(
@@ -181,6 +199,7 @@ class BookingClient:
             request_id=exchange.request_id,
             intended_start=intended,
             ids=known,
+            headers=exchange.headers,
         )
         return op if requests == 1 else replace(op, requests=requests)
 
@@ -194,6 +213,7 @@ class BookingClient:
         auth: bool = True,
         redirect: bool = False,
         judge: Judge | None = None,
+        cached: tuple[str, Any] | None = None,
     ) -> Exchange:
         """Send one request with our own request id; never follows redirects.
 
@@ -209,6 +229,8 @@ class BookingClient:
         headers = {REQUEST_ID: request_id}
         if auth and self.access_token:
             headers["Authorization"] = f"Bearer {self.access_token}"
+        if cached is not None:
+            headers["If-None-Match"] = cached[0]
         start = time.time()
         self.interrupted = Exchange(0, None, {}, None, request_id, start, start, cut_off=True)
         try:
@@ -228,6 +250,8 @@ class BookingClient:
                         status, None, _headers(response), None, request_id, start, time.time()
                     )
                 exchange = exchange_of(response, request_id, start)
+                if exchange.status == 304 and cached is not None:
+                    exchange = replace(exchange, body=cached[1])
                 verdict = (judge or default_judge(redirect))(exchange)
                 if verdict is None:
                     response.success()

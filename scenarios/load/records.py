@@ -112,8 +112,12 @@ def build_operation(
     request_id: str | None = None,
     intended_start: float | None = None,
     ids: Ids = Ids(),
+    headers: Mapping[str, str] | None = None,
 ) -> Operation:
-    """The history record of one exchange; ``status`` 0 or ``None`` means no answer came."""
+    """The history record of one exchange; ``status`` 0 or ``None`` means no answer came.
+
+    ``headers`` (lower-case names) give the read's source, version and age when the
+    service sent ``X-Read-*``."""
     answered = status if status else None
     outcome = outcome_for(answered)
     problem = problem_type(body) if answered is not None and answered >= 400 else None
@@ -135,7 +139,27 @@ def build_operation(
         order_id=ids.order_id,
         seat_ids=ids.seat_ids,
         request_id=request_id,
+        **read_fields(headers or {}),
     )
+
+
+def read_fields(headers: Mapping[str, str]) -> dict[str, Any]:
+    """``X-Read-Source``/``-Version``/``-Age-Ms`` as Operation fields (absent: none)."""
+    source = headers.get("x-read-source")
+    if source is None:
+        return {}
+    return {
+        "read_source": source,
+        "read_version": _int_text(headers.get("x-read-version")),
+        "read_age_ms": _int_text(headers.get("x-read-age-ms")),
+    }
+
+
+def _int_text(value: str | None) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except ValueError:
+        return None
 
 
 CUT_OFF_REASON = "cut off: the load generator stopped the user mid-request"

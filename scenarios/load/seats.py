@@ -23,8 +23,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from service.domain.availability import COMPACT_FORMAT, decode_compact
+
 SelectionMode = Literal["uniform", "hotspot", "fixed"]
 AVAILABLE = "AVAILABLE"
+TAKEN = "TAKEN"
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,13 @@ class SeatView:
 
 
 def seat_views(body: Any) -> tuple[SeatView, ...]:
-    """The seats of a ``GET …/zones/{zone}/seats`` answer (``{"seats": [...]}``)."""
+    """The seats of a ``GET …/zones/{zone}/seats`` answer: verbose (``{"seats": [...]}``)
+    or compact (the layout and a bitmap; a seat not available shows as ``TAKEN``)."""
+    if isinstance(body, Mapping) and body.get("format") == COMPACT_FORMAT:
+        return tuple(
+            SeatView(int(s["id"]), AVAILABLE if s["available"] else TAKEN)
+            for s in decode_compact(dict(body))
+        )
     seats = body.get("seats", []) if isinstance(body, Mapping) else []
     return tuple(SeatView.from_json(s) for s in seats if isinstance(s, Mapping) and "id" in s)
 

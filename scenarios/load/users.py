@@ -64,6 +64,7 @@ class Buyer(FastHttpUser):
         self.held: dict[int, int] = {}  # seats this member holds or bought, by concert
         self.limits: dict[int, int] = {}  # ticket_limit, by concert
         self.iteration: Iteration | None = None
+        self.shown_free: frozenset[int] = frozenset()  # seats the last seat map showed free
 
     # Locust hooks ----------------------------------------------------------------------
 
@@ -91,7 +92,7 @@ class Buyer(FastHttpUser):
             return
         if not self._await_sale():
             self._think()
-        hold = self.hold(concert_id, seat_ids)
+        hold = self.hold(concert_id, seat_ids, tuple(s for s in seat_ids if s in self.shown_free))
         if hold is None or self.rng.random() < self.workload.abandon.hold:
             return
         self._think()
@@ -161,6 +162,7 @@ class Buyer(FastHttpUser):
 
     def choose_seats(self, concert_id: int, count: int) -> tuple[int, ...]:
         selection = self.workload.seats
+        self.shown_free = frozenset()
         op, body = self.api.zones(concert_id)
         if op.outcome is not Outcome.OK or not is_map(body):
             return ()
@@ -171,16 +173,19 @@ class Buyer(FastHttpUser):
             return ()
         hot = seats.goes_for_hotspot(self.rng, selection)
         zone = seats.hot_zone(selection, codes) if hot else seats.choose_zone(self.rng, codes)
-        op, body = self.api.seat_map(concert_id, zone)
+        op, body = self.api.seat_map(concert_id, zone, self.workload.seat_map_form)
         if op.outcome is not Outcome.OK:
             return ()
         seat_map = seats.seat_views(body)
+        self.shown_free = frozenset(s.id for s in seat_map if s.status == seats.AVAILABLE)
         if hot:
             return seats.pick_from(self.rng, self.ctx.hot_set(concert_id, seat_map), count)
         return seats.pick_preferring_available(self.rng, seat_map, count)
 
-    def hold(self, concert_id: int, seat_ids: tuple[int, ...]) -> dict[str, Any] | None:
-        op, body = self.api.hold(concert_id, seat_ids)
+    def hold(
+        self, concert_id: int, seat_ids: tuple[int, ...], shown_free: tuple[int, ...] = ()
+    ) -> dict[str, Any] | None:
+        op, body = self.api.hold(concert_id, seat_ids, shown_free)
         if op.outcome is Outcome.OK and is_map(body):
             self.held[concert_id] = self.held.get(concert_id, 0) + len(seat_ids)
             return body

@@ -21,6 +21,9 @@ Fields (JSON keys; defaults in brackets)::
                        holding (the hold expires) and after reserving (it expires unpaid)
                                                                   [{"hold": 0, "reservation": 0}]
     pay                pay for reservations (issue 3's endpoints; see users.py)        [false]
+    seat_map_form      "compact" (the layout once and a bitmap, as a browser would ask) or
+                       "verbose" (one object per seat); buyers revalidate either with
+                       If-None-Match and accept gzip                                 ["compact"]
     warmup_s           seconds at the start left out of statistics                          [0]
     on_sale_at_s       seconds after Locust starts when the sale opens: buyers sign in and
                        browse, then all ask for seats at that instant, as at a real on-sale
@@ -37,18 +40,18 @@ Fields (JSON keys; defaults in brackets)::
 
 A bad value raises ``WorkloadError`` naming the field (``seats.hotspot_share: must be
 between 0 and 1, got 1.5``); unknown keys are errors too, so a typo is not silently a default.
+The typed reads themselves are ``scenarios/load/fields.py``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scenarios.load.fields import FieldReader, WorkloadError, is_int, is_number
 from scenarios.load.seats import SeatSelection
 from scenarios.load.shapes import (
     SEED_PROFILE,
@@ -66,20 +69,15 @@ CLI_OPTION = "--ticketlab-workload"
 ENV_VAR = "TICKETLAB_WORKLOAD"
 
 
-class WorkloadError(ValueError):
-    """A workload value that cannot be used; ``field`` is its dotted path."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-
-
 @dataclass(frozen=True)
 class Abandon:
     """Probabilities of walking away: after holding, and after reserving without paying."""
 
     hold: float = 0.0
     reservation: float = 0.0
+
+
+SEAT_MAP_FORMS = ("compact", "verbose")
 
 
 @dataclass(frozen=True)
@@ -93,6 +91,7 @@ class Workload:
     think_time_s: tuple[float, float] = (0.5, 2.0)
     abandon: Abandon = field(default_factory=Abandon)
     pay: bool = False
+    seat_map_form: str = "compact"
     warmup_s: float = 0.0
     on_sale_at_s: float = 0.0
     request_timeout_s: float = 10.0
@@ -112,7 +111,7 @@ class Workload:
 
 def parse_workload(data: Any) -> Workload:
     """A ``Workload`` from decoded JSON; ``WorkloadError`` names the first bad field."""
-    r = _Reader(data, "")
+    r = FieldReader(data, "")
     workload = Workload(
         service_url=r.url("service_url"),
         operations_path=Path(r.string("operations_path")),
@@ -123,6 +122,7 @@ def parse_workload(data: Any) -> Workload:
         think_time_s=r.float_range("think_time_s", Workload.think_time_s),
         abandon=_parse_abandon(r.section("abandon")),
         pay=r.boolean("pay", False),
+        seat_map_form=r.choice("seat_map_form", SEAT_MAP_FORMS, Workload.seat_map_form),
         warmup_s=r.number("warmup_s", 0.0, low=0.0),
         on_sale_at_s=r.number("on_sale_at_s", 0.0, low=0.0),
         request_timeout_s=r.number("request_timeout_s", 10.0, low=0.0, low_open=True),
@@ -148,7 +148,7 @@ def write_workload(workload: Workload, path: Path) -> Path:
     return path
 
 
-def _parse_selection(r: _Reader | None) -> SeatSelection:
+def _parse_selection(r: FieldReader | None) -> SeatSelection:
     if r is None:
         return SeatSelection()
     mode = r.choice("mode", ("uniform", "hotspot", "fixed"), "uniform")
@@ -167,7 +167,7 @@ def _parse_selection(r: _Reader | None) -> SeatSelection:
     return selection
 
 
-def _parse_abandon(r: _Reader | None) -> Abandon:
+def _parse_abandon(r: FieldReader | None) -> Abandon:
     if r is None:
         return Abandon()
     abandon = Abandon(
@@ -178,7 +178,7 @@ def _parse_abandon(r: _Reader | None) -> Abandon:
     return abandon
 
 
-def _parse_shape(r: _Reader | None) -> Shape | None:
+def _parse_shape(r: FieldReader | None) -> Shape | None:
     if r is None:
         return None
     kind = r.choice("kind", ("stages", "spike", "step", "arrival", "constant"), None)
@@ -221,11 +221,11 @@ def _parse_shape(r: _Reader | None) -> Shape | None:
     return shape
 
 
-def _time_scale(r: _Reader) -> float:
+def _time_scale(r: FieldReader) -> float:
     return r.number("time_scale", 1.0, low=0.0, low_open=True)
 
 
-def _parse_stages(r: _Reader) -> tuple[Stage, ...]:
+def _parse_stages(r: FieldReader) -> tuple[Stage, ...]:
     raw = r.raw("stages", "seed")
     if raw == "seed":
         return SEED_PROFILE
@@ -240,11 +240,11 @@ def _parse_stages(r: _Reader) -> tuple[Stage, ...]:
         if not (isinstance(item, list | tuple) and len(item) == 2):
             raise WorkloadError(where, f"must be [seconds, users], got {item!r}")
         seconds, users = item
-        if not _is_number(seconds) or seconds < 0:
+        if not is_number(seconds) or seconds < 0:
             raise WorkloadError(
                 where, f"duration must be a number of seconds >= 0, got {seconds!r}"
             )
-        if not _is_int(users) or users < 0:
+        if not is_int(users) or users < 0:
             raise WorkloadError(where, f"users must be an integer >= 0, got {users!r}")
         stages.append(Stage(float(seconds), int(users)))
     return tuple(stages)
@@ -272,144 +272,3 @@ def _shape_dict(shape: Shape | None) -> dict[str, Any] | None:
     if isinstance(shape, StagesShape):
         data["stages"] = [[s.duration_s, s.target] for s in shape.stages]
     return data
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-class _Reader:
-    """Typed reads from one JSON object, tracking which keys were used to reject the rest."""
-
-    def __init__(self, data: Any, prefix: str) -> None:
-        if not isinstance(data, Mapping):
-            raise WorkloadError(prefix or "workload", f"must be a JSON object, got {data!r}")
-        self.data, self.prefix, self.used = data, prefix, set[str]()
-
-    def path(self, key: str) -> str:
-        return f"{self.prefix}.{key}" if self.prefix else key
-
-    def raw(self, key: str, default: Any) -> Any:
-        self.used.add(key)
-        if key not in self.data or self.data[key] is None:
-            if default is None:
-                raise WorkloadError(self.path(key), "is required")
-            return default
-        return self.data[key]
-
-    def done(self) -> None:
-        unknown = sorted(set(self.data) - self.used)
-        if unknown:
-            raise WorkloadError(self.path(unknown[0]), "is not a known field")
-
-    def section(self, key: str) -> _Reader | None:
-        self.used.add(key)
-        value = self.data.get(key)
-        return None if value is None else _Reader(value, self.path(key))
-
-    optional_section = section
-
-    def string(self, key: str, default: str | None = None) -> str:
-        value = self.raw(key, default)
-        if not isinstance(value, str) or not value.strip():
-            raise WorkloadError(self.path(key), f"must be a non-empty string, got {value!r}")
-        return value
-
-    def optional_string(self, key: str) -> str | None:
-        self.used.add(key)
-        return None if self.data.get(key) is None else self.string(key)
-
-    def url(self, key: str) -> str:
-        value = self.string(key)
-        if not value.startswith(("http://", "https://")):
-            raise WorkloadError(self.path(key), f"must be an http(s) URL, got {value!r}")
-        return value.rstrip("/")
-
-    def hint(self, key: str, default: str) -> str:
-        value = self.string(key, default)
-        try:
-            value.format(n=1)
-        except (KeyError, IndexError, ValueError) as exc:
-            raise WorkloadError(self.path(key), f"must use only {{n}}, got {value!r}") from exc
-        if "{n}" not in value:
-            raise WorkloadError(
-                self.path(key), f"must contain {{n}} to tell buyers apart: {value!r}"
-            )
-        return value
-
-    def choice(self, key: str, options: tuple[str, ...], default: str | None) -> str:
-        value = self.raw(key, default)
-        if value not in options:
-            raise WorkloadError(
-                self.path(key), f"must be one of {', '.join(options)}; got {value!r}"
-            )
-        return value
-
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self.raw(key, default)
-        if not isinstance(value, bool):
-            raise WorkloadError(self.path(key), f"must be true or false, got {value!r}")
-        return value
-
-    def number(
-        self,
-        key: str,
-        default: float | None,
-        *,
-        low: float | None = None,
-        high: float | None = None,
-        low_open: bool = False,
-    ) -> float:
-        value = self.raw(key, default)
-        if not _is_number(value):
-            raise WorkloadError(self.path(key), f"must be a number, got {value!r}")
-        if low is not None and (value <= low if low_open else value < low):
-            bound = f"> {low:g}" if low_open else f">= {low:g}"
-            raise WorkloadError(self.path(key), f"must be {bound}, got {value!r}")
-        if high is not None and value > high:
-            raise WorkloadError(
-                self.path(key), f"must be between {low:g} and {high:g}, got {value!r}"
-            )
-        return float(value)
-
-    def integer(self, key: str, default: int | None, *, low: int | None = None) -> int:
-        value = self.raw(key, default)
-        if not _is_int(value):
-            raise WorkloadError(self.path(key), f"must be an integer, got {value!r}")
-        if low is not None and value < low:
-            raise WorkloadError(self.path(key), f"must be >= {low}, got {value!r}")
-        return value
-
-    def ids(self, key: str, default: tuple[int, ...] | None) -> tuple[int, ...]:
-        value = self.raw(key, default)
-        if not isinstance(value, list | tuple) or not value:
-            raise WorkloadError(self.path(key), f"must be a non-empty list of ids, got {value!r}")
-        if not all(_is_int(v) and v > 0 for v in value):
-            raise WorkloadError(self.path(key), f"ids must be positive integers, got {value!r}")
-        if len(set(value)) != len(value):
-            raise WorkloadError(self.path(key), f"ids must be unique, got {value!r}")
-        return tuple(value)
-
-    def int_range(self, key: str, default: tuple[int, int], *, low: int) -> tuple[int, int]:
-        value = self.raw(key, default)
-        if not (isinstance(value, list | tuple) and len(value) == 2 and all(map(_is_int, value))):
-            raise WorkloadError(self.path(key), f"must be [min, max] integers, got {value!r}")
-        lo, hi = value
-        if lo < low or hi < lo:
-            raise WorkloadError(self.path(key), f"must have {low} <= min <= max, got {value!r}")
-        return int(lo), int(hi)
-
-    def float_range(self, key: str, default: tuple[float, float]) -> tuple[float, float]:
-        value = self.raw(key, default)
-        if not (
-            isinstance(value, list | tuple) and len(value) == 2 and all(map(_is_number, value))
-        ):
-            raise WorkloadError(self.path(key), f"must be [min, max] numbers, got {value!r}")
-        lo, hi = value
-        if lo < 0 or hi < lo:
-            raise WorkloadError(self.path(key), f"must have 0 <= min <= max, got {value!r}")
-        return float(lo), float(hi)

@@ -16,146 +16,31 @@ import subprocess
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from scenarios.stack import influxdb, mariadb, processes, rabbitmq, redis
 from scenarios.stack.binaries import find_binary, require_binary
 from scenarios.stack.errors import MissingBinary, StackError
+from scenarios.stack.info import (
+    DEFAULT_PORTS,
+    INFLUXDB,
+    LAB_REDIS_VARIABLE,
+    PRIMARY,
+    RABBITMQ,
+    REDIS,
+    REPLICA,
+    SERVER_PARTS,
+    URL_VARIABLES,
+    StackInfo,
+    db_urls,
+    in_part_order,
+)
 from scenarios.stack.net import LOOPBACK, choose_port, port_answers
 from scenarios.stack.paths import LabPaths
 from scenarios.stack.state import LabState, PartRecord, clear_state, load_state, save_state
+from scenarios.stack.status import PartStatus, add_heartbeat_lag, part_status, process_status
 from service import schema
-from service.config import NO_CLIENT_RATE_LIMITS, Settings
-
-PRIMARY, REPLICA, REDIS, RABBITMQ = mariadb.PRIMARY, mariadb.REPLICA, redis.PART, rabbitmq.PART
-INFLUXDB = influxdb.PART  # optional: started only where influxd is installed
-# Start order; ``down`` stops in reverse. The service workers and the providers (``--app``)
-# will join here as further parts, started after the servers and stopped before them.
-SERVER_PARTS = (PRIMARY, REPLICA, REDIS, RABBITMQ, INFLUXDB)
-DEFAULT_PORTS = {PRIMARY: 3407, REPLICA: 3408, REDIS: 6479}
-DATABASE = "ticketlab"
-APP_USER = APP_PASSWORD = "ticketlab"
-
-LAB_REDIS_VARIABLE = "TICKETLAB_LAB_REDIS_URL"
-URL_VARIABLES = (
-    ("TICKETLAB_DB_URL", "db_url"),
-    ("TICKETLAB_REPLICA_URL", "replica_url"),
-    ("TICKETLAB_DB_ADMIN_URL", "db_admin_url"),
-    ("TICKETLAB_REDIS_URL", "redis_url"),
-    ("TICKETLAB_AMQP_URL", "amqp_url"),
-)
-
-
-@dataclass(frozen=True)
-class StackInfo:
-    """What a caller needs to use the stack: its URLs, and which parts this ``up`` started."""
-
-    lab_dir: Path
-    db_url: str
-    replica_url: str
-    db_admin_url: str
-    redis_url: str
-    amqp_url: str
-    parts: dict[str, PartRecord]
-    started: tuple[str, ...] = ()
-    seconds: float = 0.0
-    influx_url: str | None = None  # None: influxd is not installed, nothing streams
-
-    @property
-    def already_running(self) -> bool:
-        return not self.started
-
-    def env(self) -> dict[str, str]:
-        """The ``TICKETLAB_*`` variables that point the service (or a shell) at this stack.
-
-        ``TICKETLAB_LAB_REDIS_URL`` marks the Redis URL as the lab's own, so a shell that
-        exported it and runs ``up`` again after a ``down`` gets a new lab Redis rather than
-        being told its (stopped) Redis was given and does not answer.
-        """
-        env = {variable: getattr(self, attr) for variable, attr in URL_VARIABLES}
-        redis_part = self.parts.get(REDIS)
-        if redis_part is not None and redis_part.owned:
-            env[LAB_REDIS_VARIABLE] = self.redis_url
-        if self.influx_url:
-            env["TICKETLAB_INFLUX_URL"] = self.influx_url
-        return env
-
-    def broker_version(self) -> dict[str, str]:
-        """``{"rabbitmq": version}`` for a run's manifest, or nothing if the broker is mute."""
-        version = rabbitmq.server_version(self.amqp_url)
-        return {"rabbitmq": version} if version else {}
-
-    def settings(self, **overrides: Any) -> Settings:
-        values: dict[str, Any] = {
-            "db_url": self.db_url,
-            "replica_url": self.replica_url,
-            "db_admin_url": self.db_admin_url,
-            "redis_url": self.redis_url,
-            "amqp_url": self.amqp_url,
-            # All buyers come from one address here: per-member limits still apply.
-            **NO_CLIENT_RATE_LIMITS,
-        }
-        return Settings(**{**values, **overrides})
-
-
-@dataclass(frozen=True)
-class PartStatus:
-    """One line of ``ticketlab status``; ``detail`` carries part-specific facts (replica lag)."""
-
-    name: str
-    owned: bool
-    url: str
-    pid: int | None
-    pid_alive: bool
-    port: int | None
-    answering: bool
-    detail: dict[str, str] = field(default_factory=dict)
-    threads: int | None = None  # of the process and its group (a supervisor's workers too)
-
-    @property
-    def healthy(self) -> bool:
-        alive = self.pid_alive or not self.owned or self.pid is None
-        replicating = self.detail.get("Slave_IO_Running", "Yes") == "Yes" and (
-            self.detail.get("Slave_SQL_Running", "Yes") == "Yes"
-        )
-        return alive and self.answering and replicating
-
-
-def process_status(part: str, record: processes.PidRecord | None) -> PartStatus:
-    """A process the lab started that is not a server (the apps of ``up --app``, or a
-    leftover): alive by its pid file, answering if it serves HTTP on its ``--port``."""
-    alive = record is not None and record.is_running()
-    pid = record.pid if record else None
-    threads = processes.thread_count(pid) if alive and pid is not None else None
-    argv = list(record.argv) if record else []
-    port = int(argv[argv.index("--port") + 1]) if "--port" in argv[:-1] else None
-    if port is None:
-        return PartStatus(part, True, "(leftover)", pid, alive, None, False, threads=threads)
-    url = f"http://{LOOPBACK}:{port}"
-    answering = alive and http_ready(url)
-    return PartStatus(part, True, url, pid, alive, port, answering, threads=threads)
-
-
-def http_ready(url: str) -> bool:
-    import urllib.error
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(f"{url}/readyz", timeout=2) as answer:
-            return answer.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def db_urls(primary_port: int, replica_port: int) -> dict[str, str]:
-    host = LOOPBACK
-    return {
-        "db_url": f"mysql://{APP_USER}:{APP_PASSWORD}@{host}:{primary_port}/{DATABASE}",
-        "replica_url": f"mysql://{APP_USER}:{APP_PASSWORD}@{host}:{replica_port}/{DATABASE}",
-        "db_admin_url": f"mysql://root@{host}:{primary_port}/{DATABASE}",
-    }
+from service.config import Settings
 
 
 class Stack:
@@ -395,38 +280,13 @@ class Stack:
 
     def status(self) -> list[PartStatus]:
         state = load_state(self.paths)
-        out = [self._part_status(record) for record in in_part_order(state.parts).values()]
+        out = [part_status(self.paths, record) for record in in_part_order(state.parts).values()]
         for path, record in processes.pid_files(self.paths):
             part = path.name.removesuffix(".pid")
             if part not in state.parts:
                 out.append(process_status(part, record))
         add_heartbeat_lag(out, state)
         return out
-
-    def _part_status(self, record: PartRecord) -> PartStatus:
-        pid_record = processes.read_pid_file(self.paths.pid_file(record.name))
-        pid = pid_record.pid if pid_record else record.pid
-        alive = bool(pid_record and pid_record.is_running())
-        detail: dict[str, str] = {}
-        if record.name in (PRIMARY, REPLICA):
-            answering = record.port is not None and mariadb.answers(record.port)
-            if answering and record.port is not None:
-                detail = database_detail(record.name, record.port)
-        elif record.name == REDIS:
-            answering = redis.answers(record.url)
-        elif record.name == INFLUXDB:
-            answering = influxdb.answers(record.url)
-            detail = influxdb.status_detail(record.url) if answering else {}
-        else:
-            answering = rabbitmq.Broker.parse(record.url).answers()
-            if record.extra.get("vhost"):
-                detail["vhost"] = str(record.extra["vhost"])
-        threads = processes.thread_count(pid) if alive and pid is not None else None
-        return PartStatus(
-            *(record.name, record.owned, record.url, pid, alive, record.port, answering),
-            detail=detail,
-            threads=threads,
-        )
 
     # -- down -----------------------------------------------------------------------------
 
@@ -514,11 +374,6 @@ def recorded_vhost(state: LabState) -> str:
     return str(rabbit.extra.get("vhost", "")) if rabbit else ""
 
 
-def in_part_order(parts: dict[str, PartRecord]) -> dict[str, PartRecord]:
-    rank = {name: n for n, name in enumerate(SERVER_PARTS)}
-    return dict(sorted(parts.items(), key=lambda item: rank.get(item[0], len(rank))))
-
-
 def remove_stale_pid_files(paths: LabPaths) -> list[str]:
     """Drop pid files whose process is gone (or whose pid now belongs to someone else)."""
     removed = []
@@ -527,33 +382,6 @@ def remove_stale_pid_files(paths: LabPaths) -> list[str]:
             path.unlink(missing_ok=True)
             removed.append(path.name.removesuffix(".pid"))
     return removed
-
-
-def add_heartbeat_lag(parts: list[PartStatus], state: LabState) -> None:
-    """The replica's lag measured as pt-heartbeat does (a fresh stamp on the primary, timed
-    until the replica has it), beside the Seconds_Behind_Master it reports itself."""
-    from scenarios.faults.heartbeat import probe_lag
-
-    primary = state.parts.get(PRIMARY)
-    for part in parts:
-        if part.name == REPLICA and part.answering and part.port and primary and primary.port:
-            lag = probe_lag(primary.port, part.port)
-            part.detail["heartbeat_lag_s"] = "unreadable" if lag is None else f"{lag:.3f}"
-
-
-def database_detail(part: str, port: int) -> dict[str, str]:
-    """Replication facts for status: the primary's GTID position, the replica's lag and threads."""
-    if part == PRIMARY:
-        return {"gtid_binlog_pos": mariadb.primary_gtid(port) or "(empty)"}
-    status = mariadb.slave_status(port) or {}
-    keys = ("Seconds_Behind_Master", "Slave_IO_Running", "Slave_SQL_Running", "Gtid_IO_Pos")
-    detail = {key: "NULL" if status.get(key) is None else str(status[key]) for key in keys}
-    for key in ("Last_IO_Error", "Last_SQL_Error"):
-        if status.get(key):
-            detail[key] = str(status[key])
-    if not status:
-        detail = {"Slave_IO_Running": "not configured", "Slave_SQL_Running": "not configured"}
-    return detail
 
 
 __all__ = ["MissingBinary", "PartStatus", "Stack", "StackError", "StackInfo"]

@@ -11,208 +11,19 @@ an UPDATE that scanned the table would lock every seat of every concert.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from service.adapters.claim_sql import placeholders
 from service.adapters.db import aware, from_db, to_db
 from service.adapters.outbox import record_event
+from service.adapters.zone_versions import note_changed
 from service.domain import events
 from service.domain.errors import NotFound
-from service.domain.holds import FreedSeats, Hold, HoldStatus, ReleasedBy, SeatRef, hold_amount
+from service.domain.holds import FreedSeats, Hold, HoldStatus, ReleasedBy, SeatRef
 from service.domain.reservations import ReservationStatus
 
 Cursor = Any
-
-
-@dataclass(frozen=True)
-class SeatState:
-    """A seat as a claim strategy reads it: the hold's view plus what may change under it."""
-
-    ref: SeatRef
-    status: str
-    version: int
-    hold_id: int | None
-
-
-def placeholders(ids: Sequence[int]) -> str:
-    return ", ".join(["%s"] * len(ids))
-
-
-async def load_seats(
-    cur: Cursor,
-    concert_id: int,
-    seat_ids: Sequence[int],
-    *,
-    lock: bool = False,
-    nowait: bool = False,
-) -> list[SeatState]:
-    """The concert's seats among ``seat_ids``, in id order; ``lock`` makes it FOR UPDATE.
-
-    Without ``lock`` this is a consistent (snapshot) read: it may show a seat as AVAILABLE
-    that another transaction has just claimed, which is exactly the window ``naive`` falls
-    into and the guarded strategies close. ``nowait`` fails at once (error 1205) instead of
-    waiting for a row someone else locked.
-    """
-    if not seat_ids:
-        return []
-    refs = await _seat_refs(cur, concert_id, seat_ids)
-    if lock:
-        live = await _lock_seat_rows(cur, seat_ids, nowait=nowait)
-    else:
-        live = {ref.id: row for ref, row in refs}
-    return [
-        SeatState(ref, live[ref.id]["status"], live[ref.id]["version"], live[ref.id]["hold_id"])
-        for ref, _row in refs
-    ]
-
-
-async def _seat_refs(
-    cur: Cursor, concert_id: int, seat_ids: Sequence[int]
-) -> list[tuple[SeatRef, dict[str, Any]]]:
-    await cur.execute(
-        "SELECT s.id, z.code, s.row_label, s.number, s.price, s.status, s.version, s.hold_id"
-        " FROM seats s JOIN zones z ON z.id = s.zone_id"
-        f" WHERE s.concert_id = %s AND s.id IN ({placeholders(seat_ids)}) ORDER BY s.id",
-        (concert_id, *seat_ids),
-    )
-    return [
-        (SeatRef(r["id"], r["code"], r["row_label"], r["number"], r["price"]), r)
-        for r in await cur.fetchall()
-    ]
-
-
-async def _lock_seat_rows(
-    cur: Cursor, seat_ids: Sequence[int], *, nowait: bool
-) -> dict[int, dict[str, Any]]:
-    """Locks by primary key alone: a join would lock the zone row too (one lock for everyone,
-    taken in no fixed order), and a concert_id condition could lock a whole index range."""
-    await cur.execute(
-        "SELECT id, status, version, hold_id FROM seats"
-        f" WHERE id IN ({placeholders(seat_ids)}) ORDER BY id FOR UPDATE"
-        + (" NOWAIT" if nowait else ""),
-        tuple(seat_ids),
-    )
-    return {r["id"]: r for r in await cur.fetchall()}
-
-
-def require_all(seat_ids: Sequence[int], seats: Sequence[SeatState]) -> None:
-    missing = sorted(set(seat_ids) - {s.ref.id for s in seats})
-    if missing:
-        raise NotFound("seats", missing)
-
-
-async def concert_ticket_limit(cur: Cursor, concert_id: int) -> int:
-    await cur.execute("SELECT ticket_limit FROM concerts WHERE id = %s", (concert_id,))
-    row = await cur.fetchone()
-    if row is None:
-        raise NotFound("concert", concert_id)
-    return int(row["ticket_limit"])
-
-
-async def lock_member(cur: Cursor, member_id: int) -> None:
-    """Serialises one member's concurrent requests, so two of them can't both pass the limit.
-
-    Must be the transaction's first statement: a REPEATABLE READ snapshot starts at the
-    first plain read, and the count that follows has to see the member's last commit.
-    """
-    await cur.execute("SELECT id FROM members WHERE id = %s FOR UPDATE", (member_id,))
-    if await cur.fetchone() is None:
-        raise NotFound("member", member_id)
-
-
-async def member_seat_count(cur: Cursor, member_id: int, concert_id: int, now: datetime) -> int:
-    """Seats the member holds or has reserved for the concert, after ``lock_member``.
-
-    Holds and unpaid reservations past their ``expires_at`` no longer count: their release
-    may lag (a slow consumer), and the member should not pay for that lag.
-    """
-    moment = to_db(now)
-    await cur.execute(
-        "SELECT"
-        " (SELECT COUNT(*) FROM holds h JOIN hold_seats hs ON hs.hold_id = h.id"
-        "   WHERE h.member_id = %s AND h.concert_id = %s AND h.status = 'ACTIVE'"
-        "   AND h.expires_at > %s)"
-        " + (SELECT COUNT(*) FROM reservations r JOIN hold_seats hs ON hs.hold_id = r.hold_id"
-        "   WHERE r.member_id = %s AND r.concert_id = %s AND (r.status = 'CONFIRMED'"
-        "   OR (r.status = 'AWAITING_PAYMENT' AND r.expires_at > %s))) AS n",
-        (member_id, concert_id, moment, member_id, concert_id, moment),
-    )
-    row = await cur.fetchone()
-    return int(row["n"])
-
-
-async def insert_hold(
-    cur: Cursor,
-    *,
-    concert_id: int,
-    member_id: int,
-    seats: Sequence[SeatRef],
-    strategy: str,
-    now: datetime,
-    expires_at: datetime,
-) -> Hold:
-    """An ACTIVE hold and one hold_seats row per seat; the seats themselves are not touched."""
-    amount = hold_amount(seats)
-    await cur.execute(
-        "INSERT INTO holds (concert_id, member_id, status, strategy, amount, created_at,"
-        " expires_at) VALUES (%s, %s, 'ACTIVE', %s, %s, %s, %s)",
-        (concert_id, member_id, strategy, amount, to_db(now), to_db(expires_at)),
-    )
-    hold_id = int(cur.lastrowid)
-    await cur.executemany(
-        "INSERT INTO hold_seats (hold_id, seat_id, concert_id, price) VALUES (%s, %s, %s, %s)",
-        [(hold_id, seat.id, concert_id, seat.price) for seat in seats],
-    )
-    await record_event(
-        cur,
-        events.HOLD_CREATED,
-        str(hold_id),
-        {
-            "concert_id": concert_id,
-            "member_id": member_id,
-            "seat_ids": [seat.id for seat in seats],
-            "amount": amount,
-            "strategy": strategy,
-            "expires_at": expires_at,
-        },
-    )
-    return Hold(
-        id=hold_id,
-        concert_id=concert_id,
-        member_id=member_id,
-        status=HoldStatus.ACTIVE,
-        amount=amount,
-        created_at=now,
-        expires_at=expires_at,
-        seats=list(seats),
-        strategy=strategy,
-    )
-
-
-async def stamp_claimed(cur: Cursor, hold_id: int) -> None:
-    """Record when the hold really got its seats: now, after the seat writes and lock waits."""
-    await cur.execute("UPDATE holds SET claimed_at = UTC_TIMESTAMP(6) WHERE id = %s", (hold_id,))
-
-
-async def mark_seats_held(cur: Cursor, hold_id: int, seat_ids: Sequence[int]) -> int:
-    """The guarded claim: only AVAILABLE seats change; returns how many did."""
-    await cur.execute(
-        "UPDATE seats SET status = 'HELD', hold_id = %s, version = version + 1"
-        f" WHERE id IN ({placeholders(seat_ids)}) AND status = 'AVAILABLE'",
-        (hold_id, *seat_ids),
-    )
-    return int(cur.rowcount)
-
-
-async def seats_not_held_by(cur: Cursor, hold_id: int, seat_ids: Sequence[int]) -> list[int]:
-    """After a guarded claim fell short: which of the seats this hold did not get."""
-    await cur.execute(
-        f"SELECT id FROM seats WHERE id IN ({placeholders(seat_ids)})"
-        " AND (hold_id IS NULL OR hold_id <> %s)",
-        (*seat_ids, hold_id),
-    )
-    return [r["id"] for r in await cur.fetchall()]
 
 
 def _hold_from_row(row: dict[str, Any], seats: list[SeatRef]) -> Hold:
@@ -231,23 +42,27 @@ def _hold_from_row(row: dict[str, Any], seats: list[SeatRef]) -> Hold:
     )
 
 
-async def hold_seat_refs(cur: Cursor, hold_id: int) -> list[SeatRef]:
+async def _hold_seat_rows(cur: Cursor, hold_id: int) -> list[dict[str, Any]]:
     await cur.execute(
-        "SELECT hs.seat_id, z.code, s.row_label, s.number, hs.price FROM hold_seats hs"
-        " JOIN seats s ON s.id = hs.seat_id JOIN zones z ON z.id = s.zone_id"
+        "SELECT hs.seat_id, z.code, s.row_label, s.number, hs.price, hs.released_at"
+        " FROM hold_seats hs JOIN seats s ON s.id = hs.seat_id JOIN zones z ON z.id = s.zone_id"
         " WHERE hs.hold_id = %s ORDER BY hs.seat_id",
         (hold_id,),
     )
-    return [
-        SeatRef(r["seat_id"], r["code"], r["row_label"], r["number"], r["price"])
-        for r in await cur.fetchall()
-    ]
+    return list(await cur.fetchall())
 
 
-async def get_hold(
-    cur: Cursor, hold_id: int, member_id: int | None = None, *, for_update: bool = False
-) -> Hold | None:
-    """The hold with its seats; scoped to ``member_id`` so another member's hold is None."""
+def _seat_ref(row: dict[str, Any]) -> SeatRef:
+    return SeatRef(row["seat_id"], row["code"], row["row_label"], row["number"], row["price"])
+
+
+async def hold_seat_refs(cur: Cursor, hold_id: int) -> list[SeatRef]:
+    return [_seat_ref(r) for r in await _hold_seat_rows(cur, hold_id)]
+
+
+async def _hold_with_rows(
+    cur: Cursor, hold_id: int, member_id: int | None, *, for_update: bool
+) -> tuple[Hold, list[dict[str, Any]]] | None:
     sql = "SELECT * FROM holds WHERE id = %s"
     args: tuple[int, ...] = (hold_id,)
     if member_id is not None:
@@ -257,25 +72,45 @@ async def get_hold(
     row = await cur.fetchone()
     if row is None:
         return None
-    return _hold_from_row(row, await hold_seat_refs(cur, hold_id))
+    seat_rows = await _hold_seat_rows(cur, hold_id)
+    return _hold_from_row(row, [_seat_ref(r) for r in seat_rows]), seat_rows
 
 
-async def _release_seats(cur: Cursor, hold_id: int, now: datetime) -> tuple[int, ...]:
-    """Frees the hold's seats that are still its own (a seat naive gave away stays put);
-    the ids of every seat the hold had until now."""
+async def get_hold(
+    cur: Cursor, hold_id: int, member_id: int | None = None, *, for_update: bool = False
+) -> Hold | None:
+    """The hold with its seats; scoped to ``member_id`` so another member's hold is None."""
+    found = await _hold_with_rows(cur, hold_id, member_id, for_update=for_update)
+    return None if found is None else found[0]
+
+
+async def _unreleased_seat_ids(cur: Cursor, hold_id: int) -> tuple[int, ...]:
     await cur.execute(
         "SELECT seat_id FROM hold_seats WHERE hold_id = %s AND released_at IS NULL"
         " ORDER BY seat_id",
         (hold_id,),
     )
-    seat_ids = tuple(r["seat_id"] for r in await cur.fetchall())
+    return tuple(r["seat_id"] for r in await cur.fetchall())
+
+
+async def _free_seats(cur: Cursor, hold_id: int, seat_ids: Sequence[int]) -> None:
+    """Frees the seats that are still this hold's own (a seat naive gave away stays put)."""
+    if seat_ids:
+        await cur.execute(
+            "UPDATE seats SET status = 'AVAILABLE', hold_id = NULL, version = version + 1"
+            f" WHERE id IN ({placeholders(seat_ids)}) AND hold_id = %s",
+            (*seat_ids, hold_id),
+        )
+        note_changed(cur, seat_ids, cur.rowcount)
+
+
+async def _release_seats(cur: Cursor, hold_id: int, now: datetime) -> tuple[int, ...]:
+    """Frees the hold's seats that are still its own; the ids of every seat the hold had
+    until now."""
+    seat_ids = await _unreleased_seat_ids(cur, hold_id)
     if not seat_ids:
         return seat_ids
-    await cur.execute(
-        "UPDATE seats SET status = 'AVAILABLE', hold_id = NULL, version = version + 1"
-        f" WHERE id IN ({placeholders(seat_ids)}) AND hold_id = %s",
-        (*seat_ids, hold_id),
-    )
+    await _free_seats(cur, hold_id, seat_ids)
     await cur.execute(
         "UPDATE hold_seats SET released_at = %s WHERE hold_id = %s AND released_at IS NULL",
         (to_db(now), hold_id),
@@ -284,12 +119,24 @@ async def _release_seats(cur: Cursor, hold_id: int, now: datetime) -> tuple[int,
 
 
 async def _release_active(
-    cur: Cursor, hold_id: int, by: ReleasedBy, now: datetime
+    cur: Cursor,
+    hold_id: int,
+    by: ReleasedBy,
+    now: datetime,
+    seat_ids: tuple[int, ...] | None = None,
 ) -> tuple[int, ...]:
-    seat_ids = await _release_seats(cur, hold_id, now)
+    """Seats freed, then the hold and its seat rows marked released in one multi-table
+    UPDATE (the LEFT JOIN still marks a hold with no seat rows left), then the event.
+    ``seat_ids``: the hold's unreleased seats, when the caller has already read them."""
+    if seat_ids is None:
+        seat_ids = await _unreleased_seat_ids(cur, hold_id)
+    await _free_seats(cur, hold_id, seat_ids)
+    moment = to_db(now)
     await cur.execute(
-        "UPDATE holds SET status = 'RELEASED', released_at = %s, released_by = %s WHERE id = %s",
-        (to_db(now), by.value, hold_id),
+        "UPDATE holds h LEFT JOIN hold_seats hs ON hs.hold_id = h.id AND hs.released_at IS NULL"
+        " SET h.status = 'RELEASED', h.released_at = %s, h.released_by = %s,"
+        " hs.released_at = %s WHERE h.id = %s",
+        (moment, by.value, moment, hold_id),
     )
     await record_event(cur, events.HOLD_RELEASED, str(hold_id), {"released_by": by.value})
     return seat_ids
@@ -380,11 +227,13 @@ async def claim_expired_holds(cur: Cursor, cutoff: datetime, limit: int) -> list
 
 async def release_by_member(cur: Cursor, hold_id: int, member_id: int, now: datetime) -> Hold:
     """The member gives the hold back; another member's hold is NotFound, never Forbidden."""
-    hold = await get_hold(cur, hold_id, member_id, for_update=True)
-    if hold is None:
+    found = await _hold_with_rows(cur, hold_id, member_id, for_update=True)
+    if found is None:
         raise NotFound("hold", hold_id)
+    hold, seat_rows = found
     hold.ensure_releasable()
-    await _release_active(cur, hold_id, ReleasedBy.MEMBER, now)
+    unreleased = tuple(r["seat_id"] for r in seat_rows if r["released_at"] is None)
+    await _release_active(cur, hold_id, ReleasedBy.MEMBER, now, unreleased)
     hold.status = HoldStatus.RELEASED
     hold.released_at = now
     hold.released_by = ReleasedBy.MEMBER

@@ -13,8 +13,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from service.adapters.bookings import get_hold, placeholders
+from service.adapters.bookings import get_hold
+from service.adapters.claim_sql import placeholders
 from service.adapters.db import aware, from_db, to_db
+from service.adapters.zone_versions import note_changed
 from service.domain.errors import NotFound
 from service.domain.reservations import Reservation, ReservationStatus, new_order_id
 
@@ -39,6 +41,7 @@ async def convert_hold(cur: Cursor, hold_id: int, member_id: int, now: datetime)
         f" WHERE id IN ({placeholders(seat_ids)}) AND hold_id = %s AND status = 'HELD'",
         (*seat_ids, hold_id),
     )
+    note_changed(cur, seat_ids, cur.rowcount)
     order_id = new_order_id()
     await cur.execute(
         "INSERT INTO reservations (hold_id, member_id, concert_id, order_id, amount, status,"
@@ -170,6 +173,7 @@ async def confirm_reservation(
         f" WHERE id IN ({placeholders(owned)}) AND hold_id = %s",
         (*owned, reservation.hold_id),
     )
+    note_changed(cur, owned, cur.rowcount)
     sold = int(cur.rowcount)
     if all_or_nothing and sold != len(rows):  # the rows are locked: cannot happen
         raise RuntimeError(f"reservation {reservation.id}: sold {sold} of {len(rows)} seats")

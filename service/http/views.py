@@ -5,9 +5,14 @@ Domain errors propagate to ``problem_middleware``; nothing here catches them.
 
 from __future__ import annotations
 
+from datetime import datetime
+from functools import partial
+
 from aiohttp import web
 
 from service.bootstrap import DEPS
+from service.domain.availability import ZoneSnapshot, compact_form, verbose_seats
+from service.domain.catalog import Concert
 from service.http.auth import current_member
 from service.http.parsing import (
     int_list,
@@ -16,7 +21,13 @@ from service.http.parsing import (
     read_json_object,
     reject_unknown_fields,
 )
-from service.http.serialize import json_response
+from service.http.revalidation import (
+    COMPACT,
+    COMPACT_MEDIA_TYPE,
+    cached_json_response,
+    seat_map_form,
+)
+from service.http.serialize import encode_default, json_response
 from service.usecases import catalog
 from service.usecases import holds as hold_cases
 
@@ -24,7 +35,21 @@ MAX_ROW_LEN = 4
 
 
 async def list_concerts(request: web.Request) -> web.Response:
-    return json_response({"concerts": await catalog.list_concerts(request.app[DEPS].catalog)})
+    read = await catalog.read_concerts(request.app[DEPS].availability)
+    return cached_json_response(
+        request,
+        etag_base=read.etag_base,
+        key="concerts",
+        cache=read.encoded,
+        build=lambda: {"concerts": [encode_concert(c) for c in read.concerts]},
+        freshness=read.freshness,
+    )
+
+
+def encode_concert(concert: Concert) -> dict[str, object]:
+    return {
+        k: encode_default(v) if isinstance(v, datetime) else v for k, v in concert.__dict__.items()
+    }
 
 
 async def get_concert(request: web.Request) -> web.Response:
@@ -33,16 +58,43 @@ async def get_concert(request: web.Request) -> web.Response:
 
 
 async def list_zones(request: web.Request) -> web.Response:
+    """From the read model: ETag per combination of zone versions, 304, gzip, freshness."""
     concert_id = path_id(request, "concert_id", "concert")
-    return json_response({"zones": await catalog.list_zones(request.app[DEPS].catalog, concert_id)})
+    deps = request.app[DEPS]
+    read = await catalog.read_zones(deps.availability, deps.catalog, concert_id)
+    return cached_json_response(
+        request,
+        etag_base=read.etag_base,
+        key="zones",
+        cache=read.encoded,
+        build=lambda: {"zones": [zone.__dict__ for zone in read.zones]},
+        freshness=read.freshness,
+    )
 
 
 async def list_seats(request: web.Request) -> web.Response:
+    """The seat map, verbose (one object per seat) or compact (layout once + a bitmap)."""
     concert_id = path_id(request, "concert_id", "concert")
     zone = request.match_info["zone"]
     row = optional_query(request, "row", max_len=MAX_ROW_LEN)
-    seats = await catalog.list_seats(request.app[DEPS].catalog, concert_id, zone, row)
-    return json_response({"seats": seats})
+    form = seat_map_form(request)
+    deps = request.app[DEPS]
+    read = await catalog.read_seat_map(deps.availability, deps.catalog, concert_id, zone)
+    snapshot = read.snapshot
+    compact = form == COMPACT
+    return cached_json_response(
+        request,
+        etag_base=read.etag_base,
+        key=form if row is None else f"{form}-row-{row.casefold()}",
+        cache=snapshot.encoded if row is None else None,
+        build=partial(compact_form if compact else verbose_seat_map, snapshot, row),
+        freshness=read.freshness,
+        content_type=COMPACT_MEDIA_TYPE if compact else "application/json",
+    )
+
+
+def verbose_seat_map(snapshot: ZoneSnapshot, row: str | None) -> dict[str, object]:
+    return {"seats": verbose_seats(snapshot, row)}
 
 
 async def create_hold(request: web.Request) -> web.Response:

@@ -20,16 +20,9 @@ from scenarios.load.process import headless_argv, start_locust
 from scenarios.load.workload import parse_workload, write_workload
 from service.config import Settings
 from tests.support.processes import free_port, running
-from tests.support.servers import identity_provider
 
 pytestmark = pytest.mark.slow
 LOCUST_TIMEOUT_S = 120
-
-
-@pytest.fixture(scope="module")
-def idp_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with identity_provider(tmp_path_factory.mktemp("idp")) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")

@@ -51,14 +51,15 @@ printf '%s%s\\n' '::reservations::' "$(curl -s -H "Authorization: Bearer $ACCESS
 def readme_ports() -> Iterator[None]:
     """The README's ports, one test run at a time; refused if a stranger holds them."""
     with LOCK.open("a") as lock:
-        deadline = time.monotonic() + LOCK_WAIT_S
-        while True:
+
+        def locked() -> bool:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
             except BlockingIOError:
-                assert time.monotonic() < deadline, f"{LOCK} stayed locked"
-                time.sleep(0.5)
+                return False
+            return True
+
+        wait_until_sync(locked, LOCK_WAIT_S, f"{LOCK} to be unlocked", interval=0.5)
         try:
             busy = [port for port in README_PORTS if port_answers(port)]
             assert busy == [], f"the README's ports {busy} are taken by something else"

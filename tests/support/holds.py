@@ -1,4 +1,4 @@
-"""Holds written straight through the bookings SQL, for expiry and sweeper tests that
+"""Holds written straight through the claim SQL, for expiry and sweeper tests that
 exercise one path alone (no claim strategy, no HTTP)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from service.adapters import bookings, reservations
+from service.adapters import claim_sql, reservations
 from service.adapters.db import Database
 from service.domain.holds import SeatRef
 
@@ -28,7 +28,7 @@ class SeatPool:
         async with db.transaction() as cur:
             await cur.execute("SELECT id FROM seats WHERE concert_id = %s ORDER BY id", concert_id)
             ids = [row["id"] for row in await cur.fetchall()]
-            seats = await bookings.load_seats(cur, concert_id, ids)
+            seats = await claim_sql.load_seats(cur, concert_id, ids)
         return cls(concert_id, [s.ref for s in seats])
 
     def take(self, n: int) -> list[SeatRef]:
@@ -49,7 +49,7 @@ async def make_hold(
     """An ACTIVE hold on ``seats`` (marked HELD), as a claim strategy would commit it."""
     now = min(utcnow(), expires_at - timedelta(seconds=1))
     async with db.transaction() as cur:
-        hold = await bookings.insert_hold(
+        hold = await claim_sql.insert_hold(
             cur,
             concert_id=concert_id,
             member_id=member_id,
@@ -59,7 +59,9 @@ async def make_hold(
             expires_at=expires_at,
         )
         if seats:
-            assert await bookings.mark_seats_held(cur, hold.id, [s.id for s in seats]) == len(seats)
+            assert await claim_sql.mark_seats_held(cur, hold.id, [s.id for s in seats]) == len(
+                seats
+            )
     return hold.id
 
 

@@ -26,6 +26,8 @@ ADMIN_URL = os.environ.get("TICKETLAB_TEST_DB_ADMIN_URL", "mysql://root@127.0.0.
 REDIS_URL = os.environ.get("TICKETLAB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 AMQP_BASE = os.environ.get("TICKETLAB_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 AMQP_USER = os.environ.get("TICKETLAB_TEST_AMQP_USER", "guest")
+# The MySQL driver the service's pools use in tests (default: the service's default).
+DB_DRIVER = os.environ.get("TICKETLAB_TEST_DB_DRIVER", "")
 # Every vhost this test process makes starts so, so ``tests/support/vhosts.py`` can tell
 # ours from those of other test runs sharing the broker.
 VHOST_PREFIX = f"tl_{os.getpid()}_"
@@ -62,6 +64,7 @@ class Isolation:
             "amqp_url": AMQP_BASE.rstrip("/") + "/" + quote(self.vhost, safe=""),
             "key_prefix": f"t{self.token}",
             "sweeper_interval_s": 0.5,
+            **({"db_driver": DB_DRIVER} if DB_DRIVER else {}),
             **NO_CLIENT_RATE_LIMITS,  # every test client is 127.0.0.1
         }
         values.update(overrides)

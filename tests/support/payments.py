@@ -21,7 +21,6 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
 from providers.psp import PspConfig, create_app
 from service.adapters.db import Database
@@ -29,7 +28,7 @@ from service.adapters.tokens import AccessTokens
 from service.config import Settings
 from tests.support.http import call
 from tests.support.processes import free_port
-from tests.support.servers import Service
+from tests.support.servers import Service, serving_app
 from tests.support.waiting import wait_until
 
 PSP_SECRET = "test_sk_payments"
@@ -120,13 +119,8 @@ async def running_psp(
             **config,
         )
     )
-    runner = web.AppRunner(app)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        yield Psp(f"http://127.0.0.1:{port}", http)
-    finally:
-        await runner.cleanup()
+    async with serving_app(app, port) as url:
+        yield Psp(url, http)
 
 
 def service_settings(base: Settings, psp: Psp, **overrides: Any) -> Settings:

@@ -68,10 +68,16 @@ def running(
         wait_ready(ready_url, process, log)
         yield process
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        interrupt(process)
+
+
+def interrupt(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    """Stop ``process`` as Ctrl-C would, and kill it if it has not exited within ``timeout``."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -35,11 +35,21 @@ class Service:
 
 
 @asynccontextmanager
-async def serving_app(app: web.Application, where: int | socket.socket) -> AsyncIterator[str]:
-    """Any aiohttp app on a real port (or an already bound socket); yields its base URL."""
+async def started_app(app: web.Application) -> AsyncIterator[web.AppRunner]:
+    """Any aiohttp app started (every ``cleanup_ctx`` entered, so its jobs run) but not
+    listening; cleaned up on the way out."""
     runner = web.AppRunner(app)
     await runner.setup()
     try:
+        yield runner
+    finally:
+        await runner.cleanup()
+
+
+@asynccontextmanager
+async def serving_app(app: web.Application, where: int | socket.socket) -> AsyncIterator[str]:
+    """Any aiohttp app on a real port (or an already bound socket); yields its base URL."""
+    async with started_app(app) as runner:
         if isinstance(where, socket.socket):
             site: web.BaseSite = web.SockSite(runner, where)
             port = where.getsockname()[1]
@@ -47,8 +57,6 @@ async def serving_app(app: web.Application, where: int | socket.socket) -> Async
             site, port = web.TCPSite(runner, "127.0.0.1", where), where
         await site.start()
         yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
 
 
 @asynccontextmanager
@@ -74,4 +82,5 @@ __all__ = [
     "service_settings",
     "serving",
     "serving_app",
+    "started_app",
 ]

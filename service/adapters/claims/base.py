@@ -1,8 +1,10 @@
 """What every claim strategy shares: the limit check, seat validation and the hold rows.
 
 Strategies differ only in how they keep two buyers of one seat apart, so each one calls
-``begin_claim`` first in its transaction (member lock, ticket limit, seat lookup) and
-``record_hold`` to write the hold; the seat update in between is theirs.
+``begin_claim`` first in its transaction (member lock, then seats and ticket limit in one
+read), ``open_hold`` to write the holds row, its own seat update, and ``close_hold`` for
+the hold's seat rows and event. Each call is one statement, one round trip: a hold costs
+seven under ``conditional`` (``tests/integration/service/test_statement_counts.py``).
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from typing import Any
 from redis.exceptions import MaxConnectionsError, RedisError
 
 from service import metrics
-from service.adapters import bookings
-from service.adapters.bookings import SeatState
+from service.adapters import claim_sql
+from service.adapters.claim_sql import SeatState
 from service.adapters.db import Database
 from service.config import Settings
 from service.domain.errors import Contention, SeatsTaken
@@ -29,23 +31,24 @@ class BaseClaimer(SeatClaimer):
         self.db = db
 
     async def begin_claim(self, cur: Any, request: ClaimRequest) -> list[SeatState]:
-        """Member lock, concert, seats (a plain read), then the ticket limit.
+        """Member lock, then seats, ticket limit and the member's count in one read.
 
-        The member lock must open the transaction (see ``bookings.lock_member``). Unknown
-        seats are checked before the limit, so a wrong id is a 404 whatever the member holds.
+        The member lock must open the transaction (see ``claim_sql.lock_member``), and the
+        read after it must be a statement of its own (``claim_sql.read_claim_context``).
+        Unknown seats are checked before the limit, so a wrong id is a 404 whatever the
+        member holds.
         """
-        await bookings.lock_member(cur, request.member_id)
-        limit = await bookings.concert_ticket_limit(cur, request.concert_id)
-        seats = await bookings.load_seats(cur, request.concert_id, request.seat_ids)
-        bookings.require_all(request.seat_ids, seats)
-        already = await bookings.member_seat_count(
-            cur, request.member_id, request.concert_id, request.now
+        await claim_sql.lock_member(cur, request.member_id)
+        context = await claim_sql.read_claim_context(
+            cur, request.member_id, request.concert_id, request.seat_ids, request.now
         )
-        check_ticket_limit(limit, already, len(request.seat_ids))
-        return seats
+        claim_sql.require_all(request.seat_ids, context.seats)
+        check_ticket_limit(context.ticket_limit, context.already, len(request.seat_ids))
+        return context.seats
 
-    async def record_hold(self, cur: Any, request: ClaimRequest, seats: list[SeatState]) -> Hold:
-        return await bookings.insert_hold(
+    async def open_hold(self, cur: Any, request: ClaimRequest, seats: list[SeatState]) -> Hold:
+        """The holds row, before the seats are written (they point at its id)."""
+        return await claim_sql.insert_hold_row(
             cur,
             concert_id=request.concert_id,
             member_id=request.member_id,
@@ -55,17 +58,21 @@ class BaseClaimer(SeatClaimer):
             expires_at=request.expires_at,
         )
 
+    async def close_hold(self, cur: Any, hold: Hold) -> Hold:
+        """After the seats are the hold's: its seat rows, stamped as claimed now, and its event."""
+        await claim_sql.insert_hold_seats(cur, hold, claimed=True)
+        return hold
+
     async def claim_guarded(self, cur: Any, request: ClaimRequest) -> Hold:
         """One guarded UPDATE, checked by rows affected; a shortfall names the seats lost."""
         seats = await self.begin_claim(cur, request)
-        hold = await self.record_hold(cur, request, seats)
-        claimed = await bookings.mark_seats_held(cur, hold.id, request.seat_ids)
+        hold = await self.open_hold(cur, request, seats)
+        claimed = await claim_sql.mark_seats_held(cur, hold.id, request.seat_ids)
         if claimed != len(request.seat_ids):
-            taken = await bookings.seats_not_held_by(cur, hold.id, request.seat_ids)
+            taken = await claim_sql.seats_not_held_by(cur, hold.id, request.seat_ids)
             self.count_wait("lost-race")
             raise SeatsTaken(taken)
-        await bookings.stamp_claimed(cur, hold.id)
-        return hold
+        return await self.close_hold(cur, hold)
 
     def count_wait(self, kind: str) -> None:
         metrics.lock_waits.labels(strategy=self.name, kind=kind).inc()

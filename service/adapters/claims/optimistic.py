@@ -9,8 +9,8 @@ a hot seat cannot spin a request forever: past the bound it is Contention (503, 
 
 from __future__ import annotations
 
-from service.adapters import bookings
 from service.adapters.claims.base import BaseClaimer, taken_seats
+from service.adapters.zone_versions import note_changed
 from service.domain.errors import Contention, SeatsTaken
 from service.domain.holds import Hold
 from service.ports import ClaimRequest
@@ -37,7 +37,7 @@ class OptimisticClaimer(BaseClaimer):
             taken = taken_seats(seats)
             if taken:
                 raise SeatsTaken(taken)
-            hold = await self.record_hold(cur, request, seats)
+            hold = await self.open_hold(cur, request, seats)
             for seat in seats:
                 await cur.execute(
                     "UPDATE seats SET status = 'HELD', hold_id = %s, version = version + 1"
@@ -46,5 +46,5 @@ class OptimisticClaimer(BaseClaimer):
                 )
                 if cur.rowcount != 1:
                     raise _VersionConflict
-            await bookings.stamp_claimed(cur, hold.id)
-            return hold
+                note_changed(cur, (seat.ref.id,), cur.rowcount)
+            return await self.close_hold(cur, hold)

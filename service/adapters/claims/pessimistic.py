@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pymysql
-
-from service.adapters import bookings
-from service.adapters.bookings import SeatState
+from service.adapters import claim_sql
+from service.adapters.claim_sql import SeatState
 from service.adapters.claims.base import BaseClaimer, taken_seats
-from service.adapters.db import LOCK_WAIT_TIMEOUT
+from service.adapters.db import LOCK_WAIT_TIMEOUT, error_code
+from service.adapters.zone_versions import note_changed
 from service.domain.errors import SeatsTaken
 from service.domain.holds import Hold
 from service.ports import ClaimRequest
@@ -25,27 +24,26 @@ class PessimisticClaimer(BaseClaimer):
 
     async def claim(self, request: ClaimRequest) -> Hold:
         async with self.db.transaction() as cur:
-            await self.begin_claim(cur, request)
-            seats = await self._lock_seats(cur, request)
+            seats = await self.begin_claim(cur, request)
+            seats = await self._lock_seats(cur, seats)
             taken = taken_seats(seats)
             if taken:
                 raise SeatsTaken(taken)
-            hold = await self.record_hold(cur, request, seats)
+            hold = await self.open_hold(cur, request, seats)
             await cur.execute(
                 "UPDATE seats SET status = 'HELD', hold_id = %s, version = version + 1"
-                f" WHERE id IN ({bookings.placeholders(request.seat_ids)})",
+                f" WHERE id IN ({claim_sql.placeholders(request.seat_ids)})",
                 (hold.id, *request.seat_ids),
             )
-            await bookings.stamp_claimed(cur, hold.id)
-            return hold
+            note_changed(cur, request.seat_ids, cur.rowcount)
+            return await self.close_hold(cur, hold)
 
-    async def _lock_seats(self, cur: Any, request: ClaimRequest) -> list[SeatState]:
+    async def _lock_seats(self, cur: Any, seats: list[SeatState]) -> list[SeatState]:
+        """The seats read plainly by ``begin_claim``, as they are under their row locks."""
         try:
-            return await bookings.load_seats(
-                cur, request.concert_id, request.seat_ids, lock=True, nowait=True
-            )
-        except pymysql.err.OperationalError as exc:
-            if not exc.args or exc.args[0] != LOCK_WAIT_TIMEOUT:
+            return await claim_sql.lock_seats(cur, seats, nowait=True)
+        except Exception as exc:
+            if error_code(exc) != LOCK_WAIT_TIMEOUT:
                 raise
         self.count_wait("row-lock-wait")
-        return await bookings.load_seats(cur, request.concert_id, request.seat_ids, lock=True)
+        return await claim_sql.lock_seats(cur, seats)

@@ -22,6 +22,7 @@ import pytest
 
 from scenarios.faults.api import build_app
 from scenarios.faults.proxies import Collection
+from tests.support.http import call
 from tests.support.processes import free_port, running
 from tests.support.servers import serving_app
 from tests.support.waiting import wait_until
@@ -46,9 +47,8 @@ class Lab:
             return await answer.json()
 
     async def call(self, method: str, path: str, body: object = None) -> tuple[int, object]:
-        async with self.session.request(method, f"{self.api}{path}", json=body) as answer:
-            text = await answer.text()
-            return answer.status, (await answer.json() if text.strip() else None)
+        reply = await call(self.session, method, f"{self.api}{path}", json=body)
+        return reply.status, reply.body
 
 
 async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -4,7 +4,6 @@ slow or absent server costs the writer points, never the caller time."""
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 
 from dashboards.influx import InfluxWriter, Point, query
 from tests.support.influx import Influx, influx_database, influx_server
+from tests.support.waiting import wait_until_sync
 
 T0 = 1_700_000_000.0
 
@@ -51,10 +51,8 @@ def test_points_written_within_a_second_go_in_one_batch(influx: Influx, database
 def test_the_background_thread_sends_without_being_asked(influx: Influx, database: str) -> None:
     with InfluxWriter(influx.url, database, interval_s=0.05) as writer:
         writer.write(Point("ops", {"n": 1}, {}, T0))
-        deadline = time.monotonic() + 10
-        while not writer.stats.written and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert writer.stats.written == 1, "the writer's thread sent nothing"
+        wait_until_sync(lambda: writer.stats.written > 0, 10, "the writer's thread to send")
+        assert writer.stats.written == 1
 
 
 def test_refused_points_are_counted_as_failed(influx: Influx, database: str) -> None:

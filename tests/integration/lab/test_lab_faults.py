@@ -25,9 +25,9 @@ from scenarios.nemesis import FaultLab
 from scenarios.stack import Stack, StackInfo, mariadb
 from scenarios.stack import processes as lab_processes
 from scenarios.stack import redis as lab_redis
+from scenarios.stack.info import PRIMARY, REDIS, REPLICA
 from scenarios.stack.net import choose_port
 from scenarios.stack.paths import LabPaths
-from scenarios.stack.stack import PRIMARY, REDIS, REPLICA
 from scenarios.stack.state import LabState, PartRecord, load_state, save_state
 from tests.support.isolation import AMQP_BASE
 from tests.support.waiting import wait_until

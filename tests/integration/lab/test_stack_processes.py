@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from scenarios.stack.binaries import find_binary
 from scenarios.stack.net import choose_port
 from scenarios.stack.rabbitmq import Broker, dist_port, lab_vhost
 from scenarios.stack.state import LabState, PartRecord, load_state, save_state
+from tests.support.waiting import wait_until_sync
 
 
 @pytest.fixture
@@ -50,18 +50,15 @@ def test_down_stops_a_leftover_from_a_killed_run(
     assert not paths.pid_file("orphan").exists()
 
 
-def wait_until_ignoring_sigterm(pid: int) -> None:
+def ignores_sigterm(pid: int) -> bool:
     """SIGTERM's bit in SigIgn is set once the shell has run its trap, not before."""
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        status = Path(f"/proc/{pid}/status").read_text()
-        ignored = int(
-            next(line for line in status.splitlines() if line.startswith("SigIgn:"))[7:], 16
-        )
-        if ignored & (1 << (signal.SIGTERM - 1)):
-            return
-        time.sleep(0.01)
-    raise AssertionError("the shell never ignored SIGTERM")
+    status = Path(f"/proc/{pid}/status").read_text()
+    ignored = int(next(line for line in status.splitlines() if line.startswith("SigIgn:"))[7:], 16)
+    return bool(ignored & (1 << (signal.SIGTERM - 1)))
+
+
+def wait_until_ignoring_sigterm(pid: int) -> None:
+    wait_until_sync(lambda: ignores_sigterm(pid), 5, "the shell to ignore SIGTERM", interval=0.01)
 
 
 def test_stop_escalates_to_sigkill_when_sigterm_is_ignored(paths: LabPaths) -> None:
@@ -81,10 +78,12 @@ def spawn_family(paths: LabPaths, tmp_path: Path, script: str) -> tuple[processe
     ``$1``), and the child's pid once the shell has set up its traps."""
     child_file = tmp_path / "child.pid"
     record = processes.spawn(paths, "family", ["sh", "-c", script, "sh", str(child_file)])
-    deadline = time.monotonic() + 5
-    while not child_file.exists() or not child_file.read_text().strip():
-        assert time.monotonic() < deadline, "the shell never started its child"
-        time.sleep(0.01)
+    wait_until_sync(
+        lambda: child_file.exists() and bool(child_file.read_text().strip()),
+        5,
+        "the shell to start its child",
+        interval=0.01,
+    )
     return record, int(child_file.read_text())
 
 
@@ -267,7 +266,7 @@ def test_pid_files_accept_a_bare_pid(paths: LabPaths) -> None:
 
 
 def test_an_app_process_is_reported_by_the_port_in_its_command_line() -> None:
-    from scenarios.stack.stack import process_status
+    from scenarios.stack.status import process_status
 
     record = processes.PidRecord("app-service", os.getpid(), None, ("python", "--port", "1"))
     status = process_status("app-service", record)
@@ -276,7 +275,7 @@ def test_an_app_process_is_reported_by_the_port_in_its_command_line() -> None:
 
 
 def test_a_process_without_a_port_is_a_leftover() -> None:
-    from scenarios.stack.stack import process_status
+    from scenarios.stack.status import process_status
 
     status = process_status("stray", processes.PidRecord("stray", os.getpid(), None, ("sleep",)))
     assert status.url == "(leftover)"

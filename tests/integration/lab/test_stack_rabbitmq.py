@@ -14,8 +14,8 @@ import pytest
 
 from scenarios.stack import Stack, processes
 from scenarios.stack.binaries import find_binary
+from scenarios.stack.info import RABBITMQ
 from scenarios.stack.net import ephemeral_port
-from scenarios.stack.stack import RABBITMQ
 
 pytestmark = [
     pytest.mark.slow,

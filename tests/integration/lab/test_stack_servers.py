@@ -11,7 +11,6 @@ import asyncio
 import os
 import secrets
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,10 +20,11 @@ import pytest
 from scenarios.cli import main
 from scenarios.stack import Stack, StackInfo, processes
 from scenarios.stack.binaries import find_binary
-from scenarios.stack.stack import INFLUXDB, PRIMARY, REDIS, REPLICA
+from scenarios.stack.info import INFLUXDB, PRIMARY, REDIS, REPLICA
 from service.config import DatabaseUrl
 from tests.support.isolation import AMQP_BASE, fresh_vhost
 from tests.support.vhosts import our_vhosts
+from tests.support.waiting import wait_until_sync
 
 REPLICATION_BOUND_S = 10.0
 pytestmark = pytest.mark.usefixtures("no_vhost_left_behind")
@@ -62,16 +62,15 @@ def connect(url: str) -> pymysql.connections.Connection:
     )
 
 
-def poll_replica(info: StackInfo, token: str) -> bool:
+def wait_for_replica(info: StackInfo, token: str) -> None:
     """Read the token on the replica as the service user, until seen or the bound is spent."""
-    deadline = time.monotonic() + REPLICATION_BOUND_S
     with connect(info.replica_url) as conn, conn.cursor() as cur:
-        while time.monotonic() < deadline:
+
+        def seen() -> bool:
             cur.execute("SELECT COUNT(*) FROM lab_probe WHERE token = %s", (token,))
-            if cur.fetchone()[0] == 1:
-                return True
-            time.sleep(0.02)
-    return False
+            return cur.fetchone()[0] == 1
+
+        wait_until_sync(seen, REPLICATION_BOUND_S, "the write to reach the replica")
 
 
 def test_up_starts_every_server_on_its_own_ports(info: StackInfo) -> None:
@@ -89,7 +88,7 @@ def test_a_write_on_the_primary_is_read_on_the_replica(info: StackInfo) -> None:
         cur.execute("CREATE TABLE IF NOT EXISTS lab_probe (token VARCHAR(32) PRIMARY KEY)")
     with connect(info.db_url) as conn, conn.cursor() as cur:
         cur.execute("INSERT INTO lab_probe (token) VALUES (%s)", (token,))
-    assert poll_replica(info, token), "the write did not reach the replica"
+    wait_for_replica(info, token)
 
 
 def test_the_replica_refuses_a_write_from_the_service_user(info: StackInfo) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from typing import Any
 import pytest
 
 from service import schema
-from service.adapters import bookings, reservations
+from service.adapters import bookings, claim_sql, reservations
 from service.adapters.db import Database, create_pool
 from service.bootstrap import payment_deps
 from service.config import Settings
@@ -132,8 +131,8 @@ async def awaiting_payment(db: Database, concert: int, expires_at: datetime, n: 
     seat_ids = await SEATS.take(db, concert, n)
     now = datetime.now(UTC)
     async with db.transaction() as cur:
-        seats = await bookings.load_seats(cur, concert, seat_ids)
-        hold = await bookings.insert_hold(
+        seats = await claim_sql.load_seats(cur, concert, seat_ids)
+        hold = await claim_sql.insert_hold(
             cur,
             concert_id=concert,
             member_id=member,
@@ -142,7 +141,7 @@ async def awaiting_payment(db: Database, concert: int, expires_at: datetime, n: 
             now=now,
             expires_at=expires_at,
         )
-        assert await bookings.mark_seats_held(cur, hold.id, seat_ids) == n
+        assert await claim_sql.mark_seats_held(cur, hold.id, seat_ids) == n
     async with db.transaction() as cur:
         reservation = await reservations.convert_hold(cur, hold.id, member, now)
     return Booked(reservation, seat_ids)
@@ -170,11 +169,12 @@ async def until_waiting(admin: Database, settings: Settings, n: int) -> None:
     Polled every 150 ms, not faster: InnoDB refreshes INNODB_TRX only when it has not been
     read for 100 ms, so a tighter loop would read the same stale table for ever.
     """
-    deadline = time.monotonic() + LOCK_WAIT_BOUND_S
-    while await lock_waiters(admin, settings) < n:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {n} transaction(s) to wait for a lock")
-        await asyncio.sleep(0.15)
+
+    async def waiting() -> bool:
+        return await lock_waiters(admin, settings) >= n
+
+    what = f"{n} transaction(s) to wait for a lock"
+    await wait_until(waiting, LOCK_WAIT_BOUND_S, what, interval=0.15)
 
 
 class HoldLock:

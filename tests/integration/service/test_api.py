@@ -6,30 +6,15 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
 
-from service.config import Settings
 from service.http.problems import PROBLEM_JSON
 from tests.support.http import call
-from tests.support.servers import free_port, identity_provider, service_settings, serving
 from tests.support.signin import bearer, browser, sign_in
-
-
-@pytest.fixture(scope="module")
-def idp_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with identity_provider(tmp_path_factory.mktemp("idp")) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-async def base_url(settings: Settings, idp_url: str, concert_id: int) -> AsyncIterator[str]:
-    port = free_port()
-    async with serving(service_settings(settings, idp_url, port), port) as service:
-        yield service.url
 
 
 @pytest.fixture(scope="module")

@@ -12,14 +12,11 @@ from __future__ import annotations
 import asyncio
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from service.config import Settings
 from service.http.openapi import MEMBER_TAG, PUBLIC_TAG
-from tests.support.servers import free_port, identity_provider, service_settings, serving
 from tests.support.signin import browser, sign_in
 
 MAX_EXAMPLES = 5
@@ -28,19 +25,6 @@ MAX_EXAMPLES = 5
 WORKERS = 1
 SEED = 7
 RUN_TIMEOUT_S = 300
-
-
-@pytest.fixture(scope="module")
-def idp_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with identity_provider(tmp_path_factory.mktemp("idp")) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-async def base_url(settings: Settings, idp_url: str, concert_id: int) -> AsyncIterator[str]:
-    port = free_port()
-    async with serving(service_settings(settings, idp_url, port), port) as service:
-        yield service.url
 
 
 Run = tuple[int, str]  # exit code, output

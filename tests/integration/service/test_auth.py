@@ -50,7 +50,7 @@ from service.http.telemetry import telemetry_middleware
 from service.request_id import RequestIdFilter
 from tests.support.http import call
 from tests.support.servers import Service, serving_app
-from tests.support.signin import browser, sign_in
+from tests.support.signin import authorize, browser, sign_in
 
 Tamper = Callable[[str, SigningKey], str]
 
@@ -166,12 +166,6 @@ async def login(http: aiohttp.ClientSession, service: Service, hint: str | None)
         return resp.headers["Location"]
 
 
-async def provider_redirect(http: aiohttp.ClientSession, authorize_url: str) -> str:
-    async with http.get(authorize_url, allow_redirects=False) as resp:
-        assert resp.status == 302, await resp.text()
-        return resp.headers["Location"]
-
-
 async def whoami_status(
     http: aiohttp.ClientSession, service: Service, token: str
 ) -> tuple[int, Any, aiohttp.ClientResponse]:
@@ -197,7 +191,7 @@ async def test_sign_in_end_to_end(
     query = parse_qs(urlsplit(authorize_url).query)
     assert query["code_challenge_method"] == ["S256"]
     assert query["redirect_uri"] == [f"{service.url}/auth/callback"]
-    callback_url = await provider_redirect(http, authorize_url)
+    callback_url = await authorize(http, authorize_url)
     assert callback_url.startswith(f"{service.url}/auth/callback?")
     status, tokens, resp = await call(http, "GET", callback_url)
     assert status == 200, tokens
@@ -247,7 +241,7 @@ async def test_a_flow_started_on_one_app_finishes_on_another(
     async with service_app(
         settings, db, redis_client, oidc_issuer=idp.url, public_url=service.url
     ) as starter:
-        callback_url = await provider_redirect(http, await login(http, starter, "dave@x.org"))
+        callback_url = await authorize(http, await login(http, starter, "dave@x.org"))
     assert callback_url.startswith(service.url)
     status, tokens, _ = await call(http, "GET", callback_url)
     assert status == 200, tokens
@@ -358,7 +352,7 @@ async def test_malformed_refresh_bodies_are_4xx_problems(
 
 
 async def test_a_state_works_once(http: aiohttp.ClientSession, service: Service) -> None:
-    callback_url = await provider_redirect(http, await login(http, service, "gina@example.com"))
+    callback_url = await authorize(http, await login(http, service, "gina@example.com"))
     assert (await call(http, "GET", callback_url))[0] == 200
     status, body, resp = await call(http, "GET", callback_url)
     assert_problem(status, body, resp, 400)
@@ -408,7 +402,7 @@ async def test_a_stolen_callback_is_refused_and_the_browser_that_started_it_stil
     service: Service,
 ) -> None:
     async with browser() as victim, browser() as thief:
-        callback_url = await provider_redirect(victim, await login(victim, service, "vic@x.io"))
+        callback_url = await authorize(victim, await login(victim, service, "vic@x.io"))
         status, body, resp = await call(thief, "GET", callback_url)
         assert_problem(status, body, resp, 403)
         assert body["type"].endswith("/sign-in-not-from-this-browser")
@@ -419,7 +413,7 @@ async def test_a_stolen_callback_is_refused_and_the_browser_that_started_it_stil
 async def test_a_thief_with_a_sign_in_of_their_own_is_refused_too(service: Service) -> None:
     async with browser() as victim, browser() as thief:
         await login(thief, service, "thief@x.io")  # the thief's browser has a binding too
-        callback_url = await provider_redirect(victim, await login(victim, service, "vic@x.io"))
+        callback_url = await authorize(victim, await login(victim, service, "vic@x.io"))
         status, body, resp = await call(thief, "GET", callback_url)
         assert_problem(status, body, resp, 403)
         assert (await call(victim, "GET", callback_url))[0] == 200
@@ -429,7 +423,7 @@ async def test_a_forged_error_callback_cannot_cancel_someone_elses_sign_in(
     service: Service,
 ) -> None:
     async with browser() as victim, browser() as forger:
-        callback_url = await provider_redirect(victim, await login(victim, service, "vic@x.io"))
+        callback_url = await authorize(victim, await login(victim, service, "vic@x.io"))
         state = parse_qs(urlsplit(callback_url).query)["state"][0]
         forged = {"error": "access_denied", "state": state}
         status, body, resp = await call(
@@ -441,8 +435,8 @@ async def test_a_forged_error_callback_cannot_cancel_someone_elses_sign_in(
 
 async def test_two_sign_ins_started_in_one_browser_both_finish(service: Service) -> None:
     async with browser() as tabs:
-        first = await provider_redirect(tabs, await login(tabs, service, "tab1@x.io"))
-        second = await provider_redirect(tabs, await login(tabs, service, "tab2@x.io"))
+        first = await authorize(tabs, await login(tabs, service, "tab1@x.io"))
+        second = await authorize(tabs, await login(tabs, service, "tab2@x.io"))
         assert (await call(tabs, "GET", second))[0] == 200
         assert (await call(tabs, "GET", first))[0] == 200
 
@@ -451,7 +445,7 @@ async def test_a_provider_error_redirect_burns_the_state(
     http: aiohttp.ClientSession, service: Service
 ) -> None:
     authorize_url = await login(http, service, None)  # no hint: the IdP says login_required
-    callback_url = await provider_redirect(http, authorize_url)
+    callback_url = await authorize(http, authorize_url)
     assert "error=login_required" in callback_url
     status, body, resp = await call(http, "GET", callback_url)
     assert_problem(status, body, resp, 400)
@@ -459,7 +453,7 @@ async def test_a_provider_error_redirect_burns_the_state(
 
 
 async def test_a_refused_code_is_a_400(http: aiohttp.ClientSession, service: Service) -> None:
-    callback_url = await provider_redirect(http, await login(http, service, "hal@example.com"))
+    callback_url = await authorize(http, await login(http, service, "hal@example.com"))
     query = {k: v[0] for k, v in parse_qs(urlsplit(callback_url).query).items()}
     query["code"] = "forged-code"
     status, body, resp = await call(http, "GET", f"{service.url}/auth/callback", params=query)
@@ -539,7 +533,7 @@ async def test_a_tampered_id_token_is_refused(
     how: Tamper,
 ) -> None:
     tamper(how)
-    callback_url = await provider_redirect(http, await login(http, service, "ivy@example.com"))
+    callback_url = await authorize(http, await login(http, service, "ivy@example.com"))
     status, body, resp = await call(http, "GET", callback_url)
     assert_problem(status, body, resp, 401)
     assert "id_token" in body["detail"]

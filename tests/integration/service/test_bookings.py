@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from service.adapters import bookings, reservations
+from service.adapters import bookings, claim_sql, reservations
 from service.adapters.db import Database
 from service.domain.errors import InvalidState, NotFound
 from service.domain.holds import FreedSeats, Hold, HoldStatus, ReleasedBy
@@ -46,8 +46,8 @@ async def fresh_seats(db: Database, concert_id: int, n: int) -> list[int]:
 
 async def place(db: Database, concert_id: int, member_id: int, seat_ids: list[int]) -> Hold:
     async with db.transaction() as cur:
-        seats = await bookings.load_seats(cur, concert_id, seat_ids)
-        hold = await bookings.insert_hold(
+        seats = await claim_sql.load_seats(cur, concert_id, seat_ids)
+        hold = await claim_sql.insert_hold(
             cur,
             concert_id=concert_id,
             member_id=member_id,
@@ -56,7 +56,7 @@ async def place(db: Database, concert_id: int, member_id: int, seat_ids: list[in
             now=NOW,
             expires_at=NOW + timedelta(seconds=60),
         )
-        assert await bookings.mark_seats_held(cur, hold.id, seat_ids) == len(seat_ids)
+        assert await claim_sql.mark_seats_held(cur, hold.id, seat_ids) == len(seat_ids)
         return hold
 
 
@@ -239,8 +239,10 @@ async def test_the_limit_count_includes_active_holds_and_live_reservations_only(
         await reservations.convert_hold(cur, reserved.id, someone, NOW)
         await bookings.release_by_member(cur, released.id, someone, NOW)
     async with db.transaction() as cur:
-        await bookings.lock_member(cur, someone)
-        count = await bookings.member_seat_count(cur, someone, concert_id, NOW)
-        after_expiry = await bookings.member_seat_count(cur, someone, concert_id, active.expires_at)
+        await claim_sql.lock_member(cur, someone)
+        count = await claim_sql.member_seat_count(cur, someone, concert_id, NOW)
+        after_expiry = await claim_sql.member_seat_count(
+            cur, someone, concert_id, active.expires_at
+        )
     assert count == 3
     assert after_expiry == 0

@@ -25,6 +25,7 @@ from service.domain import events
 from service.jobs.events import EventConsumer
 from service.jobs.relay import OutboxRelay
 from tests.support.isolation import AMQP_USER, Isolation, rabbitmqctl
+from tests.support.outbox import received, unpublished
 from tests.support.waiting import wait_until
 
 log = logging.getLogger(__name__)
@@ -69,25 +70,6 @@ async def write_burst(db: Database, ids: list[str], n: int) -> None:
         await asyncio.sleep(WRITE_PAUSE_S)
 
 
-async def recorded(db: Database, ids: list[str]) -> dict[str, int]:
-    rows = await db.fetch_all(
-        "SELECT event_id, deliveries FROM received_events"
-        f" WHERE event_id IN ({', '.join(['%s'] * len(ids))})",
-        tuple(ids),
-    )
-    return {r["event_id"]: r["deliveries"] for r in rows}
-
-
-async def unpublished(db: Database, ids: list[str]) -> int:
-    row = await db.fetch_one(
-        "SELECT COUNT(*) AS n FROM outbox WHERE published_at IS NULL"
-        f" AND id IN ({', '.join(['%s'] * len(ids))})",
-        tuple(ids),
-    )
-    assert row is not None
-    return int(row["n"])
-
-
 async def test_a_broker_outage_during_a_burst_loses_no_event(
     settings: Settings, db: Database, isolation: Isolation, outage_guard: None
 ) -> None:
@@ -111,7 +93,7 @@ async def test_a_broker_outage_during_a_burst_loses_no_event(
         writer = asyncio.create_task(write_burst(db, ids, BURST))
 
         async def flowing() -> bool:
-            return len(ids) >= BURST // 3 and len(await recorded(db, ids[:10])) == 10
+            return len(ids) >= BURST // 3 and len(await received(db, ids[:10])) == 10
 
         await wait_until(flowing, what="events flowing before the outage")
 
@@ -140,7 +122,7 @@ async def test_a_broker_outage_during_a_burst_loses_no_event(
         started = time.monotonic()
 
         async def all_recorded() -> bool:
-            return len(await recorded(db, ids)) == BURST and await unpublished(db, ids) == 0
+            return len(await received(db, ids)) == BURST and await unpublished(db, ids) == 0
 
         await wait_until(all_recorded, RECOVERY_BOUND_S, what="every event recorded")
         log.info("recovered in %.1f s", time.monotonic() - started)
@@ -150,7 +132,7 @@ async def test_a_broker_outage_during_a_burst_loses_no_event(
         await relay_conn.close()
         await consumer_conn.close()
 
-    deliveries = await recorded(db, ids)
+    deliveries = await received(db, ids)
     assert set(deliveries) == set(ids)  # none lost, one row each: applied exactly once
     assert reconnects["relay"] >= 1 and reconnects["consumer"] >= 1, reconnects
     duplicates = sum(deliveries.values()) - BURST

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis.asyncio as aioredis
-from aiohttp import ClientSession, web
+from aiohttp import ClientSession
 
 from service.adapters.claims import build_claimer
 from service.adapters.db import Database, create_pool
@@ -28,7 +28,7 @@ from service.domain.errors import Contention, SeatsTaken
 from service.http import defects
 from service.http.app import init_app
 from service.ports import ClaimRequest
-from tests.support.servers import serving
+from tests.support.servers import serving, started_app
 
 REQUESTS = 200
 BODY = json.dumps({"seat_ids": [1], "padding": "x" * 2000}).encode()
@@ -191,17 +191,6 @@ async def test_pool_leak_off_returns_every_connection(
 
 async def test_the_app_switches_the_pool_leak_on_only_with_the_defect(settings: Settings) -> None:
     for names, expected in ((frozenset(), False), (frozenset({"pool-leak"}), True)):
-        async with serving_app(dataclasses.replace(settings, defects=names)) as db:
-            assert db.leak_on_refusal is expected
-
-
-@asynccontextmanager
-async def serving_app(settings: Settings) -> AsyncIterator[Database]:
-    """The app started (every cleanup_ctx entered) but not listening."""
-    app = init_app(settings)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    try:
-        yield app[DB]
-    finally:
-        await runner.cleanup()
+        app = init_app(dataclasses.replace(settings, defects=names))
+        async with started_app(app):
+            assert app[DB].leak_on_refusal is expected

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -20,7 +20,7 @@ from service.http.problems import PROBLEM_JSON
 from tests.support.http import Reply, call
 from tests.support.payments import new_member
 from tests.support.processes import free_port
-from tests.support.servers import Service, identity_provider, service_settings, serving
+from tests.support.servers import Service, service_settings, serving
 from tests.support.signin import authorize, browser, finish_sign_in, start_sign_in
 from tests.support.waiting import wait_until
 
@@ -99,12 +99,6 @@ async def test_redis_away_lets_requests_through(settings: Settings) -> None:
 
 
 # -- through a real server -------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def idp_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with identity_provider(tmp_path_factory.mktemp("idp")) as url:
-        yield url
 
 
 @pytest.fixture

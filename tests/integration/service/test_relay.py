@@ -15,7 +15,6 @@ from typing import Any
 import aio_pika
 import pytest
 from aio_pika.abc import AbstractExchange, AbstractIncomingMessage, AbstractRobustConnection
-from aiohttp import web
 
 from service.adapters.amqp import (
     declare_event_topology,
@@ -31,6 +30,8 @@ from service.domain.events import EventEnvelope
 from service.http.app import init_app
 from service.jobs.events import EventConsumer
 from service.jobs.relay import OutboxRelay
+from tests.support.outbox import received, unpublished
+from tests.support.servers import started_app
 from tests.support.waiting import wait_until
 
 RECONNECT_INTERVAL_S = 0.5
@@ -54,28 +55,6 @@ async def write_events(db: Database, n: int, event_type: str = events.HOLD_CREAT
         async with db.transaction() as cur:
             ids.append(await record_event(cur, event_type, str(i + 1), {"n": i}))
     return ids
-
-
-async def received(db: Database, ids: list[str]) -> dict[str, int]:
-    """event id → deliveries, for the given ids."""
-    if not ids:
-        return {}
-    rows = await db.fetch_all(
-        "SELECT event_id, deliveries FROM received_events"
-        f" WHERE event_id IN ({', '.join(['%s'] * len(ids))})",
-        tuple(ids),
-    )
-    return {r["event_id"]: r["deliveries"] for r in rows}
-
-
-async def unpublished(db: Database, ids: list[str]) -> int:
-    row = await db.fetch_one(
-        "SELECT COUNT(*) AS n FROM outbox WHERE published_at IS NULL"
-        f" AND id IN ({', '.join(['%s'] * len(ids))})",
-        tuple(ids),
-    )
-    assert row is not None
-    return int(row["n"])
 
 
 @asynccontextmanager
@@ -307,14 +286,10 @@ async def test_the_same_envelope_published_twice_is_one_row_with_two_deliveries(
 
 async def test_the_app_runs_the_relay_and_the_consumer(settings: Settings, db: Database) -> None:
     """Started by ``outbox_ctx`` with the app; an event committed meanwhile is recorded."""
-    runner = web.AppRunner(init_app(settings))
-    await runner.setup()
-    try:
+    async with started_app(init_app(settings)):
         ids = await write_events(db, 3, events.PAYMENT_CAPTURED)
 
         async def all_received() -> bool:
             return len(await received(db, ids)) == len(ids)
 
         await wait_until(all_received, what="events recorded by the app's jobs")
-    finally:
-        await runner.cleanup()

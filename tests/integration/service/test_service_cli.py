@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from service import supervisor
-from tests.support.processes import free_port
+from tests.support.processes import free_port, interrupt
+from tests.support.waiting import wait_until_sync
 
 
 def child_env(changes: dict[str, str | None] | None) -> dict[str, str]:
@@ -127,24 +128,20 @@ def test_public_secrets_on_loopback_are_served_with_warnings(tmp_path: Path) -> 
             env=env,
         )
     try:
-        deadline = time.monotonic() + 30
         # The warning comes before the banner; whether a database answers does not matter.
-        while "ticketlab service on" not in log.read_text() and time.monotonic() < deadline:
-            if process.poll() is not None:
-                break
-            time.sleep(0.05)
+        wait_until_sync(
+            lambda: "ticketlab service on" in log.read_text() or process.poll() is not None,
+            30,
+            "the service's banner (or its exit)",
+            interval=0.05,
+        )
         text = log.read_text()
         assert "ticketlab service on" in text, text
         warnings = [line for line in text.splitlines() if " WARNING " in line]
         assert "TICKETLAB_JWT_SECRET is public" in warnings[0]
         assert "TICKETLAB_PSP_WEBHOOK_SECRET (unset" in warnings[1]
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        interrupt(process)
 
 
 def _ignore_sigterm_and_sleep(ready: Any) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import signal
 import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -14,17 +13,19 @@ import pytest
 
 from scenarios.apps import settings_env
 from service.config import Settings
+from service.domain.availability import decode_compact
 from tests.support.processes import free_port, running
-from tests.support.servers import identity_provider
-from tests.support.signin import authorize, bearer, browser, finish_sign_in, start_sign_in
+from tests.support.signin import (
+    authorize,
+    bearer,
+    browser,
+    finish_sign_in,
+    sign_in,
+    start_sign_in,
+)
+from tests.support.waiting import wait_until, wait_until_sync
 
 FIND_OTHER_WORKER_ATTEMPTS = 200
-
-
-@pytest.fixture(scope="module")
-def idp_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with identity_provider(tmp_path_factory.mktemp("idp")) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +118,37 @@ async def test_metrics_add_up_the_requests_of_every_worker(
     assert float(line.rsplit(" ", 1)[1]) >= 8
 
 
+async def test_a_hold_taken_on_one_worker_shows_on_the_other_workers_seat_map(
+    service_url: str, concert_id: int, sessions: list[aiohttp.ClientSession]
+) -> None:
+    """Each worker keeps its own read model; the zone version moves both."""
+    first = browser(connector=aiohttp.TCPConnector(limit=1))
+    sessions.append(first)
+    first_pid = await worker_pid(first, service_url)
+    tokens = await sign_in(first, service_url, "dave@example.com")
+    second = await session_on_other_worker(service_url, first_pid, sessions)
+    url = f"{service_url}/api/v1/concerts/{concert_id}/zones/A/seats?form=compact"
+    async with second.get(url) as response:
+        before = await response.json()
+        etag = response.headers["ETag"]
+        assert response.headers["X-Read-Source"] == "cache"
+    seat = next(s["id"] for s in decode_compact(before) if s["available"])
+    hold_url = f"{service_url}/api/v1/concerts/{concert_id}/holds"
+    async with first.post(hold_url, json={"seat_ids": [seat]}, headers=bearer(tokens)) as r:
+        assert r.status == 201
+
+    async def shown_taken() -> bool:
+        async with second.get(url, headers={"If-None-Match": etag}) as response:
+            if response.status == 304:
+                return False
+            after = {s["id"]: s["available"] for s in decode_compact(await response.json())}
+            assert int(response.headers["X-Read-Version"]) > before["version"]
+            return after[seat] is False
+
+    await wait_until(shown_taken, within=10, what="the other worker to show the hold")
+    assert await worker_pid(second, service_url) != first_pid
+
+
 def test_an_interrupt_stops_every_worker(
     service: tuple[str, subprocess.Popen[bytes]],
 ) -> None:
@@ -125,7 +157,9 @@ def test_an_interrupt_stops_every_worker(
     assert len(children) >= 2
     process.send_signal(signal.SIGINT)
     assert process.wait(20) == 0
-    deadline = time.monotonic() + 10
-    while [pid for pid in children if Path(f"/proc/{pid}").exists()]:
-        assert time.monotonic() < deadline, "a worker outlived its parent"
-        time.sleep(0.05)
+    wait_until_sync(
+        lambda: not [pid for pid in children if Path(f"/proc/{pid}").exists()],
+        10,
+        "every worker to exit with its parent",
+        interval=0.05,
+    )

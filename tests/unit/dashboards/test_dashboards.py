@@ -3,7 +3,6 @@ and ``dashboards/`` independent of the rest of the lab."""
 
 from __future__ import annotations
 
-import ast
 import re
 
 import pytest
@@ -12,6 +11,7 @@ from dashboards import schema
 from dashboards.catalog import DASHBOARDS
 from dashboards.generate import dashboard_json, stale
 from dashboards.influxql import expand, regex_escape
+from tests.support.imports import lab_imports
 from tests.support.paths import ROOT
 
 LAB_PACKAGES = ("scenarios", "service", "providers", "profiling", "reports", "tests")
@@ -35,17 +35,7 @@ def test_the_committed_dashboards_are_what_the_code_generates() -> None:
 
 
 def test_dashboards_import_nothing_of_the_lab() -> None:
-    offenders = []
-    for path in sorted((ROOT / "dashboards").glob("**/*.py")):
-        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = [node.module]
-            else:
-                continue
-            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in LAB_PACKAGES]
-    assert not offenders
+    assert lab_imports(ROOT / "dashboards", LAB_PACKAGES) == []
 
 
 @pytest.mark.parametrize(("board", "title", "query"), ALL_QUERIES)

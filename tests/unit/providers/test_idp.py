@@ -19,6 +19,7 @@ from providers.idp.app import KEY, create_app, s256, subject_for
 from providers.idp.codes import CodeGrant, CodeStore
 from providers.idp.config import Client, IdpConfig
 from service.adapters.oidc import basic_credentials
+from tests.support.servers import serving_app
 
 CLIENT_ID = "lab"
 SECRET = "lab-secret"
@@ -39,13 +40,8 @@ async def idp() -> AsyncIterator[tuple[str, web.Application]]:
         key_bits=2048,
     )
     app = create_app(config)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.SockSite(runner, sock).start()
-    try:
+    async with serving_app(app, sock):
         yield url, app
-    finally:
-        await runner.cleanup()
 
 
 @pytest.fixture(scope="module")

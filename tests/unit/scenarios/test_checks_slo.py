@@ -416,3 +416,15 @@ def test_throughput_over_a_window_shorter_than_a_second_is_measured() -> None:
 
 def test_a_failed_slo_is_named_for_its_operation() -> None:
     assert slo_check(mixed(), Slo("pay", max_error_rate=0.1)).name == "slo:pay"
+
+
+def test_cut_off_operations_are_counted_apart_and_measured_in_nothing_else() -> None:
+    ops = history(
+        op(10.0, 5),
+        op(10.5, 5, outcome=Outcome.CUT_OFF, status=None),
+        op(11.0, 7, outcome=Outcome.CUT_OFF, status=None),
+    )
+
+    stats = measure(ops, "hold")
+
+    assert (stats.count, stats.cut_off) == (1, 2)

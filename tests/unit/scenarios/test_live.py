@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dashboards import schema
-from scenarios.live import SecondStats, Tail, metric_points, resource_points, users_points
+from scenarios.live_points import SecondStats, Tail, metric_points, resource_points, users_points
 
 
 def op(name: str, end: float, latency_ms: float, outcome: str = "ok", status: int = 200) -> str:

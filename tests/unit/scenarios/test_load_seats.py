@@ -93,3 +93,18 @@ def test_seat_views_read_the_services_seat_map() -> None:
     }
     assert seat_views(body) == (SeatView(4, "SOLD"), SeatView(5, "AVAILABLE"))
     assert seat_views(None) == ()
+
+
+def test_a_compact_seat_map_gives_the_same_choices_as_the_verbose_one() -> None:
+    from scenarios.load import seats
+    from service.domain.availability import ZoneInfo, ZoneLayout, ZoneSnapshot, compact_form
+
+    zone = ZoneInfo(1, 1, "A", "VIP", 10, 1, 3)
+    layout = ZoneLayout(zone, (5, 6, 7), ("a", "a", "a"), (1, 2, 3), (10, 10, 10))
+    snap = ZoneSnapshot(layout, version=2, statuses="AHA", read_at=0.0)
+    views = seats.seat_views(compact_form(snap))
+    assert [(v.id, v.status == seats.AVAILABLE) for v in views] == [
+        (5, True),
+        (6, False),
+        (7, True),
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scenarios.stack.stack import StackInfo
+from scenarios.stack.info import StackInfo
 from service.config import PER_CLIENT_RATE_LIMITS, Settings
 
 

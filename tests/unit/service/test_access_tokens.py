@@ -99,3 +99,35 @@ def test_forged_or_stale_tokens_are_refused_with_a_reason(case: str, reason: str
     settings = Settings()
     with pytest.raises(Unauthorized, match=reason):
         AccessTokens(settings).verify(_forged(settings, case))
+
+
+def test_a_remembered_token_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    tokens = AccessTokens(Settings())
+    token = tokens.issue(42)
+    assert tokens.verify(token) == 42  # remembered from here on
+    assert tokens.verify(token) == 42
+    later = time.time() + Settings().access_token_ttl_s + 60
+    monkeypatch.setattr("service.adapters.tokens.time.time", lambda: later)
+    with pytest.raises(Unauthorized, match="access token has expired"):
+        tokens.verify(token)
+
+
+def test_a_token_remembered_under_one_secret_is_refused_under_another() -> None:
+    token = AccessTokens(Settings()).issue(42)
+    assert AccessTokens(Settings()).verify(token) == 42
+    with pytest.raises(Unauthorized, match="signature does not verify"):
+        AccessTokens(Settings(jwt_secret=OTHER_SECRET)).verify(token)
+    with pytest.raises(Unauthorized, match="another audience"):
+        AccessTokens(Settings(jwt_audience="elsewhere")).verify(token)
+
+
+def test_the_memory_of_verified_tokens_is_bounded() -> None:
+    from service.adapters.tokens import VerifiedTokens
+
+    memory = VerifiedTokens(size=2)
+    key = ("secret", "iss", "aud")
+    for n in range(3):
+        memory.put(key, f"t{n}", n + 1, int(time.time()) + 60)
+    assert len(memory) == 2
+    assert memory.get(key, "t0", time.time()) is None  # the oldest went first
+    assert memory.get(key, "t2", time.time()) == 3

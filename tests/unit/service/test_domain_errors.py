@@ -7,6 +7,7 @@ from service.domain.errors import (
     InvalidRequest,
     MalformedInput,
     NotFound,
+    ProviderUnavailable,
     SeatsTaken,
     TicketLimitExceeded,
 )
@@ -46,3 +47,15 @@ def test_contention_keeps_its_reason() -> None:
     error = Contention("lock wait timeout")
 
     assert (error.reason, str(error)) == ("lock wait timeout", "lock wait timeout")
+
+
+def test_a_provider_unreachable_is_told_apart_from_one_that_answered_badly() -> None:
+    unreachable = ProviderUnavailable("payment provider unreachable", provider="payment")
+    answered = ProviderUnavailable("bad answer", provider="identity", answered=True)
+
+    assert (unreachable.answered, answered.answered) == (False, True)
+    assert str(unreachable) == "payment provider unreachable"
+    assert (unreachable.code, answered.code) == (
+        "payment-provider-unavailable",
+        "identity-provider-unavailable",
+    )

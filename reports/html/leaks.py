@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from reports.charts import DPI, png
-from reports.html import badge, esc, image, num, table
+from reports.html.markup import badge, esc, image, num, table
 from reports.model import VariantReport
 
 MIB = 1024 * 1024

@@ -9,7 +9,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from reports.charts import DPI, png
-from reports.html import esc, image, num, table
+from reports.html.markup import esc, image, num, table
 from reports.model import VariantReport
 
 EVIDENCE_COLUMNS = (

@@ -1,0 +1,1 @@
+"""One module per bench measurement; each registers itself with ``registry.measurement``."""

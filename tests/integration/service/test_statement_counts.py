@@ -1,0 +1,99 @@
+"""Statements per hold, reservation, release and confirm, under every claim strategy,
+counted by MariaDB on the one connection the operation runs on (``scenarios/bench/statements``).
+
+Each statement is a round trip to the database on the request's critical path, so a
+change that adds one fails here and has to say why (and one that saves one updates the
+number). The counts are the whole transaction, COMMIT included; before issue 16 they were
+hold 11 (pessimistic 13, optimistic 12), release 9, reservation 7, confirm 6.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import pytest
+import redis.asyncio as aioredis
+
+from scenarios.bench.statements import Statements, count_statements, one_connection
+from service import schema
+from service.adapters.db import Database
+from service.bootstrap import booking_deps
+from service.config import CLAIM_STRATEGIES, Settings
+from service.domain.venue import venue_layout
+from service.usecases.holds import BookingDeps, place_hold, release_hold, reserve_hold
+from tests.integration.service.test_holds_usecase import RecordingScheduler, create_members
+
+# Statements of one operation on two seats; the Redis strategies add no SQL of their own.
+# Each operation that changes a seat ends with the read model's zone-version bump
+# (``service/adapters/zone_versions.py``): the seats' zones, then the bump, two statements.
+ZONE_BUMP = 2
+HOLD = dict.fromkeys(CLAIM_STRATEGIES, 7 + ZONE_BUMP) | {
+    "pessimistic": 8 + ZONE_BUMP,
+    "optimistic": 8 + ZONE_BUMP,
+}
+RESERVATION = 6 + ZONE_BUMP
+RELEASE = 6 + ZONE_BUMP
+CONFIRM = 5 + ZONE_BUMP
+
+
+@pytest.fixture(scope="module")
+async def counted(settings: Settings) -> AsyncIterator[Database]:
+    async with one_connection(settings) as db:
+        yield db
+
+
+@pytest.fixture(scope="module")
+def concert(settings: Settings) -> int:
+    layout = venue_layout(zones=1, seats_per_row=50, max_rows=2)
+    return schema.seed(settings, layout=layout, ticket_limit=10).concert_ids[0]
+
+
+async def free_seats(db: Database, concert_id: int, n: int) -> list[int]:
+    rows = await db.fetch_all(
+        "SELECT id FROM seats WHERE concert_id = %s AND status = 'AVAILABLE' ORDER BY id LIMIT %s",
+        (concert_id, n),
+    )
+    return [row["id"] for row in rows]
+
+
+def deps_of(strategy: str, settings: Settings, db: Database, redis: aioredis.Redis) -> BookingDeps:
+    return booking_deps(replace(settings, claim_strategy=strategy), db, redis, RecordingScheduler())
+
+
+def report(strategy: str, operation: str, statements: Statements) -> str:
+    return f"{strategy} {operation}: {statements.total} statements {statements.by_kind}"
+
+
+@pytest.mark.parametrize("strategy", CLAIM_STRATEGIES)
+async def test_statements_per_operation(
+    strategy: str, settings: Settings, counted: Database, redis_client: aioredis.Redis, concert: int
+) -> None:
+    deps = deps_of(strategy, settings, counted, redis_client)
+    (member,) = await create_members(counted, 1)
+    seats = await free_seats(counted, concert, 2)
+
+    hold, held = await count_statements(counted, lambda: place_hold(deps, member, concert, seats))
+    print(report(strategy, "hold", held))
+    _, released = await count_statements(counted, lambda: release_hold(deps, member, hold.id))
+    print(report(strategy, "release", released))
+    again = await place_hold(deps, member, concert, seats)
+    reservation, reserved = await count_statements(
+        counted, lambda: reserve_hold(deps, member, again.id)
+    )
+    print(report(strategy, "reservation", reserved))
+
+    async def confirm() -> bool:
+        async with deps.uow() as uow:
+            done = await uow.reservations.confirm(reservation, deps.clock.now())
+            await uow.commit()
+        return done
+
+    confirmed, confirming = await count_statements(counted, confirm)
+    print(report(strategy, "confirm", confirming))
+
+    assert confirmed
+    assert held.total == HOLD[strategy], report(strategy, "hold", held)
+    assert released.total == RELEASE, report(strategy, "release", released)
+    assert reserved.total == RESERVATION, report(strategy, "reservation", reserved)
+    assert confirming.total == CONFIRM, report(strategy, "confirm", confirming)
