@@ -19,6 +19,7 @@ from profiling.workers import LEAK_RESOURCES
 from scenarios.checks.catalog import INVARIANT_NAMES
 from scenarios.checks.events import NO_EVENT_LOST, WEBHOOKS_APPLIED_ONCE
 from scenarios.checks.holds import NO_HOLD_PAST_TTL
+from scenarios.checks.leaks import NO_LEAK
 from scenarios.checks.money import MONEY_CONSERVED
 from scenarios.checks.seats import NO_DOUBLE_BOOKING, SEAT_COUNTS
 from scenarios.checks.slo import Slo
@@ -34,6 +35,8 @@ INVARIANTS = INVARIANT_NAMES
 SERVICE_INVARIANTS = (NO_DOUBLE_BOOKING, SEAT_COUNTS, NO_HOLD_PAST_TTL, NO_EVENT_LOST)
 # A scenario whose buyers pay checks the money and the webhooks too.
 PAYMENT_INVARIANTS = (*SERVICE_INVARIANTS, MONEY_CONSERVED, WEBHOOKS_APPLIED_ONCE)
+# A soak checks that no worker leaks what it names in ``leak_resources`` too.
+SOAK_INVARIANTS = (*SERVICE_INVARIANTS, NO_LEAK)
 # The operations the buyers record (scenarios/load/users.py); paying buyers add the rest.
 BUYER_OPERATIONS = ("sign_in", "browse", "zones", "seat_map", "hold", "reserve")
 PAYING_OPERATIONS = ("payment", "checkout", "confirm")

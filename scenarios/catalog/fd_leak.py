@@ -6,7 +6,7 @@ payment provider and never closes it, as in the seed's story: every confirm leav
 socket, so a worker's descriptors and ESTABLISHED sockets grow with payments.
 """
 
-from scenarios.spec import SERVICE_INVARIANTS, Scenario, Variant, Venue
+from scenarios.spec import NO_LEAK, SOAK_INVARIANTS, Scenario, Variant, Venue
 
 SCENARIO = Scenario(
     name="fd-leak",
@@ -26,13 +26,13 @@ SCENARIO = Scenario(
         "warmup_s": 15,
         "shape": {"kind": "constant", "users": 20, "spawn_rate": 10, "duration_s": 180},
     },
-    invariants=(*SERVICE_INVARIANTS, "no-leak"),
+    invariants=SOAK_INVARIANTS,
     leak_resources=("fds", "sockets_established"),
     variants=(
         Variant(
             "defect-on",
             settings={"defects": frozenset({"fd-leak"})},
-            expect_violations=("no-leak",),
+            expect_violations=(NO_LEAK,),
             description="a new provider session per call, never closed",
         ),
         Variant("defect-off", description="one pooled provider session"),

@@ -6,7 +6,7 @@ list, about a kilobyte each, so each worker's USS grows with the requests it ser
 with ``--profile memray`` to have the report name the allocating line.
 """
 
-from scenarios.spec import SERVICE_INVARIANTS, Scenario, Variant, Venue
+from scenarios.spec import NO_LEAK, SOAK_INVARIANTS, Scenario, Variant, Venue
 
 SOAK = {
     "seats": {"mode": "uniform"},
@@ -27,13 +27,13 @@ SCENARIO = Scenario(
     workers=2,
     venue=Venue(zones=4, rows=5, seats_per_row=50),
     workload=SOAK,
-    invariants=(*SERVICE_INVARIANTS, "no-leak"),
+    invariants=SOAK_INVARIANTS,
     leak_resources=("uss_bytes",),
     variants=(
         Variant(
             "defect-on",
             settings={"defects": frozenset({"memory-leak"})},
-            expect_violations=("no-leak",),
+            expect_violations=(NO_LEAK,),
             description="every request kept in the journal, forever",
         ),
         Variant("defect-off", description="the same load without the journal"),

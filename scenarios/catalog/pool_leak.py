@@ -9,7 +9,7 @@ for two seats everyone wants (mostly refused), the rest spread over a large venu
 refused), so the pool drains over minutes, not seconds.
 """
 
-from scenarios.spec import SERVICE_INVARIANTS, Scenario, Variant, Venue
+from scenarios.spec import NO_LEAK, SOAK_INVARIANTS, Scenario, Variant, Venue
 
 SCENARIO = Scenario(
     name="pool-leak",
@@ -34,13 +34,13 @@ SCENARIO = Scenario(
         "warmup_s": 10,
         "shape": {"kind": "constant", "users": 20, "spawn_rate": 10, "duration_s": 180},
     },
-    invariants=(*SERVICE_INVARIANTS, "no-leak"),
+    invariants=SOAK_INVARIANTS,
     leak_resources=("pool_in_use",),
     variants=(
         Variant(
             "defect-on",
             settings={"defects": frozenset({"pool-leak"})},
-            expect_violations=("no-leak",),
+            expect_violations=(NO_LEAK,),
             description="a refused transaction's connection is never given back",
         ),
         Variant("defect-off", description="every connection given back"),
