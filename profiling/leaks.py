@@ -12,8 +12,8 @@ what tells a defect from a cache that fills with time).
 The verdict, over the samples after warm-up (rules in the order they are tried):
 
     INCONCLUSIVE  fewer than ``MIN_POINTS`` samples or less than ``MIN_SPAN_S`` of them;
-    LEAK          it rose by at least a minute's material growth to its ceiling (a pool's
-                  size) and stays there: exhausted (Theil–Sen would see the flat top);
+    LEAK          it rose by at least the material amount to its ceiling (a pool's size)
+                  and stays there: exhausted (Theil–Sen would see only the flat top);
     NO LEAK       even the slope's upper bound is under the material rate;
     INCONCLUSIVE  the interval includes 0 and the material rate: too noisy;
     INCONCLUSIVE  it surely grows, but the interval straddles the material rate;
@@ -21,13 +21,14 @@ The verdict, over the samples after warm-up (rules in the order they are tried):
                   half of the window;
     NO LEAK       it grew and then levelled off: a step (a cache filled, a pool warmed).
 
-The material rate is the growth per minute that matters for the resource (half a MiB of
-memory a minute, 30 MiB an hour; ten descriptors or sockets, a default limit of 1,024
-reached within two hours; five pooled connections, a pool of 20 gone in four minutes, as
-in-use connections swing by several from second to second under load): the line between
-a leak and the slow settling of a warm process, which no one would act on. Descriptors
-and sockets settle slowly: a server keeps an idle client's connection for its keep-alive
-(aiohttp: 75 s), so their count drifts up by a few a minute until that horizon passes.
+The material rate is the growth that matters for the resource: for memory, half a MiB per
+1,000 requests the worker served (its cost per request tells a leak from a warm process
+settling, whatever the throughput; per minute, half a MiB, when the count is unknown);
+ten descriptors or sockets a minute (a default limit of 1,024 reached within two hours;
+a server keeps an idle client's connection for its keep-alive, aiohttp's 75 s, so their
+count drifts up by a few a minute until that horizon passes); five pooled connections a
+minute (a pool of 20 gone in four minutes), judged on the pool's floor since in-use
+connections swing by several from second to second under load.
 A step is judged by the larger of the fitted slope and the rise from the window's first
 fifth to its last (Theil–Sen understates a step: most pairs lie on one side of it).
 """
@@ -46,6 +47,10 @@ MIN_SPAN_S = 30.0
 MAX_POINTS = 240  # pairs grow as n²; thinning evenly keeps the fit under a few ms
 CONFIDENCE = 0.95
 MIB = 1024 * 1024
+# Memory is judged per 1,000 requests served when the worker's count is known: its cost
+# per request is what tells a leak from a warm process settling, whatever the throughput
+# (half a MiB per 1,000 requests: 500 bytes kept per request). Otherwise per minute.
+MATERIAL_PER_1K = {"uss_bytes": 0.5 * MIB, "rss_bytes": 0.5 * MIB}
 # Material rates, per minute.
 MATERIAL = {
     "uss_bytes": 0.5 * MIB,
@@ -89,7 +94,8 @@ class LeakVerdict:
     resource: str
     verdict: Leak
     rule: str
-    material: float  # per minute
+    material: float  # per minute, or per 1,000 requests (``judged_per``)
+    judged_per: str
     points: int
     t_start: float
     t_end: float
@@ -162,14 +168,25 @@ def leak_verdict(
     """The verdict on one series already cut to the measured window (after warm-up).
 
     ``requests`` is the process's cumulative request count at each sample (for the slope
-    per 1,000 requests); ``ceiling`` the most the resource can reach (a pool's size).
+    per 1,000 requests, and the axis memory is judged on); ``ceiling`` the most the
+    resource can reach (a pool's size).
     """
-    material = MATERIAL.get(resource, 1.0) if material is None else material
     points = [(a, b) for a, b in zip(t, y, strict=True) if b is not None and not math.isnan(b)]
     n = len(points)
     t0, t1 = (points[0][0], points[-1][0]) if points else (0.0, 0.0)
-    base = {"resource": resource, "material": material, "points": n, "t_start": t0, "t_end": t1}
     span = t1 - t0
+    served = _served(points, requests, t)
+    per_request = resource in MATERIAL_PER_1K and served is not None
+    if material is None:
+        material = MATERIAL_PER_1K[resource] if per_request else MATERIAL.get(resource, 1.0)
+    base = {
+        "resource": resource,
+        "material": material,
+        "judged_per": "1k requests" if per_request else "min",
+        "points": n,
+        "t_start": t0,
+        "t_end": t1,
+    }
     if n < MIN_POINTS or span < MIN_SPAN_S:
         rule = (
             f"only {n} samples over {span:.0f} s after warm-up; a slope needs at least "
@@ -181,16 +198,14 @@ def leak_verdict(
     fit = theil_sen(xs, ys)
     if fit is None:  # cannot happen with span > 0, kept for the type
         return LeakVerdict(verdict=Leak.INCONCLUSIVE, rule="no two distinct times", **base)
-    half = [(a, b) for a, b in zip(xs, ys, strict=True) if a >= span / 2]
-    late = theil_sen([a for a, _ in half], [b for _, b in half]) if len(half) >= 3 else None
-    numbers = {
+    late = _late(xs, ys)
+    numbers: dict[str, float] = {
         "slope_per_s": fit.slope,
         "intercept": fit.intercept,
         "per_minute": fit.slope * 60,
         "per_minute_low": fit.low * 60,
         "per_minute_high": fit.high * 60,
         "growth": fit.slope * span,
-        **_per_requests(xs, ys, requests, points, t),
     }
     if late is not None:
         numbers |= {
@@ -198,32 +213,43 @@ def leak_verdict(
             "late_per_minute_low": late.low * 60,
             "late_per_minute_high": late.high * 60,
         }
-    verdict, rule = _decide(resource, fit, late, span, material, ys, ceiling)
+    axis = (xs, fit, late, 60.0, "min")
+    if served is not None:
+        by_request = theil_sen(served, ys)
+        if by_request is not None:
+            numbers |= {
+                "per_1k_requests": by_request.slope * 1000,
+                "per_1k_low": by_request.low * 1000,
+                "per_1k_high": by_request.high * 1000,
+            }
+            if per_request:
+                axis = (served, by_request, _late(served, ys), 1000.0, "1k requests")
+    x_axis, chosen, chosen_late, per, unit = axis
+    verdict, rule = _decide(
+        resource, chosen, chosen_late, x_axis[-1] - x_axis[0], material, ys, ceiling, per, unit
+    )
     return LeakVerdict(verdict=verdict, rule=rule, **base, **numbers)
 
 
-def _per_requests(
-    xs: Sequence[float],
-    ys: Sequence[float],
-    requests: Sequence[float] | None,
-    points: Sequence[tuple[float, float]],
-    t: Sequence[float],
-) -> dict[str, float]:
+def _served(
+    points: Sequence[tuple[float, float]], requests: Sequence[float] | None, t: Sequence[float]
+) -> list[float] | None:
+    """Requests served at each point, when known at every one and growing."""
     if requests is None:
-        return {}
+        return None
     by_t = dict(zip(t, requests, strict=True))
-    pairs = [(by_t.get(a), b) for a, b in points]
-    pairs = [(r, b) for r, b in pairs if r is not None and not math.isnan(r)]
-    if len(pairs) < 3:
-        return {}
-    fit = theil_sen([r for r, _ in pairs], [b for _, b in pairs])
-    if fit is None:
-        return {}
-    return {
-        "per_1k_requests": fit.slope * 1000,
-        "per_1k_low": fit.low * 1000,
-        "per_1k_high": fit.high * 1000,
-    }
+    served = [by_t.get(a) for a, _ in points]
+    if any(r is None or math.isnan(r) for r in served) or len(served) < 3:
+        return None
+    if served[-1] <= served[0]:
+        return None
+    return [float(r) for r in served]
+
+
+def _late(xs: Sequence[float], ys: Sequence[float]) -> Fit | None:
+    middle = (xs[0] + xs[-1]) / 2
+    half = [(a, b) for a, b in zip(xs, ys, strict=True) if a >= middle]
+    return theil_sen([a for a, _ in half], [b for _, b in half]) if len(half) >= 3 else None
 
 
 def _decide(
@@ -234,14 +260,19 @@ def _decide(
     material: float,
     ys: Sequence[float],
     ceiling: float | None,
+    per: float = 60.0,
+    unit: str = "min",
 ) -> tuple[Leak, str]:
-    def rate(per_s: float) -> str:
-        return f"{_fmt(resource, per_s * 60)}/min"
+    """``fit`` is over an axis (seconds, or requests served) whose ``per`` units make the
+    one the material is given in (a minute, 1,000 requests)."""
+
+    def rate(slope: float) -> str:
+        return f"{_fmt(resource, slope * per)}/{unit}"
 
     interval = f"95% CI [{rate(fit.low)}, {rate(fit.high)}]"
     slope = f"slope {rate(fit.slope)}, {interval}"
-    limit = f"{_fmt(resource, material).lstrip('+')}/min"
-    per_s = material / 60
+    limit = f"{_fmt(resource, material).lstrip('+')}/{unit}"
+    threshold = material / per
     fifth = max(3, len(ys) // 5)
     first, last = statistics.median(ys[:fifth]), statistics.median(ys[-fifth:])
     rise = last - first
@@ -251,14 +282,14 @@ def _decide(
             f"rose from {first:g} to its ceiling of {ceiling:g} (by {rise:g}, at least "
             f"{material:g}) and held there: exhausted"
         )
-    if fit.high < per_s:
+    if fit.high < threshold:
         return Leak.NO_LEAK, f"{slope}: even its upper bound is under the material {limit}"
     if fit.low <= 0:
         return Leak.INCONCLUSIVE, (
             f"{slope} includes 0 and the material {limit}: too noisy to decide; soak longer"
         )
     growth = max(fit.slope, rise / span)
-    if growth < per_s:
+    if growth < threshold:
         return Leak.INCONCLUSIVE, (
             f"{slope}: it grows, but maybe slower than the material {limit}; soak longer"
         )

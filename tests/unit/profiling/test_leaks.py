@@ -127,3 +127,14 @@ def test_a_pool_is_judged_on_its_floor_not_its_swing() -> None:
     (verdict,) = process_verdicts(rows, ["pool_in_use"], 0.0, 179.0)
     assert verdict["verdict"] == "LEAK"
     assert 8 < verdict["per_minute"] < 12
+
+
+def test_memory_is_judged_per_request_when_the_count_is_known() -> None:
+    uss = noisy([60 * MIB + MIB / 60 * s for s in SECONDS], sd=50_000)  # 1 MiB a minute
+    busy = leak_verdict("uss_bytes", SECONDS, uss, requests=[5000 / 60 * s for s in SECONDS])
+    quiet = leak_verdict("uss_bytes", SECONDS, uss, requests=[1000 / 60 * s for s in SECONDS])
+    assert busy.judged_per == quiet.judged_per == "1k requests"
+    assert busy.verdict is Leak.NO_LEAK  # 0.2 MiB per 1,000 requests: a process settling
+    assert quiet.verdict is Leak.LEAK  # 1 MiB per 1,000 requests kept
+    assert "MiB/1k requests" in quiet.rule
+    assert leak_verdict("uss_bytes", SECONDS, uss).judged_per == "min"
