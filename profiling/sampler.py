@@ -8,6 +8,11 @@ two calls on the same ``Process`` object, so processes are kept between samples;
 call only primes the counter (psutil answers 0.0), so a process's first sample has no CPU
 reading (``None``) rather than a false zero. The machine is sampled on the same tick
 (``profiling.machine``), so its CPU can be set against the lab's own.
+
+Processes of the roles in ``detail_roles`` (the service's workers, the providers) get a
+detailed sample too (``profiling.workers``: USS, sockets by state, the worker's own
+gauges), the input of the leak verdicts. The sampler counts its own cost (the CPU time of
+its thread and the wall time of each tick), so a report can show what leaving it on costs.
 """
 
 from __future__ import annotations
@@ -16,10 +21,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import psutil
 
 from profiling.machine import MachineSample, MachineSampler
+from profiling.workers import WorkerSample, detailed_values, socket_census
 
 COLUMNS = ("t", "role", "pid", "cpu_percent", "rss_bytes", "fds", "threads")
 
@@ -47,6 +55,17 @@ class ProcessSampler:
     on_sample: Callable[[list[Sample]], None] | None = None
     samples: list[Sample] = field(default_factory=list)
     machine: MachineSampler = field(default_factory=MachineSampler)
+    detail_roles: frozenset[str] = frozenset()
+    gauges_dir: Path | None = None
+    workers: list[WorkerSample] = field(default_factory=list)
+    ticks: int = 0
+    cpu_cost_s: float = 0.0  # CPU time of the sampling thread, all ticks together
+    wall_cost_s: float = 0.0
+    # Sockets by state need the kernel's whole TCP table (tens of ms on a busy machine),
+    # so they are counted every ``census_every`` ticks; the ticks between leave them empty.
+    census_every: int = 3
+    _census: dict[int, str] | None = None
+    _children: dict[int, list[int]] = field(default_factory=dict)
     _known: dict[int, psutil.Process] = field(default_factory=dict)
     _primed_at: dict[int, float] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -60,18 +79,39 @@ class ProcessSampler:
         return self.machine.samples
 
     def sample_once(self) -> list[Sample]:
+        cpu0, wall0 = time.thread_time(), time.perf_counter()
         now = time.time()
         self.machine.sample(now)
+        census_due = self.detail_roles and self.ticks % self.census_every == 0
+        self._census = socket_census() if census_due else None
+        self._children = children_map()  # one walk of /proc a tick, not one per role
         batch = [s for role, pid in self.roots.items() for s in self._sample_tree(now, role, pid)]
         self.samples.extend(batch)
+        self.ticks += 1
+        self.cpu_cost_s += time.thread_time() - cpu0
+        self.wall_cost_s += time.perf_counter() - wall0
         if self.on_sample is not None:
             self.on_sample(batch)
         return batch
 
+    def cost(self) -> dict[str, Any]:
+        """What sampling cost: CPU seconds of its thread, per tick and as a share of a core
+        over the time it ran."""
+        if self.ticks == 0:
+            return {"ticks": 0}
+        span = max(self.interval_s, self.ticks * self.interval_s)
+        return {
+            "ticks": self.ticks,
+            "cpu_s": round(self.cpu_cost_s, 4),
+            "cpu_ms_per_tick": round(1000 * self.cpu_cost_s / self.ticks, 3),
+            "wall_ms_per_tick": round(1000 * self.wall_cost_s / self.ticks, 3),
+            "core_share": round(self.cpu_cost_s / span, 5),
+        }
+
     def _sample_tree(self, now: float, role: str, pid: int) -> Iterable[Sample]:
         try:
             root = self._process(pid, now)
-            tree = [root, *root.children(recursive=True)]
+            tree = [root, *(psutil.Process(c) for c in descendants(pid, self._children))]
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             return []
         out = []
@@ -80,20 +120,33 @@ class ProcessSampler:
                 proc = self._process(proc.pid, now)
                 fresh = self._primed_at.get(proc.pid) == now
                 with proc.oneshot():
-                    out.append(
-                        Sample(
-                            t=now,
-                            role=role,
-                            pid=proc.pid,
-                            cpu_percent=None if fresh else proc.cpu_percent(None),
-                            rss_bytes=proc.memory_info().rss,
-                            fds=proc.num_fds(),
-                            threads=proc.num_threads(),
-                        )
+                    sample = Sample(
+                        t=now,
+                        role=role,
+                        pid=proc.pid,
+                        cpu_percent=None if fresh else proc.cpu_percent(None),
+                        rss_bytes=proc.memory_info().rss,
+                        fds=proc.num_fds(),
+                        threads=proc.num_threads(),
                     )
+                out.append(sample)
+                if role in self.detail_roles:
+                    self._sample_detail(sample, proc, is_parent=proc.pid == pid and len(tree) > 1)
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                 self._known.pop(proc.pid, None)
         return out
+
+    def _sample_detail(self, sample: Sample, proc: psutil.Process, is_parent: bool) -> None:
+        values = detailed_values(proc, self.gauges_dir, self._census)
+        if values.get("pool_max"):  # a pool of its own: it serves requests
+            kind = "worker"
+        elif is_parent:
+            kind = "supervisor"
+        else:
+            kind = "process"
+        self.workers.append(
+            WorkerSample(sample.t, sample.role, sample.pid, kind, sample.cpu_percent, values)
+        )
 
     def _process(self, pid: int, now: float) -> psutil.Process:
         proc = self._known.get(pid)
@@ -110,13 +163,35 @@ class ProcessSampler:
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval_s):
+        """On a fixed beat (a slow tick does not push every later one back)."""
+        beat = time.monotonic()
+        while True:
+            beat = max(beat + self.interval_s, time.monotonic())
+            if self._stop.wait(beat - time.monotonic()):
+                return
             self.sample_once()
 
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(self.interval_s + 5)
+
+
+def children_map() -> dict[int, list[int]]:
+    """Every process's children, from one pass over the process table."""
+    out: dict[int, list[int]] = {}
+    for proc in psutil.process_iter(["ppid"]):
+        out.setdefault(proc.info["ppid"], []).append(proc.pid)
+    return out
+
+
+def descendants(pid: int, children: dict[int, list[int]]) -> list[int]:
+    found, stack = [], list(children.get(pid, ()))
+    while stack:
+        child = stack.pop()
+        found.append(child)
+        stack.extend(children.get(child, ()))
+    return found
 
 
 @dataclass(frozen=True)

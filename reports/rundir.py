@@ -183,6 +183,28 @@ class Variant:
         return _numeric(frame, ("t", "cpu_percent", "rss_bytes", "fds", "threads"))
 
     @cached_property
+    def workers(self) -> pd.DataFrame:
+        """The detailed per-process samples (``workers.csv``), numbers as floats."""
+        frame = self._csv("workers.csv", ("t", "role", "pid", "kind"), ("t", "pid"))
+        numeric = [c for c in frame.columns if c not in ("role", "kind")]
+        return _numeric(frame, tuple(numeric))
+
+    @cached_property
+    def leaks(self) -> dict[str, Any]:
+        """``leaks.json``: the leak verdicts (and memray's allocation sites, when it ran)."""
+        return self._json("leaks.json")
+
+    @cached_property
+    def knee(self) -> dict[str, Any]:
+        """``knee.json``: a step load's steps and the knee found in them."""
+        return self._json("knee.json")
+
+    @cached_property
+    def profiles(self) -> dict[str, Any]:
+        """``profiles/profiles.json``: what each profiler wrote, and its headline."""
+        return self._json("profiles/profiles.json")
+
+    @cached_property
     def machine(self) -> pd.DataFrame:
         """The whole machine each sample: ``cpu_percent`` of all cores (100 = every core)."""
         frame = self._csv("machine.csv", MACHINE_COLUMNS, ("t", "cpu_percent", "cores"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -27,6 +28,10 @@ APP_PARTS = (SERVICE, PSP, IDP)  # stop order: the service first, its providers 
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
 WEBHOOK_PATH = "/webhooks/psp"
+# The provider keeps idle connections open for an hour, as providers behind long-lived
+# load balancers do; with aiohttp's default 75 s it would close, after 75 s, every
+# connection the service's fd-leak defect abandons, and the leak would level off.
+PSP_KEEPALIVE_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -93,11 +98,16 @@ class Apps:
     psp_time_scale: float = 0.001
     seed: int = 0
     records: dict[str, processes.PidRecord] = field(default_factory=dict)
+    # The service's Prometheus multiprocess directory: one file per worker and kind of
+    # metric, which the lab's sampler reads worker by worker (profiling/gauges.py).
+    metrics_dir: Path | None = None
+    service_env: Mapping[str, str] = field(default_factory=dict)  # extra, e.g. a profiler's
 
     def start(self, base_env: Mapping[str, str]) -> None:
         python = sys.executable
         env = {**base_env, **settings_env(self.settings)}
-        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        self.metrics_dir = Path(tempfile.mkdtemp(prefix="ticketlab-metrics-"))
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(self.metrics_dir)
         self._spawn(
             IDP,
             [
@@ -132,6 +142,8 @@ class Apps:
                 str(self.seed),
                 "--checkout-ttl",
                 str(checkout_ttl_s(self.settings)),
+                "--keepalive-s",
+                str(PSP_KEEPALIVE_S),
             ],
             env,
         )
@@ -146,7 +158,7 @@ class Apps:
                 "--workers",
                 str(self.workers),
             ],
-            env,
+            {**env, **self.service_env},
         )
         for part, url in (
             (IDP, self.ports.idp_url + "/readyz"),
@@ -191,6 +203,8 @@ class Apps:
                 processes.stop_part(self.paths, part, term_timeout=STOP_TIMEOUT_S)
             except OSError as exc:
                 problems.append(f"{part}: {exc}")
+        if self.metrics_dir is not None:
+            shutil.rmtree(self.metrics_dir, ignore_errors=True)
         if problems:
             raise StackError("could not stop " + "; ".join(problems))
 

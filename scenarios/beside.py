@@ -10,7 +10,9 @@ variant pipeline (``scenarios/variant.py``) at fixed moments:
                          place for a final scrape or for switching faults off;
     ``finish(run)``      after the checks (or on error), before the apps stop: write files
                          into ``run.out`` and stop threads;
-    ``summary(run)``     fields this companion adds to ``summary.json``.
+    ``summary(run)``     fields this companion adds to ``summary.json``;
+    ``service_env(run)`` environment the service is started with (a profiler's switch);
+    ``after_stop(run)``  once the apps have stopped: files their exit completes (memray).
 
 ``companions_for(run)`` is the one list of them, in start order (they stop in reverse). Add
 a new one there: an InfluxDB writer, a profiler, a leak sampler. Like Locust's event
@@ -25,8 +27,10 @@ import contextlib
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from profiling.leaks import process_verdicts
 from profiling.machine import machine_load
 from profiling.sampler import ProcessSampler, Sample, generator_bottleneck, lab_cpu
+from profiling.workers import COLUMNS as WORKER_COLUMNS
 from scenarios import rundir
 from scenarios.faults.heartbeat import LagCsv, heartbeat_lag
 from scenarios.load.routes import compare
@@ -55,6 +59,13 @@ class Companion:
         """Fields for ``summary.json``."""
         return {}
 
+    def service_env(self, run: VariantRun) -> Mapping[str, str]:
+        """Extra environment for the service's processes."""
+        return {}
+
+    def after_stop(self, run: VariantRun) -> None:
+        """The apps have stopped."""
+
 
 STOP_WITHIN_S = 10.0
 
@@ -79,21 +90,31 @@ async def stop_task(task: asyncio.Task[Any] | None, within_s: float = STOP_WITHI
 
 class ResourceSampling(Companion):
     """CPU, memory, fds and threads of every lab process, into ``resources.csv``, and the
-    machine's CPU, steal and load average on the same tick, into ``machine.csv``. Its
-    summary is the generator verdict and the machine's load over the measured window."""
+    machine's CPU, steal and load average on the same tick, into ``machine.csv``. The
+    service's workers and the providers get the detailed sample too (USS, sockets by
+    state, each worker's own pool gauges, loop lag, collections and requests), into
+    ``workers.csv``, and the leak verdict of every worker on every resource the scenario
+    watches, into ``leaks.json``. Its summary is the generator verdict, the machine's load
+    over the measured window and what sampling cost."""
 
     name = "resources"
+    detail_roles = frozenset({"service", "psp", "idp"})
 
     def __init__(self, run: VariantRun) -> None:
         parts = run.context.stack.parts
         self.sampler = ProcessSampler(
-            {name: part.pid for name, part in parts.items() if part.pid is not None}
+            {name: part.pid for name, part in parts.items() if part.pid is not None},
+            detail_roles=self.detail_roles,
         )
 
     async def start(self, run: VariantRun) -> None:
         for role, pid in {**run.apps.pids(), "locust": run.locust_pid}.items():
             self.sampler.add(role, pid)
+        self.sampler.gauges_dir = run.apps.metrics_dir
         self.sampler.start()
+
+    def worker_rows(self) -> tuple[dict[str, Any], ...]:
+        return tuple(w.row() for w in list(self.sampler.workers))
 
     def finish(self, run: VariantRun) -> None:
         self.sampler.stop()
@@ -101,6 +122,16 @@ class ResourceSampling(Companion):
         rundir.write_csv(run.out / "resources.csv", rundir.RESOURCE_COLUMNS, rows)
         machine = (m.row() for m in self.sampler.machine_samples)
         rundir.write_csv(run.out / "machine.csv", rundir.MACHINE_COLUMNS, machine)
+        workers = self.worker_rows()
+        rundir.write_csv(run.out / "workers.csv", WORKER_COLUMNS, workers)
+        resources = run.context.scenario.leak_resources
+        start, end = run.window.warmup_end, run.window.load_end
+        leaks = {
+            "resources": list(resources),
+            "window": {"start": start, "end": end},
+            "verdicts": process_verdicts(workers, resources, start, end),
+        }
+        rundir.write_json(run.out / "leaks.json", leaks)
 
     def summary(self, run: VariantRun) -> Mapping[str, Any]:
         window = (run.window.warmup_end, run.window.load_end)
@@ -113,6 +144,7 @@ class ResourceSampling(Companion):
             "generator_cpu_peak_percent": round(bottleneck.peak_cpu_percent, 1),
             "machine": machine_load(machine, lab_cpu(samples), window),
             "server_cpu_percent_mean": server_cpu(samples, window),
+            "sampler": self.sampler.cost(),
         }
 
 
@@ -216,12 +248,18 @@ def companions_for(run: VariantRun) -> list[Companion]:
     The live stream to InfluxDB (``scenarios/live.py``) comes first so that it winds up
     last: after the final scrape and the fault records, which it streams too.
     """
+    from scenarios.knee import knee_finding_for
     from scenarios.live import LiveStream
+    from scenarios.profilers import profiler_for
 
+    profiler = profiler_for(run.context.scenario.profile, run.context.scenario.profile_native)
+    knee = knee_finding_for(run)
     return [
         LiveStream(run),
         ResourceSampling(run),
         MetricsScraping(),
         ReplicationLag(),
         FaultSchedule(),
+        *([profiler] if profiler is not None else []),
+        *([knee] if knee is not None else []),
     ]

@@ -76,6 +76,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import dataclasses
     from pathlib import Path
 
     from scenarios.catalog import load_scenario
@@ -92,6 +93,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         variants=tuple(v for v in (args.variants or "").split(",") if v),
     )
     scenario = apply_overrides(load_scenario(args.scenario), overrides)
+    if args.profile is not None:
+        scenario = dataclasses.replace(scenario, profile=args.profile)
+    if args.native:
+        scenario = dataclasses.replace(scenario, profile_native=True)
     scenario.validate()
     options = RunOptions(
         command=" ".join(["ticketlab", *(args.argv or [])]),
@@ -233,6 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--processes", type=positive_int, help="Locust processes (default 1)")
     run.add_argument("--seed", type=int, default=1, help="random seed of the load (default 1)")
     run.add_argument("--runs-dir", default="runs", help="where run directories go")
+    run.add_argument(
+        "--profile",
+        choices=("py-spy", "memray"),
+        help="profile the service's workers: py-spy flame graphs, or memray allocations",
+    )
+    run.add_argument("--native", action="store_true", help="with --profile: native (C) frames too")
     run.add_argument(
         "--keep-stack",
         action="store_true",

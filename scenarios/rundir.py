@@ -42,6 +42,8 @@ reads the files it describes (without importing this module). Format version 2:
                                saturated) with generator_evidence, generator_cpu_busy_share
                                (share of samples with Locust at ≥90% of a core) and
                                generator_cpu_peak_percent (% of one core);
+                               sampler {ticks, cpu_s, cpu_ms_per_tick, wall_ms_per_tick,
+                               core_share}: what the resource sampler itself cost;
                                quiesce_s, unsettled, nemesis_errors, claim_strategy,
                                companion_errors (when a companion failed)
         locust_stats.csv …     Locust's own statistics (--csv: also _stats_history, _failures,
@@ -57,6 +59,28 @@ reads the files it describes (without importing this module). Format version 2:
         resources.csv          t, role (locust|service|psp|idp|mariadb|redis|…), pid,
                                cpu_percent (empty on a process's first, priming sample),
                                rss_bytes, fds, threads
+        workers.csv            the detailed sample of the service's processes and the
+                               providers, each second (profiling/workers.py): t, role, pid,
+                               kind (worker|supervisor|process), cpu_percent, rss_bytes,
+                               uss_bytes, fds, threads, sockets_established,
+                               sockets_close_wait, sockets_time_wait (always 0: the kernel
+                               owns them), sockets_other (LISTEN …), and a worker's own
+                               pool_size, pool_in_use, pool_waiting, pool_max, loop_lag_s,
+                               gc_gen0..2 (collections), requests (served, cumulative),
+                               read from its Prometheus multiprocess files
+        leaks.json             {resources, window {start, end}, verdicts [{pid, role,
+                               resource, verdict LEAK|NO LEAK|INCONCLUSIVE, rule, material,
+                               points, t_start, t_end, slope_per_s, intercept (at t_start),
+                               per_minute(_low|_high), per_1k_requests, per_1k_low|high,
+                               growth, late_per_minute(_low|_high)}]} (profiling/leaks.py);
+                               memray adds allocations [{site, bytes, allocations}] when
+                               it ran: the top allocation sites still alive at the end
+        knee.json              step loads only (scenarios/knee.py): {steps [{users, start,
+                               end, throughput, p95_ms, evidence {pool_waiting,
+                               pool_in_use_share, lock_waits_per_s, lock_waiting_trx,
+                               loop_lag_s, cpu_service_max, cpu_mariadb, cpu_locust,
+                               cpu_machine}}], knee {users, throughput, p95_ms, reason,
+                               saturated_first, attribution, saturated_at}}
         machine.csv            t, cpu_percent (all cores: 100 = every core busy), steal_percent,
                                iowait_percent, load_1m, cores — sampled with resources.csv
         lag.csv                replication lag, sampled every 0.2 s during the load
@@ -68,6 +92,7 @@ reads the files it describes (without importing this module). Format version 2:
         checks.json            {"verdict": pass|fail|unknown, "results": [CheckResult…]}
         logs/<process>.log     each child process's output
         profiles/              py-spy and memray outputs, when profiling was asked for
+                               (--profile): profiles.json lists them (scenarios/profilers.py)
 
 manifest.json:
     format_version, run_id, scenario {name, description, source}, status

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, get_type_hints
 
+from profiling.workers import LEAK_RESOURCES
 from scenarios.checks.catalog import INVARIANT_NAMES
 from scenarios.checks.events import NO_EVENT_LOST, WEBHOOKS_APPLIED_ONCE
 from scenarios.checks.holds import NO_HOLD_PAST_TTL
+from scenarios.checks.leaks import NO_LEAK
 from scenarios.checks.money import MONEY_CONSERVED
 from scenarios.checks.seats import NO_DOUBLE_BOOKING, SEAT_COUNTS
 from scenarios.checks.slo import Slo
@@ -33,6 +35,8 @@ INVARIANTS = INVARIANT_NAMES
 SERVICE_INVARIANTS = (NO_DOUBLE_BOOKING, SEAT_COUNTS, NO_HOLD_PAST_TTL, NO_EVENT_LOST)
 # A scenario whose buyers pay checks the money and the webhooks too.
 PAYMENT_INVARIANTS = (*SERVICE_INVARIANTS, MONEY_CONSERVED, WEBHOOKS_APPLIED_ONCE)
+# A soak checks that no worker leaks what it names in ``leak_resources`` too.
+SOAK_INVARIANTS = (*SERVICE_INVARIANTS, NO_LEAK)
 # The operations the buyers record (scenarios/load/users.py); paying buyers add the rest.
 BUYER_OPERATIONS = ("sign_in", "browse", "zones", "seat_map", "hold", "reserve")
 PAYING_OPERATIONS = ("payment", "checkout", "confirm")
@@ -67,6 +71,7 @@ RUNNER_OWNED_SETTINGS = frozenset(
 )
 
 
+PROFILERS = (None, "py-spy", "memray")
 RUNNER_OWNED_WORKLOAD = frozenset({"service_url", "operations_path"})
 
 
@@ -272,6 +277,11 @@ class Scenario:
     slos: tuple[Slo, ...] = ()
     variants: tuple[Variant, ...] = ()
     quiesce_timeout_s: float = 60.0
+    # What the ``no-leak`` invariant watches on every service worker (profiling/workers.py).
+    leak_resources: tuple[str, ...] = ("uss_bytes", "fds")
+    # ``py-spy`` or ``memray``: profile the service's workers (``--profile`` overrides).
+    profile: str | None = None
+    profile_native: bool = False  # native (C) frames too: ``--native``
 
     def matrix(self) -> tuple[Variant, ...]:
         return self.variants or (Variant("default"),)
@@ -315,6 +325,13 @@ class Scenario:
             for name in self.invariants
             if name not in INVARIANTS
         ]
+        found += [
+            f"leak_resources: unknown {name!r}; known: {', '.join(LEAK_RESOURCES)}"
+            for name in self.leak_resources
+            if name not in LEAK_RESOURCES
+        ]
+        if self.profile not in PROFILERS:
+            found.append(f"profile: unknown {self.profile!r}; known: py-spy, memray")
         for slo in self.slos:
             found += slo_problems(slo)
         names = [v.name for v in self.matrix()]

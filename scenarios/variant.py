@@ -23,7 +23,7 @@ from typing import Any
 
 from scenarios import rundir
 from scenarios.apps import AppPorts, Apps
-from scenarios.beside import Companion, companions_for
+from scenarios.beside import Companion, ResourceSampling, companions_for
 from scenarios.checks.catalog import check_slo, invariant_checks
 from scenarios.checks.result import CheckReport, Verdict
 from scenarios.checks.run import Check, run_checks
@@ -159,6 +159,9 @@ def start_apps(run: VariantRun) -> None:
         workers=ctx.scenario.workers,
         seed=ctx.options.seed,
     )
+    for companion in run.companions:
+        env = _guarded_sync(run, companion, "service_env", lambda c=companion: c.service_env(run))
+        run.apps.service_env = {**run.apps.service_env, **(env or {})}
     note = f"{ctx.scenario.workers} worker(s), {run.settings.claim_strategy}"
     run.progress.enter("start", note=note)
     run.apps.start(os.environ)
@@ -229,6 +232,8 @@ def finish(run: VariantRun) -> None:
     if run.apps is not None:
         run.apps.stop()
         run.apps.collect_logs(run.out / "logs")
+        for companion in run.companions:
+            _guarded_sync(run, companion, "after_stop", lambda c=companion: c.after_stop(run))
     if run.faults is not None:
         run.faults.close()  # a fault left on would poison the next variant
 
@@ -331,6 +336,7 @@ def checks_for(ctx: RunContext, variant: Variant, settings: Settings) -> list[Ch
             grace_s=settings.sweeper_grace_s + settings.sweeper_interval_s + HOLD_GRACE_S,
             capacity=dict.fromkeys(ctx.concert_ids, per_concert),
             expected_violations=variant.expect_violations,
+            leak_resources=ctx.scenario.leak_resources,
         )
     )
     return checks + [check_slo(slo) for slo in ctx.scenario.slos]
@@ -344,7 +350,9 @@ def gather_evidence(run: VariantRun, window: MeasuredWindow) -> Evidence:
         ledger = read_ledger(run.ports.psp_url)
     except OSError:
         ledger = None
+    sampling = next((c for c in run.companions if isinstance(c, ResourceSampling)), None)
     return Evidence(
+        workers=sampling.worker_rows() if sampling is not None else None,
         history=run.history,
         db=db,
         ledger=ledger,

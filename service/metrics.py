@@ -37,6 +37,13 @@ holds_released = Counter("ticketlab_holds_released", "holds released", ["release
 event_loop_lag = Gauge(
     "ticketlab_event_loop_lag_seconds", "event-loop lag of the worker", multiprocess_mode="max"
 )
+# Per worker (the lab reads each worker's own file); livesum adds workers up in /metrics.
+gc_collections = Gauge(
+    "ticketlab_gc_collections",
+    "garbage collections of the worker since it started, by generation",
+    ["generation"],
+    multiprocess_mode="livesum",
+)
 payments = Counter("ticketlab_payments", "payment settlements by outcome", ["outcome", "source"])
 psp_call_seconds = Histogram(
     "ticketlab_psp_call_seconds",

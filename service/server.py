@@ -35,20 +35,23 @@ def serve_worker(settings: Settings, host: str, port: int, reuse_port: bool) -> 
     from aiohttp import web
 
     from service.http.app import init_app
+    from service.memory_trace import traced_if_asked
 
     configure_logging()
     loop = new_event_loop(settings.event_loop)
     _stop_on_first_signal(loop)
-    web.run_app(
-        init_app(settings),
-        host=host,
-        port=port,
-        reuse_port=reuse_port,
-        print=None,
-        access_log_format='%a "%r" %s %b %Tfs',
-        handle_signals=False,
-        loop=loop,
-    )
+    app = init_app(settings)
+    with traced_if_asked():  # memray, when the lab asks (service/memory_trace.py)
+        web.run_app(
+            app,
+            host=host,
+            port=port,
+            reuse_port=reuse_port,
+            print=None,
+            access_log_format='%a "%r" %s %b %Tfs',
+            handle_signals=False,
+            loop=loop,
+        )
 
 
 def new_event_loop(kind: str) -> asyncio.AbstractEventLoop:

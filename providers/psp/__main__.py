@@ -35,6 +35,12 @@ def parse_args(argv: list[str] | None = None) -> PspConfig:
         help="multiplies webhook retry intervals (Toss: 1, 4, 16 … 4096 minutes)",
     )
     parser.add_argument("--seed", type=int, default=None, help="seed for fault decisions")
+    parser.add_argument(
+        "--keepalive-s",
+        type=float,
+        default=75.0,
+        help="seconds an idle keep-alive connection stays open (aiohttp's default: 75)",
+    )
     parser.add_argument("--checkout-ttl", type=float, default=600.0, help="seconds until EXPIRED")
     faults = parser.add_mutually_exclusive_group()
     faults.add_argument("--faults", default=None, help="faults as a JSON object")
@@ -57,6 +63,7 @@ def parse_args(argv: list[str] | None = None) -> PspConfig:
             seed=args.seed,
             faults=fault_set,
             checkout_ttl_s=args.checkout_ttl,
+            keepalive_s=args.keepalive_s,
         )
     except (FaultsError, ValueError, OSError) as exc:
         parser.error(str(exc))
@@ -71,6 +78,7 @@ def main(argv: list[str] | None = None) -> None:
         port=config.port,
         print=lambda text: print(text, file=sys.stderr),
         shutdown_timeout=5.0,
+        keepalive_timeout=config.keepalive_s,
     )
 
 

@@ -26,6 +26,7 @@ class PspConfig:
     faults: Faults = field(default_factory=Faults)
     m_id: str = "tvivarepublica"
     checkout_ttl_s: float = 600.0
+    keepalive_s: float = 75.0  # idle keep-alive connections closed after this
     retry_minutes: tuple[float, ...] = TOSS_RETRY_MINUTES
     delivery_timeout_s: float = 10.0
     out_of_order_hold_ms: float = 2000.0

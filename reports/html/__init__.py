@@ -6,9 +6,11 @@ Every piece of text from the run directory goes through :func:`esc` — error bo
 counterexamples and names come from a system under test and may hold markup.
 
 Order follows what a reader needs: did it pass (and if not, the counterexamples), can the
-numbers be trusted (warnings), the numbers, the charts, then how to reproduce it. Each
-section has its module here (``checks``, ``caveats``, ``figures``, ``comparisons``,
-``provenance``), built of the pieces in ``markup``; this module lays out the two pages.
+numbers be trusted (warnings), the numbers, the charts (then a step load's knee, the leak
+verdicts and the profiles, where a run has them), then how to reproduce it. Each section
+has its module here (``checks``, ``caveats``, ``figures``, ``comparisons``, ``knee``,
+``leaks``, ``provenance``), built of the pieces in ``markup``; this module lays out the two
+pages.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from reports.html.caveats import warnings
 from reports.html.checks import verdicts
 from reports.html.comparisons import at_a_glance, comparison_warnings, differences, verdict_line
 from reports.html.figures import chart_section, numbers, stale_reads
+from reports.html.knee import knee_section
+from reports.html.leaks import leak_section, profile_section
 from reports.html.markup import badge, esc, page
 from reports.html.provenance import manifest, rerun
 from reports.model import VariantReport, run_verdict
@@ -47,6 +51,9 @@ def run_page(
         stale_reads(reports),
         differences(comparison),
         chart_section(reports),
+        knee_section(reports),
+        leak_section(reports),
+        profile_section(reports),
         "<h2>Run</h2>",
         manifest(run),
         "<h2>Rerun</h2>",

@@ -6,7 +6,7 @@ never pass: an empty table proves nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from scenarios.checks.events import (
     NO_EVENT_LOST,
@@ -15,6 +15,7 @@ from scenarios.checks.events import (
     webhooks_applied_once,
 )
 from scenarios.checks.holds import NO_HOLD_PAST_TTL, no_hold_past_ttl
+from scenarios.checks.leaks import NO_LEAK, no_leak
 from scenarios.checks.money import MONEY_CONSERVED, money_conservation
 from scenarios.checks.result import CheckResult
 from scenarios.checks.run import Check
@@ -91,6 +92,20 @@ def check_no_event_lost() -> Check:
     return Check(NO_EVENT_LOST, run)
 
 
+DEFAULT_LEAK_RESOURCES = ("uss_bytes", "fds")
+
+
+def check_no_leak(resources: Sequence[str] = DEFAULT_LEAK_RESOURCES) -> Check:
+    def run(ev: Evidence) -> CheckResult:
+        if ev.workers is None:
+            return _missing(NO_LEAK, "resource sample of the workers")
+        if ev.window.warmup_end is None or ev.window.end is None:
+            return _missing(NO_LEAK, "measured window")
+        return no_leak(ev.workers, resources, ev.window.warmup_end, ev.window.end)
+
+    return Check(NO_LEAK, run)
+
+
 def check_slo(slo: Slo) -> Check:
     return Check(slo.name, lambda ev: slo_check(ev.history, slo, ev.window))
 
@@ -100,7 +115,8 @@ def invariants(
     capacity: Mapping[int, int] | None = None,
     slack_s: float = DEFAULT_CLAIM_SLACK_S,
 ) -> tuple[Check, ...]:
-    """The six invariants of DESIGN.md, in the order a report lists them."""
+    """The six invariants of DESIGN.md, in the order a report lists them (``no-leak``, of
+    soak scenarios, is named by the scenarios that want it)."""
     return (
         check_no_double_booking(slack_s),
         check_money_conserved(),
@@ -119,6 +135,7 @@ INVARIANT_NAMES = (
     MONEY_CONSERVED,
     WEBHOOKS_APPLIED_ONCE,
     NO_EVENT_LOST,
+    NO_LEAK,
 )
 
 
@@ -130,6 +147,7 @@ def invariant_checks(
     slack_s: float = DEFAULT_CLAIM_SLACK_S,
     expected_violations: Iterable[str] = (),
     why: str = "this variant exists to show it",
+    leak_resources: Sequence[str] = DEFAULT_LEAK_RESOURCES,
 ) -> tuple[Check, ...]:
     """The named invariants, in the given order; those in ``expected_violations`` inverted.
 
@@ -142,7 +160,8 @@ def invariant_checks(
         raise ValueError(
             f"unknown invariant(s) {', '.join(unknown)}; known: {', '.join(INVARIANT_NAMES)}"
         )
-    by_name = {c.name: c for c in invariants(grace_s, capacity, slack_s)}
+    every = (*invariants(grace_s, capacity, slack_s), check_no_leak(leak_resources))
+    by_name = {c.name: c for c in every}
     return tuple(
         by_name[n].expecting(f"{n}: {why}") if n in expected else by_name[n]
         for n in dict.fromkeys((*names, *expected))

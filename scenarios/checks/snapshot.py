@@ -248,6 +248,9 @@ class Evidence:
     events: ReceivedEvents | None = None
     settlement: Settlement = field(default_factory=Settlement)
     window: MeasuredWindow = field(default_factory=MeasuredWindow)
+    # Per-process resource samples (rows of workers.csv, profiling/workers.py); None when
+    # the sampler did not run.
+    workers: tuple[Mapping[str, Any], ...] | None = None
 
 
 def _epoch(iso: str | None) -> float | None:

@@ -11,7 +11,9 @@ processed (the types are the ``PaymentGateway`` port's) — because the caller's
 The ``fd-leak`` defect reproduces the seed's story: a new ``ClientSession`` per call that is
 never closed, so every call leaves a socket (and its buffers) behind for the process's life.
 The leaked sessions are kept referenced (a garbage-collected session would close its
-socket and hide the leak) and closed only at shutdown.
+socket and hide the leak) and closed only at shutdown; their connectors keep idle
+connections without a timeout (``keepalive_timeout=None``, as the defective code configured
+them to "reuse" connections), so nothing on the client side ever closes the socket.
 """
 
 from __future__ import annotations
@@ -55,10 +57,11 @@ class PspClient(PaymentGateway):
         self.leaked: list[aiohttp.ClientSession] = []
         self._auth = basic_auth(settings.psp_secret_key)
 
-    def _new_session(self) -> aiohttp.ClientSession:
+    def _new_session(self, keep_idle_forever: bool = False) -> aiohttp.ClientSession:
+        idle = {"keepalive_timeout": None} if keep_idle_forever else {}
         return aiohttp.ClientSession(
             timeout=self.timeout,
-            connector=aiohttp.TCPConnector(limit=self.settings.psp_pool_size),
+            connector=aiohttp.TCPConnector(limit=self.settings.psp_pool_size, **idle),
         )
 
     async def start(self) -> None:
@@ -73,7 +76,7 @@ class PspClient(PaymentGateway):
 
     def _session_for_call(self) -> aiohttp.ClientSession:
         if self.leak:
-            session = self._new_session()  # the defect: one per call, never closed
+            session = self._new_session(keep_idle_forever=True)  # the defect: never closed
             self.leaked.append(session)
             return session
         if self._session is None:

@@ -1,12 +1,16 @@
-"""The telemetry sampler: the request pool's gauges and the event loop's lag, twice a second.
+"""The telemetry sampler: the request pool's gauges, the event loop's lag and the garbage
+collector's collections, twice a second.
 
 A loop blocked by synchronous work shows up as lag: the sampler's own sleep ends late.
+Collections are the worker's own (``gc.get_stats``), so the lab can set a worker's
+growing memory against whether its collector still runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 
 from service import metrics
 from service.adapters.db import Database
@@ -19,6 +23,11 @@ def sample_pool(db: Database) -> None:
     metrics.db_pool_in_use.set(db.in_use)
     metrics.db_pool_waiting.set(db.waiting)
     metrics.db_pool_max.set(db.max_size)
+
+
+def sample_gc() -> None:
+    for generation, stats in enumerate(gc.get_stats()):
+        metrics.gc_collections.labels(generation=str(generation)).set(stats["collections"])
 
 
 class Sampler:
@@ -45,3 +54,4 @@ class Sampler:
             await asyncio.sleep(self.interval_s)
             metrics.event_loop_lag.set(max(0.0, loop.time() - expected))
             sample_pool(self.db)
+            sample_gc()

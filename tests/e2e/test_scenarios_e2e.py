@@ -57,9 +57,12 @@ PASSWORD_IN_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@:\s\"]*:(?!\*\*\*
 
 @pytest.fixture(scope="module")
 def smoke(lab_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> RunResult:
-    """One short smoke run, with secrets of its own, for the tests that read its directory."""
+    """One short smoke run, with secrets of its own and py-spy on its worker, for the tests
+    that read its directory."""
     scenario = apply_overrides(load_scenario("smoke"), Overrides(duration_s=8))
-    scenario = dataclasses.replace(scenario, settings={**scenario.settings, **SECRETS})
+    scenario = dataclasses.replace(
+        scenario, settings={**scenario.settings, **SECRETS}, profile="py-spy"
+    )
     runs = tmp_path_factory.mktemp("runs")
     return run_scenario(scenario, RunOptions(command="test smoke", runs_dir=runs, lab_dir=lab_dir))
 
@@ -83,6 +86,8 @@ def test_smoke_writes_a_complete_run_directory_that_passes(smoke: RunResult, lab
         "checks.json",
         "settings.json",
         "logs/service.log",
+        "workers.csv",
+        "leaks.json",
     ):
         assert (variant / name).stat().st_size > 0, name
     summary = json.loads((variant / "summary.json").read_text())

@@ -15,6 +15,7 @@ from scenarios.checks.catalog import (
     check_no_double_booking,
     check_no_event_lost,
     check_no_hold_past_ttl,
+    check_no_leak,
     check_seat_counts,
     check_slo,
     check_webhooks_applied_once,
@@ -23,6 +24,7 @@ from scenarios.checks.catalog import (
 )
 from scenarios.checks.events import no_event_lost, webhooks_applied_once
 from scenarios.checks.holds import no_hold_past_ttl
+from scenarios.checks.leaks import no_leak
 from scenarios.checks.money import money_conservation
 from scenarios.checks.result import CheckResult, Verdict
 from scenarios.checks.run import Check, run_check
@@ -75,12 +77,29 @@ LEDGER = Ledger(
     payments=(LedgerPayment("pay_3", "ord_3", "DONE", 100, 100),),
     deliveries=(WebhookDelivery("wh1", 1, 200),),
 )
+# One worker whose descriptors grow by one a second while its memory stays flat, so the
+# resources the no-leak check watches change its answer.
+WORKERS = tuple(
+    {
+        "t": float(t),
+        "pid": 7,
+        "role": "service",
+        "kind": "worker",
+        "fds": 20.0 + t,
+        "uss_bytes": 50e6,
+    }
+    for t in range(60)
+)
+WINDOW = MeasuredWindow(0.0, 59.0)
+LEAK_RESOURCES = ("fds",)
 UNSETTLED = Settlement({n: "busy" for n in (EXPIRIES, PAYMENTS, WEBHOOKS, OUTBOX, CONSUMER)})
 EVIDENCE = Evidence(
     db=DB,
     ledger=LEDGER,
     events=ReceivedEvents((ReceivedEvent("ev1", "hold.created"),)),
     settlement=UNSETTLED,
+    workers=WORKERS,
+    window=WINDOW,
 )
 
 DIRECT = {
@@ -92,6 +111,7 @@ DIRECT = {
         ev.ledger, ev.db.applied_webhooks, ev.settlement
     ),
     "no-event-lost": lambda ev: no_event_lost(ev.db.outbox, ev.events, ev.settlement),
+    "no-leak": lambda ev: no_leak(ev.workers, LEAK_RESOURCES, 0.0, 59.0),
 }
 DEFAULTS = {
     "no-double-booking": lambda ev: no_double_booking(ev.db),
@@ -100,6 +120,7 @@ DEFAULTS = {
     "money-conserved": lambda ev: money_conservation(ev.db.reservations, ev.ledger),
     "webhooks-applied-once": lambda ev: webhooks_applied_once(ev.ledger, ev.db.applied_webhooks),
     "no-event-lost": lambda ev: no_event_lost(ev.db.outbox, ev.events),
+    "no-leak": lambda ev: no_leak(ev.workers, ("uss_bytes",), 0.0, 59.0),
 }
 
 
@@ -112,6 +133,7 @@ def built(name: str) -> Check:
         "money-conserved": check_money_conserved,
         "webhooks-applied-once": check_webhooks_applied_once,
         "no-event-lost": check_no_event_lost,
+        "no-leak": lambda: check_no_leak(LEAK_RESOURCES),
     }[name]()
 
 
@@ -144,17 +166,19 @@ def test_the_six_invariants_come_in_report_order_with_their_settings() -> None:
 
 def test_named_invariants_keep_their_settings_and_invert_the_expected_ones() -> None:
     checks = invariant_checks(
-        ["no-hold-past-ttl", "seat-counts-conserved"],
+        ["no-hold-past-ttl", "seat-counts-conserved", "no-leak"],
         grace_s=GRACE,
         capacity=CAPACITY,
         slack_s=SLACK,
         expected_violations=["no-double-booking", "no-hold-past-ttl"],
         why="naive oversells",
+        leak_resources=LEAK_RESOURCES,
     )
 
     assert [(c.name, c.expected_violation) for c in checks] == [
         ("no-hold-past-ttl", "no-hold-past-ttl: naive oversells"),
         ("seat-counts-conserved", None),
+        ("no-leak", None),
         ("no-double-booking", "no-double-booking: naive oversells"),
     ]
     assert [c.run(EVIDENCE) for c in checks] == [DIRECT[c.name](EVIDENCE) for c in checks]
@@ -189,6 +213,8 @@ def missing(name: str, what: str) -> CheckResult:
         ("no-event-lost", Evidence(events=ReceivedEvents()), "outbox snapshot"),
         ("no-event-lost", Evidence(db=DbState(1.0), events=ReceivedEvents()), "outbox snapshot"),
         ("no-event-lost", Evidence(db=DB), "consumer's event table"),
+        ("no-leak", Evidence(db=DB), "resource sample of the workers"),
+        ("no-leak", Evidence(workers=WORKERS), "measured window"),
     ],
 )
 def test_evidence_that_was_not_captured_makes_a_check_unknown_and_says_what(
