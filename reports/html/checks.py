@@ -18,6 +18,13 @@ def _is_time(key: str, value: Any) -> bool:
     return timed and isinstance(value, int | float) and value > UNIX_TIME_MIN
 
 
+def plain(value: Any) -> str:
+    """A counterexample's value as a reader takes it in: floats to a sensible precision."""
+    if isinstance(value, float):
+        return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.4g}"
+    return text(value)
+
+
 def counterexamples(result: dict[str, Any], t0: float | None = None) -> str:
     """The check's counterexamples; Unix times shown as seconds since the load started."""
     examples = [e for e in result.get("counterexamples") or [] if isinstance(e, dict)]
@@ -31,8 +38,8 @@ def counterexamples(result: dict[str, Any], t0: float | None = None) -> str:
 
     def cell(key: str) -> Callable[[Any], str]:
         if not timed:
-            return text
-        return lambda v: f"{v - t0:+.2f} s" if _is_time(key, v) else text(v)
+            return plain
+        return lambda v: f"{v - t0:+.2f} s" if _is_time(key, v) else plain(v)
 
     columns = [(k, k, cell(k), False) for k in keys]
     shown = f"{len(examples)} counterexample{'s' if len(examples) != 1 else ''}"

@@ -317,3 +317,14 @@ def test_compared_runs_are_labelled_by_what_tells_their_ids_apart(
         for i, run_id in enumerate(ids)
     ]
     assert run_labels(runs) == (labels or ids)
+
+
+def test_counterexample_numbers_are_shown_to_a_readable_precision() -> None:
+    from reports.html.checks import counterexamples
+
+    result = {"verdict": "fail", "counterexamples": [{"growth": 769162.9421094899, "ci": 0.012345}]}
+
+    html = counterexamples(result)
+
+    assert "769,162.9" in html and "0.01235" in html
+    assert "9421094899" not in html
