@@ -22,7 +22,7 @@ import aiohttp
 import pytest
 
 from scenarios.faults import replication
-from scenarios.stack import Stack, StackInfo
+from scenarios.stack import Stack, StackInfo, mariadb
 from scenarios.stack.net import choose_port
 from scenarios.stack.paths import LabPaths
 from scenarios.stack.stack import PRIMARY, REDIS, REPLICA
@@ -61,6 +61,11 @@ def concert(info: StackInfo) -> int:
     schema.drop_database(settings)
     schema.migrate(settings)
     seeded = schema.seed(settings, layout=venue_layout(1, 10, 1))
+    # The service's user and tables reach the replica by replication: wait for them, or the
+    # first test's replica pool may be refused (1045) before the grant has been applied.
+    primary, replica = info.parts[PRIMARY].port, info.parts[REPLICA].port
+    assert primary is not None and replica is not None
+    mariadb.wait_caught_up(replica, primary)
     return seeded.concert_ids[0]
 
 
