@@ -130,9 +130,11 @@ def leak_section(reports: Sequence[VariantReport]) -> str:
         for v in verdicts:
             verdict = str(v.get("verdict"))
             chart = image(leak_chart(report.variant.workers, v, t0), f"{v.get('resource')}")
+            shown = badge(VERDICT_BADGE.get(verdict, "unknown"))
+            # flex:none: a long rule beside the chart must not shrink the chart.
             parts.append(
                 '<div style="display:flex;gap:1em;align-items:flex-start;margin:.5em 0">'
-                f"<div>{chart}</div><div><p>{badge(VERDICT_BADGE.get(verdict, 'unknown'))} "
+                f'<div style="flex:none">{chart}</div><div><p>{shown} '
                 f"<strong>{esc(verdict)}</strong> · worker {esc(v.get('pid'))} · "
                 f"{esc(v.get('resource'))}</p><p>{_slope_text(v)}</p>"
                 f'<p class="muted">rule: {esc(v.get("rule"))}</p></div></div>'
