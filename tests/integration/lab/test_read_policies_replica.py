@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import aiohttp
+import pymysql
 import pytest
 
 from scenarios.faults import replication
@@ -33,7 +34,7 @@ from service.config import Settings
 from service.domain.venue import venue_layout
 from tests.support.isolation import AMQP_BASE
 from tests.support.servers import serving
-from tests.support.waiting import wait_until
+from tests.support.waiting import wait_until, wait_until_sync
 
 ZONE = "A"
 
@@ -61,7 +62,21 @@ def concert(info: StackInfo) -> int:
     schema.drop_database(settings)
     schema.migrate(settings)
     seeded = schema.seed(settings, layout=venue_layout(1, 10, 1))
-    return seeded.concert_ids[0]
+    concert_id = seeded.concert_ids[0]
+
+    def replica_has_it() -> bool:
+        """The service's user, its grants and the seats, replicated: a service started
+        before would be refused by the replica ('Access denied'), as one test was."""
+        try:
+            with schema.connect(settings.replica) as conn, conn.cursor() as cur:
+                cur.execute("SELECT COUNT(*) FROM seats WHERE concert_id = %s", (concert_id,))
+                row = cur.fetchone()
+        except pymysql.MySQLError:
+            return False
+        return bool(row and row[0])
+
+    wait_until_sync(replica_has_it, within=30, what="the replica to catch up with the seed")
+    return concert_id
 
 
 @pytest.fixture(scope="module")
