@@ -19,10 +19,11 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import aiohttp
+import pymysql
 import pytest
 
 from scenarios.faults import replication
-from scenarios.stack import Stack, StackInfo, mariadb
+from scenarios.stack import Stack, StackInfo
 from scenarios.stack.net import choose_port
 from scenarios.stack.paths import LabPaths
 from scenarios.stack.stack import PRIMARY, REDIS, REPLICA
@@ -33,7 +34,7 @@ from service.config import Settings
 from service.domain.venue import venue_layout
 from tests.support.isolation import AMQP_BASE
 from tests.support.servers import serving
-from tests.support.waiting import wait_until
+from tests.support.waiting import wait_until, wait_until_sync
 
 ZONE = "A"
 
@@ -61,12 +62,21 @@ def concert(info: StackInfo) -> int:
     schema.drop_database(settings)
     schema.migrate(settings)
     seeded = schema.seed(settings, layout=venue_layout(1, 10, 1))
-    # The service's user and tables reach the replica by replication: wait for them, or the
-    # first test's replica pool may be refused (1045) before the grant has been applied.
-    primary, replica = info.parts[PRIMARY].port, info.parts[REPLICA].port
-    assert primary is not None and replica is not None
-    mariadb.wait_caught_up(replica, primary)
-    return seeded.concert_ids[0]
+    concert_id = seeded.concert_ids[0]
+
+    def replica_has_it() -> bool:
+        """The service's user, its grants and the seats, replicated: a service started
+        before would be refused by the replica ('Access denied'), as one test was."""
+        try:
+            with schema.connect(settings.replica) as conn, conn.cursor() as cur:
+                cur.execute("SELECT COUNT(*) FROM seats WHERE concert_id = %s", (concert_id,))
+                row = cur.fetchone()
+        except pymysql.MySQLError:
+            return False
+        return bool(row and row[0])
+
+    wait_until_sync(replica_has_it, within=30, what="the replica to catch up with the seed")
+    return concert_id
 
 
 @pytest.fixture(scope="module")
