@@ -200,7 +200,12 @@ def safe_name(name: str) -> str:
 def new_run_dir(scenario: str, root: Path = RUNS_DIR, now: datetime | None = None) -> Path:
     """``runs/<timestamp>-<scenario>/``, made unique if two runs start in the same second."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
-    base = root / f"{stamp}-{safe_name(scenario)}"
+    return unique_dir(root / f"{stamp}-{safe_name(scenario)}")
+
+
+def unique_dir(base: Path) -> Path:
+    """``base`` made, or ``base-2``, ``base-3``… if a run that started in the same second
+    already took it."""
     path, n = base, 1
     while path.exists():
         n += 1

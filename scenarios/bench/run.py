@@ -18,6 +18,7 @@ from scenarios.bench import output
 from scenarios.bench.context import BenchContext
 from scenarios.bench.registry import Measurement
 from scenarios.bench.rows import Row
+from scenarios.rundir import unique_dir
 
 
 @dataclass
@@ -30,13 +31,7 @@ class BenchResult:
 
 def new_bench_dir(runs_dir: Path, now: datetime | None = None) -> Path:
     moment = now or datetime.now(UTC)
-    base = runs_dir / f"bench-{moment.strftime('%Y%m%dT%H%M%SZ')}"
-    path, n = base, 1
-    while path.exists():
-        n += 1
-        path = base.with_name(f"{base.name}-{n}")
-    path.mkdir(parents=True)
-    return path
+    return unique_dir(runs_dir / f"bench-{moment.strftime('%Y%m%dT%H%M%SZ')}")
 
 
 def run_bench(
