@@ -111,6 +111,8 @@ def test_a_span_cut_short_carries_the_reason_and_one_run_to_plan_none() -> None:
     assert cut.reason == locust_reason(MISSING_LOG, 0)
     assert cut.to_dict() == {"ran_s": 25.0, "planned_s": 120.0, "reason": cut.reason}
     assert load_span(24.96, 120.0, MISSING_LOG, 0).to_dict()["ran_s"] == 25.0
+    assert load_span(25.44, 120.0, MISSING_LOG, 0).to_dict()["ran_s"] == 25.4
+    assert load_span(25.44, 120.0, "silent", -15).reason == f"{NO_REASON} (exit code -15)"
     assert load_span(119.0, 120.0, MISSING_LOG, 0) == LoadSpan(119.0, 120.0, "")
 
 
@@ -122,6 +124,7 @@ def test_a_load_cut_short_is_unknown_with_the_reason() -> None:
     assert result.summary.startswith("load ended after 25 s of a planned 120 s: ")
     assert "The last worker went missing, stopping test." in result.summary
     assert result.metrics == {"ran_s": 25.0, "planned_s": 120.0}
+    assert load_ran_to_plan(LoadSpan(25.44, 120.0, "r")).metrics["ran_s"] == 25.4
 
 
 def test_a_load_run_to_plan_passes_with_its_figures() -> None:
