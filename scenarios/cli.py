@@ -115,6 +115,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"{variant.name:<14} {variant.verdict.value:<8} "
             + "; ".join(f"{r.name}: {r.verdict.value}" for r in variant.report.results)
         )
+        if cut := variant.summary.get("load_cut_short"):
+            print(
+                f"{'':<14} load cut short: ran {cut['ran_s']:g} s of a planned "
+                f"{cut['planned_s']:g} s ({cut['reason']})"
+            )
     if result.error:
         print(f"run failed: {result.error}", file=sys.stderr)
     report = result.run_dir / "report.html"

@@ -45,7 +45,12 @@ reads the files it describes (without importing this module). Format version 2:
                                sampler {ticks, cpu_s, cpu_ms_per_tick, wall_ms_per_tick,
                                core_share}: what the resource sampler itself cost;
                                quiesce_s, unsettled, nemesis_errors, claim_strategy,
-                               companion_errors (when a companion failed)
+                               companion_errors (when a companion failed);
+                               load_cut_short {ran_s, planned_s, reason} (only when Locust
+                               ended more than max(5 s, 10 %) before the shape's planned
+                               duration; reason: Locust's own log lines, e.g. "The last
+                               worker went missing, stopping test."; the check
+                               load-ran-to-plan is then unknown)
         locust_stats.csv …     Locust's own statistics (--csv: also _stats_history, _failures,
                                _exceptions), rewritten each second while it runs, so up
                                to a second stale at its end

@@ -24,7 +24,8 @@ from typing import Any
 from scenarios import rundir
 from scenarios.apps import AppPorts, Apps
 from scenarios.beside import Companion, ResourceSampling, companions_for
-from scenarios.checks.catalog import check_slo, invariant_checks
+from scenarios.checks.catalog import check_load_ran_to_plan, check_slo, invariant_checks
+from scenarios.checks.load_plan import LoadSpan, load_span
 from scenarios.checks.result import CheckReport, Verdict
 from scenarios.checks.run import Check, run_checks
 from scenarios.checks.snapshot import Evidence, MeasuredWindow
@@ -104,6 +105,7 @@ class VariantRun:
     locust_pid: int = 0
     load_started: float = 0.0
     load_ended: float = 0.0
+    load_span: LoadSpan | None = None  # how long Locust ran against the shape's plan
     history: History = field(default_factory=History)
     window: Window = field(default_factory=lambda: Window(0.0, 0.0, 0.0))
     settled: Quiesced | None = None
@@ -198,6 +200,18 @@ async def drive_load(run: VariantRun) -> None:
     if locust.returncode not in (0, -signal.SIGTERM, None):
         tail = log.read_text(errors="replace")[-2000:]
         raise RuntimeError(f"locust exited with {locust.returncode}:\n{tail}")
+    if planned is not None:
+        note_load_span(run, planned, log, locust.returncode)
+
+
+def note_load_span(run: VariantRun, planned_s: float, log: Path, exit_code: int | None) -> None:
+    """How long Locust ran against the plan; a load cut short is said now, loudly (Locust
+    exits 0 when it stops a test itself), and later in the summary and the checks."""
+    ran_s = run.load_ended - run.load_started
+    text = log.read_text(errors="replace") if log.exists() else ""
+    run.load_span = span = load_span(ran_s, planned_s, text, exit_code)
+    if span.cut_short:
+        run.progress.log(f"[red]load cut short[/]: {span.describe()}; Locust: {span.reason}")
 
 
 def record_history(run: VariantRun) -> None:
@@ -256,6 +270,8 @@ def summarize_variant(run: VariantRun) -> VariantResult:
         extra.update(fields or {})
     if run.companion_errors:
         extra["companion_errors"] = run.companion_errors
+    if run.load_span is not None and run.load_span.cut_short:
+        extra["load_cut_short"] = run.load_span.to_dict()
     stats, summary = summarize(run.history, run.window, extra)
     rundir.write_csv(run.out / "stats.csv", rundir.STATS_COLUMNS, stats)
     rundir.write_json(run.out / "summary.json", summary)
@@ -339,7 +355,7 @@ def checks_for(ctx: RunContext, variant: Variant, settings: Settings) -> list[Ch
             leak_resources=ctx.scenario.leak_resources,
         )
     )
-    return checks + [check_slo(slo) for slo in ctx.scenario.slos]
+    return [check_load_ran_to_plan(), *checks, *(check_slo(slo) for slo in ctx.scenario.slos)]
 
 
 def gather_evidence(run: VariantRun, window: MeasuredWindow) -> Evidence:
@@ -359,6 +375,7 @@ def gather_evidence(run: VariantRun, window: MeasuredWindow) -> Evidence:
         events=events,
         settlement=run.settled.settlement,
         window=window,
+        load=run.load_span,
     )
 
 

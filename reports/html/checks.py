@@ -107,6 +107,20 @@ def verdict_matrix(reports: Sequence[VariantReport]) -> str:
     return f'<div class="scroll">{matrix}</div>{note}'
 
 
+def cut_short(report: VariantReport) -> str:
+    """A warning under a variant's verdict when Locust ended its load well before the plan
+    (``load_cut_short`` in summary.json): its figures describe a shorter load."""
+    cut = report.variant.summary.get("load_cut_short")
+    if not isinstance(cut, dict):
+        return ""
+    return (
+        f'<div class="warn"><strong>Load cut short</strong>: ran {text(cut.get("ran_s"))} s of '
+        f"a planned {text(cut.get('planned_s'))} s, so the figures below describe a shorter "
+        f"load than planned and the verdict cannot be pass. Locust: {esc(cut.get('reason'))}"
+        "</div>"
+    )
+
+
 def verdicts(reports: Sequence[VariantReport]) -> str:
     """The matrix, then each variant's checks: a variant that did not pass under its own
     heading, open; one that passed on one folded line."""
@@ -124,6 +138,7 @@ def verdicts(reports: Sequence[VariantReport]) -> str:
             )
             continue
         out.append(f"<h3>{badge(report.verdict)} {esc(report.label)}</h3>")
+        out.append(cut_short(report))
         out.append(
             listed
             or '<div class="check muted">No check results recorded (checks.json missing or '

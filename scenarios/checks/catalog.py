@@ -16,6 +16,7 @@ from scenarios.checks.events import (
 )
 from scenarios.checks.holds import NO_HOLD_PAST_TTL, no_hold_past_ttl
 from scenarios.checks.leaks import NO_LEAK, no_leak
+from scenarios.checks.load_plan import LOAD_RAN_TO_PLAN, load_ran_to_plan
 from scenarios.checks.money import MONEY_CONSERVED, money_conservation
 from scenarios.checks.result import CheckResult
 from scenarios.checks.run import Check
@@ -104,6 +105,12 @@ def check_no_leak(resources: Sequence[str] = DEFAULT_LEAK_RESOURCES) -> Check:
         return no_leak(ev.workers, resources, ev.window.warmup_end, ev.window.end)
 
     return Check(NO_LEAK, run)
+
+
+def check_load_ran_to_plan() -> Check:
+    """Every run's: a load cut short leaves the variant unknown at best (its figures and
+    its passes describe a shorter load than planned)."""
+    return Check(LOAD_RAN_TO_PLAN, lambda ev: load_ran_to_plan(ev.load))
 
 
 def check_slo(slo: Slo) -> Check:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from scenarios.checks.load_plan import LoadSpan
 from scenarios.history import History
 
 # ---- the booking tables (service database) -------------------------------------------
@@ -251,6 +252,8 @@ class Evidence:
     # Per-process resource samples (rows of workers.csv, profiling/workers.py); None when
     # the sampler did not run.
     workers: tuple[Mapping[str, Any], ...] | None = None
+    # How long Locust ran against the shape's plan; None when the runner did not record it.
+    load: LoadSpan | None = None
 
 
 def _epoch(iso: str | None) -> float | None:

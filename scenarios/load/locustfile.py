@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 import gevent
+import locust.runners
 from locust import events
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
@@ -33,6 +34,19 @@ __all__ = ["Buyer"]
 
 FLUSH_INTERVAL_S = 1.0
 log = logging.getLogger("ticketlab.load")
+
+#: Seconds of silence after which the master of ``--processes`` declares a worker missing.
+#: Locust's default (liveness 3 × a 1 s interval: about 4 s) is too short on a small loaded
+#: machine: a worker busy spawning users and signing them in on a starved core sends no
+#: heartbeat for several seconds, the master calls it missing, and once the last one is,
+#: stops the whole load early, exiting 0. A truly dead worker is still found, 15 s later
+#: (and the runner's own deadline, ``LOCUST_GRACE_S`` in scenarios/variant.py, stays).
+WORKER_SILENCE_S = 15
+# There is no command-line option for it. The master reads the module constant each time a
+# worker connects or sends a heartbeat, and counts it down once per HEARTBEAT_INTERVAL
+# (kept: the workers send at that interval), so setting it when this file is imported,
+# before any worker connects, is enough; it only matters in the master.
+locust.runners.HEARTBEAT_LIVENESS = WORKER_SILENCE_S // locust.runners.HEARTBEAT_INTERVAL - 1
 
 
 @events.init_command_line_parser.add_listener

@@ -328,3 +328,26 @@ def test_counterexample_numbers_are_shown_to_a_readable_precision() -> None:
 
     assert "769,162.9" in html and "0.01235" in html
     assert "9421094899" not in html
+
+
+def test_a_load_cut_short_is_warned_under_its_verdict(tmp_path: Path) -> None:
+    cut = {"ran_s": 25.0, "planned_s": 120.0, "reason": "The last worker went <missing>"}
+    checks = {
+        "results": [
+            {"name": "load-ran-to-plan", "verdict": "unknown", "summary": "load ended after 25 s"}
+        ]
+    }
+    run = write_run(
+        tmp_path,
+        [VariantSpec("v", [op("pay", 0, 1)], summary={"load_cut_short": cut}, checks=checks)],
+    )
+    page = build_report(run).read_text()
+    heading = after(page, '<h2 id="verdicts">')
+    warning = after(heading, "Load cut short")
+    assert heading.index("Load cut short") < heading.index("load-ran-to-plan</strong>")
+    assert warning.startswith("Load cut short</strong>: ran 25.0 s of a planned 120.0 s")
+    assert "The last worker went &lt;missing&gt;" in warning.split("</div>")[0]
+
+
+def test_a_load_run_to_plan_has_no_cut_short_warning(tmp_path: Path) -> None:
+    assert "Load cut short" not in page_for(tmp_path, {"requests_per_s": 1.0})
