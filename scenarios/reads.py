@@ -32,8 +32,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from scenarios.checks.snapshot import HoldSeatRow
-from scenarios.history import Operation, Outcome
+from scenarios.checks.snapshot import DbState, HoldSeatRow
+from scenarios.history import History, Operation, Outcome
 
 READ_OPERATIONS = ("browse", "zones", "seat_map")
 SEATS_TAKEN = "https://ticketlab.dev/problems/seats-taken"
@@ -211,3 +211,17 @@ def read_accounting(
         **stale_reads(measured, taken_intervals(hold_seats, every), windows),
         "sources": read_sources(measured),
     }
+
+
+def reads_summary(history: History, warmup_end: float, db: DbState | None) -> dict[str, Any]:
+    """``read_accounting`` of a variant's history over the operations scheduled after
+    warm-up, against the database snapshot ``db`` (``None``: sources only). An accounting
+    that fails says why in the summary instead of failing the run."""
+    every = history.operations
+    ops = [op for op in every if op.scheduled_at >= warmup_end]
+    try:
+        if db is None:
+            return {"sources": read_sources(ops), "stale_reads": None}
+        return read_accounting(ops, every, db.hold_seats, fault_windows(history.faults))
+    except Exception as exc:  # an accounting, not a verdict: never fails the run
+        return {"error": f"{type(exc).__name__}: {exc}"}

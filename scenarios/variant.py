@@ -39,7 +39,7 @@ from scenarios.locust_stats import read_locust_totals
 from scenarios.nemesis import FaultLab
 from scenarios.progress import Progress
 from scenarios.quiesce import Quiesced, quiesce
-from scenarios.reads import fault_windows, read_accounting, read_sources
+from scenarios.reads import reads_summary
 from scenarios.spec import Scenario, Variant
 from scenarios.stack.info import PRIMARY, REPLICA, StackInfo
 from scenarios.stack.paths import LabPaths
@@ -264,7 +264,8 @@ def summarize_variant(run: VariantRun) -> VariantResult:
         "claim_strategy": run.settings.claim_strategy,
         "faults_undone": run.faults.notes if run.faults is not None else [],
     }
-    extra["reads"] = reads_summary(run)
+    db = run.evidence.db if run.evidence is not None else None
+    extra["reads"] = reads_summary(run.history, run.window.warmup_end, db)
     for companion in run.companions:
         fields = _guarded_sync(run, companion, "summary", lambda c=companion: c.summary(run))
         extra.update(fields or {})
@@ -277,20 +278,6 @@ def summarize_variant(run: VariantRun) -> VariantResult:
     rundir.write_json(run.out / "summary.json", summary)
     run.progress.log(f"{run.variant.name}: {run.report.verdict.value}")
     return VariantResult(run.variant.name, run.report.verdict, run.report, summary)
-
-
-def reads_summary(run: VariantRun) -> dict[str, Any]:
-    """Read sources, ages and stale reads over the measured window; an accounting that
-    fails says why in the summary instead of failing the run."""
-    db = run.evidence.db if run.evidence is not None else None
-    every = run.history.operations
-    ops = [op for op in every if op.scheduled_at >= run.window.warmup_end]
-    try:
-        if db is None:
-            return {"sources": read_sources(ops), "stale_reads": None}
-        return read_accounting(ops, every, db.hold_seats, fault_windows(run.history.faults))
-    except Exception as exc:  # an accounting, not a verdict: never fails the run
-        return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 def run_variant(context: RunContext, index: int, variant: Variant) -> VariantResult:
