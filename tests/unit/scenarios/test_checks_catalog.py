@@ -215,6 +215,12 @@ def missing(name: str, what: str) -> CheckResult:
         ("no-event-lost", Evidence(db=DB), "consumer's event table"),
         ("no-leak", Evidence(db=DB), "resource sample of the workers"),
         ("no-leak", Evidence(workers=WORKERS), "measured window"),
+        ("no-leak", Evidence(workers=WORKERS, window=MeasuredWindow(end=59.0)), "measured window"),
+        (
+            "no-leak",
+            Evidence(workers=WORKERS, window=MeasuredWindow(warmup_end=0.0)),
+            "measured window",
+        ),
     ],
 )
 def test_evidence_that_was_not_captured_makes_a_check_unknown_and_says_what(

@@ -2,6 +2,8 @@
 
 import random
 
+import pytest
+
 from scenarios.checks.leaks import no_leak
 from scenarios.checks.result import Verdict
 
@@ -57,3 +59,27 @@ def test_samples_outside_the_window_do_not_count() -> None:
 def test_without_workers_the_check_is_unknown() -> None:
     result = no_leak(rows(1, GROWING, kind="process"), ["fds"], 0.0, 89.0)
     assert result.verdict is Verdict.UNKNOWN
+
+
+def test_an_undecided_check_still_reports_what_it_measured() -> None:
+    rng = random.Random(3)
+    wild = [30.0 + rng.gauss(0, 40) for _ in range(90)]
+    result = no_leak(rows(1, wild), ["fds"], 0.0, 89.0)
+    assert result.verdict is Verdict.UNKNOWN
+    assert result.metrics == {"workers": 1, "resources": "fds", "leaking": 0, "inconclusive": 1}
+
+
+@pytest.mark.parametrize(
+    ("samples", "verdict"),
+    [
+        (rows(1, GROWING), Verdict.FAIL),
+        (rows(1, FLAT), Verdict.PASS),
+        (rows(1, GROWING)[:11], Verdict.UNKNOWN),
+        (rows(1, GROWING, kind="process"), Verdict.UNKNOWN),
+    ],
+)
+def test_every_verdict_is_named_for_the_check(
+    samples: list[dict[str, object]], verdict: Verdict
+) -> None:
+    result = no_leak(samples, ["fds"], 0.0, 89.0)
+    assert (result.name, result.verdict) == ("no-leak", verdict)

@@ -79,7 +79,11 @@ def test_a_compact_form_that_lies_about_its_size_is_refused() -> None:
     compact = compact_form(ZoneSnapshot(layout(), version=1, statuses="AAAAAA", read_at=0.0))
     with pytest.raises(ValueError, match="announced"):
         decode_compact({**compact, "seats": 7})
-    with pytest.raises(ValueError, match="format"):
+
+
+def test_a_seat_map_of_another_format_is_refused_naming_its_format() -> None:
+    compact = compact_form(ZoneSnapshot(layout(), version=1, statuses="AAAAAA", read_at=0.0))
+    with pytest.raises(ValueError, match=r"seat map: format 'other'$"):
         decode_compact({**compact, "format": "other"})
 
 
@@ -95,3 +99,16 @@ def test_bits_unpack_to_the_flags_packed(flags: list[bool]) -> None:
 
 def test_the_bitmap_puts_the_first_seat_in_the_high_bit() -> None:
     assert pack_bits([True, False, False, False, False, False, False, False, True]) == "gIA="
+
+
+def test_a_run_grows_by_its_own_length_not_the_first_runs() -> None:
+    assert runs([0, 5, 6, 7], 1) == [0, 1, 5, 3]
+
+
+def test_the_first_seat_is_the_high_bit_alone() -> None:
+    assert unpack_bits("AQ==", 8) == [False] * 7 + [True]
+
+
+def test_a_bitmap_too_short_for_its_seats_is_refused_counting_its_bits() -> None:
+    with pytest.raises(ValueError, match=r"^bitmap has 8 bits for 9 seats$"):
+        unpack_bits("AA==", 9)
