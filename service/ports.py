@@ -11,6 +11,9 @@ work inside that one transaction, so a use case composes them into one atomic st
 decides itself when it is done. The isolation level is the use case's to choose: most
 take the database's default, and the settling of a payment (which must see what the
 previous lock holder committed) and the sweeper's claims take READ COMMITTED.
+
+What the reads need (the catalogue, availability, the replica's lag) is in
+``service/read_ports.py``.
 """
 
 from __future__ import annotations
