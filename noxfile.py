@@ -96,7 +96,13 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none", default=False)
 def unit(session: nox.Session) -> None:
-    """Run the unit tier (tests/unit): no MariaDB, Redis or RabbitMQ needed."""
+    """Run the unit tier (tests/unit): no MariaDB, Redis or RabbitMQ needed.
+
+    It is CPU-bound (mostly drawing reports' charts). With idle cores to spare,
+    ``nox -s unit -- -n logical --dist loadfile`` spreads it over them (pytest-xdist, a
+    module per worker so a module's shared fixtures are built once); on a busy two-core
+    machine that is slower than one process, so it is not the default.
+    """
     run_in_lab(session, "pytest", "tests/unit", *session.posargs, meanings=PYTEST_EXIT_CODES)
 
 

@@ -46,14 +46,8 @@ from service.jobs.reconciler import Reconciler
 from service.jobs.relay import OutboxRelay
 from service.jobs.sampler import Sampler
 from service.jobs.sweeper import Sweeper
-from service.ports import (
-    Availability,
-    Catalog,
-    Clock,
-    HoldExpiryScheduler,
-    PaymentGateway,
-    ReadStores,
-)
+from service.ports import Clock, HoldExpiryScheduler, PaymentGateway
+from service.read_ports import Availability, Catalog, ReadStores
 from service.usecases.expiry import ExpiryDeps
 from service.usecases.holds import BookingDeps, HoldRules
 from service.usecases.payments.deps import PaymentDeps, PaymentPolicy

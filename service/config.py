@@ -7,13 +7,13 @@ variable, instead of surfacing later as a confusing runtime error.
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, get_type_hints
 from urllib.parse import unquote, urlsplit
+
+from service.urls import MASK, is_loopback_host, is_loopback_url, without_password
 
 CLAIM_STRATEGIES = ("naive", "pessimistic", "optimistic", "conditional", "redis-lock", "redis-gate")
 READ_POLICIES = ("primary", "replica", "bounded-staleness", "read-your-writes")
@@ -48,8 +48,6 @@ NO_CLIENT_RATE_LIMITS = dict.fromkeys(PER_CLIENT_RATE_LIMITS, 0)
 SECRET_FIELDS = frozenset(
     {"jwt_secret", "oidc_client_secret", "psp_secret_key", "psp_webhook_secret"}
 )
-MASK = "***"
-_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/?#@:\s]*):[^/?#\s]*@")
 
 
 class ConfigError(ValueError):
@@ -353,42 +351,6 @@ class Settings:
                 value = ",".join(sorted(value))
             out.append((_env(f.name), str(value)))
         return out
-
-
-def without_password(text: str) -> str:
-    """``text`` with the password of any ``scheme://user:password@`` in it replaced by ***."""
-    return _URL_PASSWORD.sub(lambda m: f"{m['head']}:{MASK}@", text)
-
-
-def is_loopback_url(url: str) -> bool:
-    """Whether ``url``'s host is this machine: ``localhost``, 127.0.0.0/8 or ``::1``.
-
-    Anything unparseable or without a host counts as not loopback, so doubt refuses.
-    """
-    try:
-        host = urlsplit(url).hostname
-    except ValueError:
-        return False
-    return is_loopback_host(host or "")
-
-
-def is_loopback_host(host: str) -> bool:
-    """Whether a host name or address (``::1`` with or without brackets) is this machine.
-
-    ``0.0.0.0`` and ``::`` mean every interface, so they are not loopback.
-    """
-    host = host.strip("[]")
-    if not host:
-        return False
-    if host.rstrip(".") == "localhost":
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback
 
 
 def _convert(variable: str, raw: str, kind: Any) -> Any:

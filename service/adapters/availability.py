@@ -38,7 +38,7 @@ from service.domain.availability import (
 )
 from service.domain.catalog import Concert, Zone
 from service.domain.reads import Freshness, ReadSource
-from service.ports import Availability
+from service.read_ports import Availability
 
 CACHE = ReadSource.CACHE
 PRIMARY = ReadSource.PRIMARY

@@ -10,7 +10,7 @@ from typing import Any
 
 from service.adapters.db import Database, from_db
 from service.domain.catalog import Concert, Seat, Zone
-from service.ports import Catalog
+from service.read_ports import Catalog
 
 _CONCERT_COLUMNS = "id, title, venue, starts_at, base_price, ticket_limit"
 

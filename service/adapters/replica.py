@@ -31,7 +31,7 @@ from redis.exceptions import RedisError
 from service.adapters.db import Database
 from service.domain.errors import DomainError
 from service.domain.reads import WRITE_UNKNOWN
-from service.ports import ReplicaLag, WriteMarks
+from service.read_ports import ReplicaLag, WriteMarks
 
 STAMP_INTERVAL_S = 0.1
 CLOSE_WITHIN_S = 5.0

@@ -9,7 +9,7 @@ from __future__ import annotations
 from service.domain.availability import ConcertsRead, SeatMapRead, ZonesRead
 from service.domain.catalog import Concert, Seat, Zone
 from service.domain.errors import NotFound
-from service.ports import Availability, Catalog
+from service.read_ports import Availability, Catalog
 
 
 async def list_concerts(catalog: Catalog) -> list[Concert]:

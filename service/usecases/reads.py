@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 from service.domain.reads import PRIMARY_READ, Freshness, ReadPolicy, ReadSource, route
 from service.domain.reservations import Reservation
-from service.ports import Availability, ReadStores, ReplicaLag, WriteMarks
+from service.read_ports import Availability, ReadStores, ReplicaLag, WriteMarks
 
 
 @dataclass(frozen=True)

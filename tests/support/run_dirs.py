@@ -245,6 +245,13 @@ def standard_run(root: Path, **manifest: Any) -> Path:
     return write_run(root, [naive_spec(), conditional_spec()], **manifest)
 
 
+def small_run(root: Path, **manifest: Any) -> Path:
+    """The standard run's two variants with one hold each: enough for what does not read
+    the figures (paths, options, labels), and a fraction of the standard run's drawing."""
+    variants = [VariantSpec(name, [op("hold", 0, 1)]) for name in ("naive", "conditional")]
+    return write_run(root, variants, **manifest)
+
+
 # -- a run whose every figure is known (issue 9) -------------------------------------------
 
 KNOWN_WARMUP_S = 2.0

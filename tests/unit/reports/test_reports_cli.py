@@ -12,20 +12,20 @@ import pytest
 from reports.__main__ import main
 from reports.rundir import RunDirError, load_run
 from tests.support.paths import ROOT
-from tests.support.run_dirs import VariantSpec, op, standard_run, write_run
+from tests.support.run_dirs import VariantSpec, op, small_run, standard_run, write_run
 
 
 def test_writes_the_report_and_prints_its_path(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run = standard_run(tmp_path)
+    run = small_run(tmp_path)
     assert main([str(run)]) == 0
     assert capsys.readouterr().out.strip() == str(run / "report.html")
     assert (run / "report.html").is_file()
 
 
 def test_out_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run = standard_run(tmp_path)
+    run = small_run(tmp_path)
     out = tmp_path / "x.html"
     assert main([str(run), "--out", str(out)]) == 0
     assert capsys.readouterr().out.strip() == str(out)
@@ -46,8 +46,8 @@ def test_directory_without_manifest_exits_2(
 
 
 def test_compare(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    a = standard_run(tmp_path, run_id="a")
-    b = standard_run(tmp_path, run_id="b")
+    a = small_run(tmp_path, run_id="a")
+    b = small_run(tmp_path, run_id="b")
     out = tmp_path / "cmp.html"
     assert main(["compare", str(a), str(b), "--out", str(out)]) == 0
     assert capsys.readouterr().out.strip() == str(out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from tests.support.run_dirs import (
     XSS,
     VariantSpec,
     op,
+    small_run,
     standard_run,
     write_run,
 )
@@ -27,6 +29,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The standard run's page, rendered once for the module: its charts take seconds."""
     run = standard_run(tmp_path_factory.mktemp("runs"))
     path = build_report(run)
     assert path == run / "report.html"
@@ -268,7 +271,7 @@ def test_interrupted_run_is_flagged(tmp_path: Path) -> None:
 
 
 def test_out_option_writes_elsewhere(tmp_path: Path) -> None:
-    run = standard_run(tmp_path)
+    run = small_run(tmp_path)
     out = tmp_path / "elsewhere" / "r.html"
     assert build_report(run, out) == out
     assert out.is_file()
@@ -286,16 +289,21 @@ def test_comparison_puts_runs_side_by_side(tmp_path: Path) -> None:
     assert "20240610-072205-double-booking" in page and "labelled <strong>072205</strong>" in page
     assert row_cells(page, "072205 / naive", "hold")[10:13] == ["100.0", "190.0", "198.0"]
     assert "Latency by percentile" in page
+
+
+def test_a_comparison_is_written_beside_the_first_run_by_default(tmp_path: Path) -> None:
+    first = small_run(tmp_path, run_id="20240610-061320-double-booking")
+    second = small_run(tmp_path, run_id="20240610-072205-double-booking")
     default = build_comparison([first, second])
     assert default.parent == tmp_path and default.name.startswith("compare-")
+    assert "061320 / naive" in default.read_text()
 
 
-def test_charts_are_png(tmp_path: Path) -> None:
-    run = load_run(standard_run(tmp_path))
-    naive = run.variants[0]
-    window = window_of(naive)
-    assert timeline(naive, window, "naive").startswith(PNG)
-    assert percentile_chart([("naive", naive, window)]).startswith(PNG)
+def test_charts_are_png(page: str, tmp_path: Path) -> None:
+    # The page's charts: at a glance, latency by percentile, a timeline per variant.
+    images = re.findall(r'src="data:image/png;base64,([^"]*)"', page)
+    assert len(images) == 4
+    assert all(base64.b64decode(image, validate=True).startswith(PNG) for image in images)
     empty = load_run(write_run(tmp_path / "e", [VariantSpec("v", None)])).variants[0]
     assert timeline(empty, window_of(empty), "v") is None
     assert percentile_chart([("v", empty, window_of(empty))]) is None

@@ -21,7 +21,7 @@ from service.domain.reads import (
     Route,
     route,
 )
-from service.ports import Availability, Catalog, ReadStores, ReplicaLag, WriteMarks
+from service.read_ports import Availability, Catalog, ReadStores, ReplicaLag, WriteMarks
 from service.usecases.reads import ReadDeps, answered, browser_for, reader_for, wrote
 from tests.unit.service.fake_database import FakeUnits, Tables
 
