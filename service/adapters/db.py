@@ -24,6 +24,7 @@ import aiomysql
 import pymysql
 
 from service.adapters import zone_versions
+from service.adapters.round_trips import BatchingCursor
 from service.config import DatabaseUrl, Settings
 from service.domain.errors import Contention, DomainError
 
@@ -87,23 +88,16 @@ def is_closed(conn: Any) -> bool:
     return bool(closed) if closed is not None else not conn.connected
 
 
-class Cursor(aiomysql.DictCursor):
+class Cursor(BatchingCursor, aiomysql.DictCursor):
     """A DictCursor that remembers the seats its transaction changed (``zone_versions``),
-    so ``Session.commit`` can bump their zones' versions as the last write."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.changed_seats: set[int] = set()
+    so ``Session.commit`` can bump their zones' versions as the last write, and sends
+    deferred writes with its next statement (``round_trips``)."""
 
 
 if asyncmy is not None:
 
-    class AsyncmyCursor(asyncmy.cursors.DictCursor):  # type: ignore[misc]
-        """The same seat tracking on asyncmy's dict cursor."""
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self.changed_seats: set[int] = set()
+    class AsyncmyCursor(BatchingCursor, asyncmy.cursors.DictCursor):  # type: ignore[misc]
+        """The same on asyncmy's dict cursor."""
 
 
 def dict_cursor_of(pool: Any) -> Any:
@@ -160,9 +154,13 @@ class Session:
         self.committed = False
 
     async def commit(self) -> None:
-        """COMMIT, after bumping the zone versions of the seats this transaction changed."""
+        """COMMIT, after bumping the zone versions of the seats this transaction changed;
+        writes still deferred (``round_trips``) go in the same packet, before it."""
         await zone_versions.bump_noted(self.cursor)
-        await self._conn.commit()
+        if getattr(self.cursor, "deferred", None):
+            await self.cursor.execute("COMMIT")
+        else:
+            await self._conn.commit()
         self.committed = True
 
 

@@ -1,7 +1,8 @@
 """Hold-and-release pairs per second over HTTP, per claim strategy, as a ratio to the bare
 SQL of a pair (``bare_sql.py``) at the same concurrency: uncontended (each client a random
 seat of many) and hot-spot (every client after a handful of seats). Beside each, the
-statements one hold, release, reservation and confirm send (``statements.py``).
+statements one hold, release, reservation and confirm send, and in how many round trips
+(``statements.py``).
 
 A pair is a granted hold (201) followed by its release (200); refusals (409) on the hot
 spot are counted beside. The members sign nothing in: their tokens are minted with the
@@ -187,7 +188,7 @@ def measure(ctx: BenchContext) -> list[Row]:
             )
         )
         lab.reset()
-        per_op = ", ".join(f"{op} {n}" for op, n in counted.items())
+        per_op = ", ".join(f"{op} {n.total} ({n.round_trips})" for op, n in counted.items())
         with lab.service(f"{NAME}-{strategy}-{driver}", **overrides) as service:
             for pattern in PATTERNS:
                 seats = seats_for(pattern, venue, size.connections)
@@ -199,7 +200,7 @@ def measure(ctx: BenchContext) -> list[Row]:
                     result.seconds,
                     f"{rate / same if same else 0:.2f}× bare {driver};"
                     f" p50 {result.p50_ms or 0:.1f} ms; {result.generator} -c{size.connections};"
-                    f" statements: {per_op}",
+                    f" statements (round trips): {per_op}",
                 )
                 rows.append(
                     Row(
@@ -218,7 +219,8 @@ def measure(ctx: BenchContext) -> list[Row]:
                             "requests": result.requests,
                             "errors": result.errors,
                             "seconds": result.seconds,
-                            "statements": counted,
+                            "statements": {op: n.total for op, n in counted.items()},
+                            "round_trips": {op: n.round_trips for op, n in counted.items()},
                         },
                     )
                 )
