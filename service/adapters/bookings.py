@@ -111,15 +111,32 @@ async def _unreleased_seat_ids(cur: Cursor, hold_id: int) -> tuple[int, ...]:
     return tuple(r["seat_id"] for r in rows)
 
 
-async def _free_seats(cur: Cursor, hold_id: int, seat_ids: Sequence[int]) -> None:
-    """Frees the seats that are still this hold's own (a seat naive gave away stays put)."""
-    if seat_ids:
-        await cur.execute(
-            "UPDATE seats SET status = 'AVAILABLE', hold_id = NULL, version = version + 1"
-            f" WHERE id IN ({placeholders(seat_ids)}) AND hold_id = %s",
-            (*seat_ids, hold_id),
-        )
-        note_changed(cur, seat_ids, cur.rowcount)
+FREE_SEATS = (
+    "UPDATE seats SET status = 'AVAILABLE', hold_id = NULL, version = version + 1"
+    " WHERE id IN ({}) AND hold_id = %s"
+)
+
+
+async def _free_seats(
+    cur: Cursor, hold_id: int, seat_ids: Sequence[int], *, deferred: bool = False
+) -> None:
+    """Frees the seats that are still this hold's own (a seat naive gave away stays put).
+
+    ``deferred``: the UPDATE rides with the transaction's next statement (its COMMIT, in a
+    release), so nobody sees its rows affected, and the seats' zones are bumped whatever
+    it changes. Only a seat naive gave away can be left unchanged, and a bump with no
+    change is harmless: the zone's version still only grows, and a reader holding the old
+    one reads the same statuses again.
+    """
+    if not seat_ids:
+        return
+    sql, args = FREE_SEATS.format(placeholders(seat_ids)), (*seat_ids, hold_id)
+    if deferred:
+        note_changed(cur, seat_ids, len(seat_ids))
+        await defer(cur, sql, args)
+        return
+    await cur.execute(sql, args)
+    note_changed(cur, seat_ids, cur.rowcount)
 
 
 async def _release_seats(cur: Cursor, hold_id: int, now: datetime) -> tuple[int, ...]:
@@ -144,12 +161,13 @@ async def _release_active(
     seat_ids: tuple[int, ...] | None = None,
 ) -> tuple[int, ...]:
     """Seats freed, then the hold and its seat rows marked released in one multi-table
-    UPDATE (the LEFT JOIN still marks a hold with no seat rows left), then the event; those
-    two are deferred to ride with the COMMIT (``round_trips.defer``).
+    UPDATE (the LEFT JOIN still marks a hold with no seat rows left), then the event: all
+    three deferred to ride with the COMMIT (``round_trips.defer``), in this order, after
+    the hold row's lock, so the lock order is the same as statement by statement.
     ``seat_ids``: the hold's unreleased seats, when the caller has already read them."""
     if seat_ids is None:
         seat_ids = await _unreleased_seat_ids(cur, hold_id)
-    await _free_seats(cur, hold_id, seat_ids)
+    await _free_seats(cur, hold_id, seat_ids, deferred=True)
     moment = to_db(now)
     await defer(
         cur,

@@ -15,7 +15,7 @@ itself is closed and dropped, never handed back to the pool for the next request
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +24,7 @@ import aiomysql
 import pymysql
 
 from service.adapters import zone_versions
-from service.adapters.round_trips import BatchingCursor
+from service.adapters.round_trips import BatchingCursor, Result, Statement, batch, defer
 from service.config import DatabaseUrl, Settings
 from service.domain.errors import Contention, DomainError
 
@@ -163,6 +163,15 @@ class Session:
             await self._conn.commit()
         self.committed = True
 
+    async def commit_with(self, statements: Sequence[Statement]) -> list[Result]:
+        """``statements``, then COMMIT, in one round trip; their results. Only for a
+        transaction that changed no seat: a zone bump has to come after the seat changes."""
+        if getattr(self.cursor, "changed_seats", None):
+            raise RuntimeError("commit_with after a seat change: use commit()")
+        *results, _ = await batch(self.cursor, [*statements, ("COMMIT", None)])
+        self.committed = True
+        return results
+
 
 def is_refusal(exc: BaseException) -> bool:
     """A request the domain said no to (seats taken, limit, not found), not an overload."""
@@ -236,8 +245,8 @@ class Database:
         leak = False
         try:
             async with conn.cursor(self.cursor_class) as cur:
-                if isolation is not None:
-                    await cur.execute(f"SET TRANSACTION ISOLATION LEVEL {isolation}")
+                if isolation is not None:  # sent with the transaction's first statement
+                    await defer(cur, f"SET TRANSACTION ISOLATION LEVEL {isolation}")
                 # No BEGIN: the pool's connections run with autocommit off, so the first
                 # statement opens the transaction, one round trip sooner. A snapshot starts
                 # at the first plain read either way (BEGIN does not take one).

@@ -114,7 +114,9 @@ def envelope_of(row: Mapping[str, Any]) -> EventEnvelope:
 
 
 async def mark_published(cur: Cursor, seqs: Sequence[int], now: datetime) -> None:
-    await cur.execute(
+    """Deferred (``round_trips.defer``): it rides with the relay's COMMIT."""
+    await defer(
+        cur,
         "UPDATE outbox SET published_at = %s, attempts = attempts + 1"
         f" WHERE seq IN ({', '.join(['%s'] * len(seqs))})",
         (to_db(now), *seqs),

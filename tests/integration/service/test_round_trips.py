@@ -128,3 +128,23 @@ async def test_a_connection_that_committed_in_a_batch_goes_back_to_the_pool(
             await defer(cur, INSERT_MEMBER, (uuid.uuid4().hex,))  # sent with the COMMIT
     assert len(set(sessions)) == 1, sessions
     assert counted.size == 1
+
+
+@pytest.mark.parametrize("level", ["READ COMMITTED", None])
+async def test_an_isolation_level_sent_with_the_first_statement_governs_its_transaction(
+    level: str | None, counted: Database, db: Database
+) -> None:
+    """``SET TRANSACTION ISOLATION LEVEL`` rides with the transaction's first statement:
+    under READ COMMITTED a second read sees a row another transaction committed after the
+    first read, under the default REPEATABLE READ it does not."""
+    name = uuid.uuid4().hex
+    count = "SELECT COUNT(*) AS n FROM members WHERE subject = %s"
+    async with counted.session(level) as session:
+        cur = session.cursor
+        await cur.execute(count, (name,))
+        assert (await cur.fetchone())["n"] == 0
+        async with db.transaction() as other:
+            await other.execute(INSERT_MEMBER, (name,))
+        await cur.execute(count, (name,))
+        seen = (await cur.fetchone())["n"]
+    assert seen == (1 if level == "READ COMMITTED" else 0)

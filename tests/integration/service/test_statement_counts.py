@@ -36,9 +36,9 @@ from tests.integration.service.test_holds_usecase import RecordingScheduler, cre
 # COMMIT; pessimistic locks the seats in a round trip of its own, optimistic updates each
 # seat (two here) with the holds row.
 HOLD = dict.fromkeys(CLAIM_STRATEGIES, (8, 3)) | {"pessimistic": (9, 4), "optimistic": (9, 3)}
-# hold row (locked) + its seat rows | seats freed | hold and seat rows marked, event, bump,
+# hold row (locked) + its seat rows | seats freed, hold and seat rows marked, event, bump,
 # COMMIT.
-RELEASE = (7, 3)
+RELEASE = (7, 2)
 # hold row + seat rows | hold converted | seats reserved | reservation row | bump, COMMIT.
 RESERVATION = (7, 5)
 # the confirm's reads and writes one by one, then the seats' zones looked up, and the bump
