@@ -3,9 +3,11 @@
 
 The code runs on a pool of exactly one connection, so every statement it sends goes
 through that connection, and the server's session counters (``SHOW SESSION STATUS``) are
-read on it before and after. ``Questions`` counts every statement a client sent, and each
-one is a round trip (nothing here sends multi-statement packets); the reading itself is
-one statement and is taken off.
+read on it before and after. ``Questions`` counts every statement a client sent; the
+reading itself is one statement and is taken off. Several statements may travel in one
+packet (``service/adapters/round_trips.py``), and the server keeps no count of packets, so
+the round trips are counted on the client: the commands the connection sent
+(``_execute_command``, the same in both drivers) while the operation ran.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from service.adapters.db import Database, create_pool
 from service.config import Settings
@@ -36,10 +38,12 @@ COUNTERS = (
 
 @dataclass(frozen=True)
 class Statements:
-    """What the server counted for one operation: ``total`` statements, and by kind."""
+    """What the server counted for one operation: ``total`` statements, and by kind; and
+    the ``round_trips`` (commands) the client sent them in."""
 
     total: int
     by_kind: dict[str, int]
+    round_trips: int
 
 
 async def session_counters(db: Database) -> dict[str, int]:
@@ -68,7 +72,12 @@ async def count_statements(
     """Run ``operation`` (on ``db``'s one connection) and count what it sent."""
     assert db.max_size == 1, "count on a one-connection pool (one_connection)"
     before = await session_counters(db)
-    result = await operation()
+    async with db.pool.acquire() as conn:
+        sent = _CommandCounter(conn)
+    try:
+        result = await operation()
+    finally:
+        sent.stop()
     after = await session_counters(db)
     # The second reading's SHOW and the COMMIT after the first are counted in ``after``.
     by_kind = {
@@ -80,7 +89,25 @@ async def count_statements(
     if by_kind["commit"] == 0:
         del by_kind["commit"]
     total = after["Questions"] - before["Questions"] - 2
-    return result, Statements(total, by_kind)
+    return result, Statements(total, by_kind, sent.count)
+
+
+class _CommandCounter:
+    """Counts the commands (each one a round trip) ``conn`` sends until ``stop``."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.count = 0
+        self._send = conn._execute_command
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            self.count += 1
+            return await self._send(*args, **kwargs)
+
+        conn._execute_command = counted
+
+    def stop(self) -> None:
+        del self.conn._execute_command  # the driver's own method again
 
 
 class NoExpiry(HoldExpiryScheduler):
@@ -92,7 +119,7 @@ class NoExpiry(HoldExpiryScheduler):
 
 async def per_operation(
     settings: Settings, concert_id: int, seat_ids: Sequence[int]
-) -> dict[str, int]:
+) -> dict[str, Statements]:
     """Statements of one hold (of ``seat_ids``), its release, a reservation and its confirm
     under ``settings.claim_strategy``, each on a one-connection pool."""
     import redis.asyncio as aioredis
@@ -123,12 +150,7 @@ async def per_operation(
             _, confirmed = await count_statements(db, confirm)
     finally:
         await client.aclose()
-    return {
-        "hold": held.total,
-        "release": released.total,
-        "reservation": reserved.total,
-        "confirm": confirmed.total,
-    }
+    return {"hold": held, "release": released, "reservation": reserved, "confirm": confirmed}
 
 
 async def _new_member(db: Database) -> int:

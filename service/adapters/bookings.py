@@ -17,7 +17,8 @@ from typing import Any
 from service.adapters.claim_sql import placeholders
 from service.adapters.db import aware, from_db, to_db
 from service.adapters.outbox import record_event
-from service.adapters.zone_versions import note_changed
+from service.adapters.round_trips import Statement, batch, defer
+from service.adapters.zone_versions import learn_zones, note_changed
 from service.domain import events
 from service.domain.errors import NotFound
 from service.domain.holds import FreedSeats, Hold, HoldStatus, ReleasedBy, SeatRef
@@ -42,14 +43,21 @@ def _hold_from_row(row: dict[str, Any], seats: list[SeatRef]) -> Hold:
     )
 
 
-async def _hold_seat_rows(cur: Cursor, hold_id: int) -> list[dict[str, Any]]:
-    await cur.execute(
-        "SELECT hs.seat_id, z.code, s.row_label, s.number, hs.price, hs.released_at"
+def _hold_seat_rows_statement(hold_id: int) -> Statement:
+    return (
+        "SELECT hs.seat_id, z.code, s.row_label, s.number, hs.price, hs.released_at,"
+        " s.concert_id, s.zone_id"
         " FROM hold_seats hs JOIN seats s ON s.id = hs.seat_id JOIN zones z ON z.id = s.zone_id"
         " WHERE hs.hold_id = %s ORDER BY hs.seat_id",
         (hold_id,),
     )
-    return list(await cur.fetchall())
+
+
+async def _hold_seat_rows(cur: Cursor, hold_id: int) -> list[dict[str, Any]]:
+    await cur.execute(*_hold_seat_rows_statement(hold_id))
+    rows = list(await cur.fetchall())
+    learn_zones(cur, rows, "seat_id")
+    return rows
 
 
 def _seat_ref(row: dict[str, Any]) -> SeatRef:
@@ -63,17 +71,23 @@ async def hold_seat_refs(cur: Cursor, hold_id: int) -> list[SeatRef]:
 async def _hold_with_rows(
     cur: Cursor, hold_id: int, member_id: int | None, *, for_update: bool
 ) -> tuple[Hold, list[dict[str, Any]]] | None:
+    """The hold row (locked with ``for_update``), then its seat rows: two statements, one
+    round trip. The seat read is a statement of its own after the lock, so it sees what
+    the lock waited for. When no hold is found (or it is another member's), the seat rows
+    sent back with it are dropped unread; that read takes no lock."""
     sql = "SELECT * FROM holds WHERE id = %s"
     args: tuple[int, ...] = (hold_id,)
     if member_id is not None:
         sql += " AND member_id = %s"
         args += (member_id,)
-    await cur.execute(sql + (" FOR UPDATE" if for_update else ""), args)
-    row = await cur.fetchone()
-    if row is None:
+    found, seats = await batch(
+        cur,
+        [(sql + (" FOR UPDATE" if for_update else ""), args), _hold_seat_rows_statement(hold_id)],
+    )
+    if not found.rows:
         return None
-    seat_rows = await _hold_seat_rows(cur, hold_id)
-    return _hold_from_row(row, [_seat_ref(r) for r in seat_rows]), seat_rows
+    learn_zones(cur, seats.rows, "seat_id")
+    return _hold_from_row(found.rows[0], [_seat_ref(r) for r in seats.rows]), seats.rows
 
 
 async def get_hold(
@@ -85,23 +99,44 @@ async def get_hold(
 
 
 async def _unreleased_seat_ids(cur: Cursor, hold_id: int) -> tuple[int, ...]:
+    """With their zones (``learn_zones``), so freeing them costs no zone lookup."""
     await cur.execute(
-        "SELECT seat_id FROM hold_seats WHERE hold_id = %s AND released_at IS NULL"
-        " ORDER BY seat_id",
+        "SELECT hs.seat_id, s.concert_id, s.zone_id FROM hold_seats hs"
+        " JOIN seats s ON s.id = hs.seat_id WHERE hs.hold_id = %s AND hs.released_at IS NULL"
+        " ORDER BY hs.seat_id",
         (hold_id,),
     )
-    return tuple(r["seat_id"] for r in await cur.fetchall())
+    rows = list(await cur.fetchall())
+    learn_zones(cur, rows, "seat_id")
+    return tuple(r["seat_id"] for r in rows)
 
 
-async def _free_seats(cur: Cursor, hold_id: int, seat_ids: Sequence[int]) -> None:
-    """Frees the seats that are still this hold's own (a seat naive gave away stays put)."""
-    if seat_ids:
-        await cur.execute(
-            "UPDATE seats SET status = 'AVAILABLE', hold_id = NULL, version = version + 1"
-            f" WHERE id IN ({placeholders(seat_ids)}) AND hold_id = %s",
-            (*seat_ids, hold_id),
-        )
-        note_changed(cur, seat_ids, cur.rowcount)
+FREE_SEATS = (
+    "UPDATE seats SET status = 'AVAILABLE', hold_id = NULL, version = version + 1"
+    " WHERE id IN ({}) AND hold_id = %s"
+)
+
+
+async def _free_seats(
+    cur: Cursor, hold_id: int, seat_ids: Sequence[int], *, deferred: bool = False
+) -> None:
+    """Frees the seats that are still this hold's own (a seat naive gave away stays put).
+
+    ``deferred``: the UPDATE rides with the transaction's next statement (its COMMIT, in a
+    release), so nobody sees its rows affected, and the seats' zones are bumped whatever
+    it changes. Only a seat naive gave away can be left unchanged, and a bump with no
+    change is harmless: the zone's version still only grows, and a reader holding the old
+    one reads the same statuses again.
+    """
+    if not seat_ids:
+        return
+    sql, args = FREE_SEATS.format(placeholders(seat_ids)), (*seat_ids, hold_id)
+    if deferred:
+        note_changed(cur, seat_ids, len(seat_ids))
+        await defer(cur, sql, args)
+        return
+    await cur.execute(sql, args)
+    note_changed(cur, seat_ids, cur.rowcount)
 
 
 async def _release_seats(cur: Cursor, hold_id: int, now: datetime) -> tuple[int, ...]:
@@ -126,19 +161,24 @@ async def _release_active(
     seat_ids: tuple[int, ...] | None = None,
 ) -> tuple[int, ...]:
     """Seats freed, then the hold and its seat rows marked released in one multi-table
-    UPDATE (the LEFT JOIN still marks a hold with no seat rows left), then the event.
+    UPDATE (the LEFT JOIN still marks a hold with no seat rows left), then the event: all
+    three deferred to ride with the COMMIT (``round_trips.defer``), in this order, after
+    the hold row's lock, so the lock order is the same as statement by statement.
     ``seat_ids``: the hold's unreleased seats, when the caller has already read them."""
     if seat_ids is None:
         seat_ids = await _unreleased_seat_ids(cur, hold_id)
-    await _free_seats(cur, hold_id, seat_ids)
+    await _free_seats(cur, hold_id, seat_ids, deferred=True)
     moment = to_db(now)
-    await cur.execute(
+    await defer(
+        cur,
         "UPDATE holds h LEFT JOIN hold_seats hs ON hs.hold_id = h.id AND hs.released_at IS NULL"
         " SET h.status = 'RELEASED', h.released_at = %s, h.released_by = %s,"
         " hs.released_at = %s WHERE h.id = %s",
         (moment, by.value, moment, hold_id),
     )
-    await record_event(cur, events.HOLD_RELEASED, str(hold_id), {"released_by": by.value})
+    await record_event(
+        cur, events.HOLD_RELEASED, str(hold_id), {"released_by": by.value}, deferred=True
+    )
     return seat_ids
 
 

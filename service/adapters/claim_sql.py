@@ -1,10 +1,12 @@
 """The SQL a claim strategy runs to take seats: read, lock, and write a hold.
 
 Every function runs inside the caller's transaction, with the lock order of ``bookings``
-(member row, hold row, reservation row, seat rows in id order). Each one is one statement,
-one round trip: a claim is made of as few of them as its guarantees allow, and
-``tests/integration/service/test_statement_counts.py`` keeps the count from creeping back.
-Seats are always addressed by primary key (``seats.hold_id`` has no index).
+(member row, hold row, reservation row, seat rows in id order). A claim is made of as few
+statements as its guarantees allow, sent in as few round trips (``round_trips``: the
+member lock and the read after it travel together, so do the holds row and the seat
+update, and the hold's seat rows and event ride with the COMMIT);
+``tests/integration/service/test_statement_counts.py`` keeps both counts from creeping
+back. Seats are always addressed by primary key (``seats.hold_id`` has no index).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Any
 
 from service.adapters.db import to_db
 from service.adapters.outbox import record_event
-from service.adapters.zone_versions import note_changed
+from service.adapters.round_trips import Statement, batch, defer
+from service.adapters.zone_versions import learn_zones, note_changed
 from service.domain import events
 from service.domain.errors import NotFound
 from service.domain.holds import Hold, HoldStatus, SeatRef, hold_amount
@@ -114,13 +117,16 @@ def require_all(seat_ids: Sequence[int], seats: Sequence[SeatState]) -> None:
         raise NotFound("seats", missing)
 
 
+LOCK_MEMBER = "SELECT id FROM members WHERE id = %s FOR UPDATE"
+
+
 async def lock_member(cur: Cursor, member_id: int) -> None:
     """Serialises one member's concurrent requests, so two of them can't both pass the limit.
 
     Must be the transaction's first statement: a REPEATABLE READ snapshot starts at the
     first plain read, and the count that follows has to see the member's last commit.
     """
-    await cur.execute("SELECT id FROM members WHERE id = %s FOR UPDATE", (member_id,))
+    await cur.execute(LOCK_MEMBER, (member_id,))
     if await cur.fetchone() is None:
         raise NotFound("member", member_id)
 
@@ -166,26 +172,33 @@ class ClaimContext:
 async def read_claim_context(
     cur: Cursor, member_id: int, concert_id: int, seat_ids: Sequence[int], now: datetime
 ) -> ClaimContext:
-    """The seats, the limit and the member's count in one statement, after ``lock_member``.
+    """The member lock (``lock_member``), then the seats, the limit and the member's count
+    in one statement: two statements, one round trip. Must open the transaction.
 
-    It must not be folded into the member lock's own statement: a statement's snapshot is
+    The read must not be folded into the lock's own statement: a statement's snapshot is
     taken when it starts, before it waits for the member row, so the count would miss the
-    member's transaction it waited for. Here it starts after the lock, and sees it.
+    member's transaction it waited for. As the next statement of the same packet it starts
+    only once the lock is granted (the server runs them in turn), and sees it.
     Driven from the concert (one row even when no seat matches), so an unknown concert is
-    told from unknown seats without another query.
+    told from unknown seats without another query. The seats' zones are remembered for
+    the zone-version bump (``zone_versions.learn_zones``).
     """
     moment = to_db(now)
-    await cur.execute(
+    context: Statement = (
         "SELECT c.ticket_limit, s.id, z.code, s.row_label, s.number, s.price, s.status,"
-        f" s.version, s.hold_id, {LIVE_SEATS_OF_MEMBER} AS already"
+        f" s.version, s.hold_id, s.concert_id, s.zone_id, {LIVE_SEATS_OF_MEMBER} AS already"
         " FROM concerts c LEFT JOIN seats s ON s.concert_id = c.id"
         f" AND s.id IN ({placeholders(seat_ids)}) LEFT JOIN zones z ON z.id = s.zone_id"
         " WHERE c.id = %s ORDER BY s.id",
         (*_live_seats_args(member_id, concert_id, moment), *seat_ids, concert_id),
     )
-    rows = await cur.fetchall()
+    locked, read = await batch(cur, [(LOCK_MEMBER, (member_id,)), context])
+    if not locked.rows:
+        raise NotFound("member", member_id)
+    rows = read.rows
     if not rows:
         raise NotFound("concert", concert_id)
+    learn_zones(cur, rows)
     seats = [
         SeatState(
             SeatRef(r["id"], r["code"], r["row_label"], r["number"], r["price"]),
@@ -237,15 +250,48 @@ async def insert_hold_row(
     now: datetime,
     expires_at: datetime,
 ) -> Hold:
-    """The ACTIVE holds row alone: the claim needs its id for the seat update."""
-    amount = hold_amount(seats)
-    await cur.execute(
-        "INSERT INTO holds (concert_id, member_id, status, strategy, amount, created_at,"
-        " expires_at) VALUES (%s, %s, 'ACTIVE', %s, %s, %s, %s)",
-        (concert_id, member_id, strategy, amount, to_db(now), to_db(expires_at)),
+    """The ACTIVE holds row alone (``insert_hold_and`` with nothing after it)."""
+    hold, _ = await insert_hold_and(
+        cur,
+        concert_id=concert_id,
+        member_id=member_id,
+        seats=seats,
+        strategy=strategy,
+        now=now,
+        expires_at=expires_at,
+        then=(),
     )
-    return Hold(
-        id=int(cur.lastrowid),
+    return hold
+
+
+async def insert_hold_and(
+    cur: Cursor,
+    *,
+    concert_id: int,
+    member_id: int,
+    seats: Sequence[SeatRef],
+    strategy: str,
+    now: datetime,
+    expires_at: datetime,
+    then: Sequence[Statement],
+) -> tuple[Hold, list[int]]:
+    """The ACTIVE holds row, then ``then`` in the same round trip: the claim's seat updates
+    (``claim_seats``), which name the new hold as ``LAST_INSERT_ID()`` since its id is only
+    known once the row is in. The hold, and the rows each of ``then`` changed."""
+    amount = hold_amount(seats)
+    inserted, *updated = await batch(
+        cur,
+        [
+            (
+                "INSERT INTO holds (concert_id, member_id, status, strategy, amount, created_at,"
+                " expires_at) VALUES (%s, %s, 'ACTIVE', %s, %s, %s, %s)",
+                (concert_id, member_id, strategy, amount, to_db(now), to_db(expires_at)),
+            ),
+            *then,
+        ],
+    )
+    hold = Hold(
+        id=int(inserted.lastrowid or 0),
         concert_id=concert_id,
         member_id=member_id,
         status=HoldStatus.ACTIVE,
@@ -255,6 +301,18 @@ async def insert_hold_row(
         seats=list(seats),
         strategy=strategy,
     )
+    return hold, [result.rowcount for result in updated]
+
+
+def claim_seats(seat_ids: Sequence[int], *, guarded: bool) -> Statement:
+    """For ``insert_hold_and``: the new hold takes ``seat_ids``; ``guarded``, only those
+    still AVAILABLE (the database decides per row, and rows affected tell how many)."""
+    return (
+        "UPDATE seats SET status = 'HELD', hold_id = LAST_INSERT_ID(), version = version + 1"
+        f" WHERE id IN ({placeholders(seat_ids)})"
+        + (" AND status = 'AVAILABLE'" if guarded else ""),
+        tuple(seat_ids),
+    )
 
 
 async def insert_hold_seats(cur: Cursor, hold: Hold, *, claimed: bool = True) -> None:
@@ -262,11 +320,14 @@ async def insert_hold_seats(cur: Cursor, hold: Hold, *, claimed: bool = True) ->
 
     ``claimed``: the rows are written after the seats were (after any lock wait), and
     stamp that moment as ``claimed_at`` (the lab's double-booking check compares claims by
-    it); the stamp rides on this INSERT instead of costing an UPDATE of its own.
+    it); the stamp rides on this INSERT instead of costing an UPDATE of its own. Both
+    statements are deferred (``round_trips.defer``): nothing reads their results, so they
+    ride with the transaction's next statement, the COMMIT in a claim.
     """
     stamp = "UTC_TIMESTAMP(6)" if claimed else "NULL"
     if hold.seats:
-        await cur.execute(
+        await defer(
+            cur,
             "INSERT INTO hold_seats (hold_id, seat_id, concert_id, price, claimed_at) VALUES "
             + ", ".join([f"(%s, %s, %s, %s, {stamp})"] * len(hold.seats)),
             tuple(
@@ -287,6 +348,7 @@ async def insert_hold_seats(cur: Cursor, hold: Hold, *, claimed: bool = True) ->
             "strategy": hold.strategy,
             "expires_at": hold.expires_at,
         },
+        deferred=True,
     )
 
 

@@ -15,7 +15,7 @@ itself is closed and dropped, never handed back to the pool for the next request
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +24,7 @@ import aiomysql
 import pymysql
 
 from service.adapters import zone_versions
+from service.adapters.round_trips import BatchingCursor, Result, Statement, batch, defer
 from service.config import DatabaseUrl, Settings
 from service.domain.errors import Contention, DomainError
 
@@ -87,23 +88,16 @@ def is_closed(conn: Any) -> bool:
     return bool(closed) if closed is not None else not conn.connected
 
 
-class Cursor(aiomysql.DictCursor):
+class Cursor(BatchingCursor, aiomysql.DictCursor):
     """A DictCursor that remembers the seats its transaction changed (``zone_versions``),
-    so ``Session.commit`` can bump their zones' versions as the last write."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.changed_seats: set[int] = set()
+    so ``Session.commit`` can bump their zones' versions as the last write, and sends
+    deferred writes with its next statement (``round_trips``)."""
 
 
 if asyncmy is not None:
 
-    class AsyncmyCursor(asyncmy.cursors.DictCursor):  # type: ignore[misc]
-        """The same seat tracking on asyncmy's dict cursor."""
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self.changed_seats: set[int] = set()
+    class AsyncmyCursor(BatchingCursor, asyncmy.cursors.DictCursor):  # type: ignore[misc]
+        """The same on asyncmy's dict cursor."""
 
 
 def dict_cursor_of(pool: Any) -> Any:
@@ -160,10 +154,23 @@ class Session:
         self.committed = False
 
     async def commit(self) -> None:
-        """COMMIT, after bumping the zone versions of the seats this transaction changed."""
+        """COMMIT, after bumping the zone versions of the seats this transaction changed;
+        writes still deferred (``round_trips``) go in the same packet, before it."""
         await zone_versions.bump_noted(self.cursor)
-        await self._conn.commit()
+        if getattr(self.cursor, "deferred", None):
+            await self.cursor.execute("COMMIT")
+        else:
+            await self._conn.commit()
         self.committed = True
+
+    async def commit_with(self, statements: Sequence[Statement]) -> list[Result]:
+        """``statements``, then COMMIT, in one round trip; their results. Only for a
+        transaction that changed no seat: a zone bump has to come after the seat changes."""
+        if getattr(self.cursor, "changed_seats", None):
+            raise RuntimeError("commit_with after a seat change: use commit()")
+        *results, _ = await batch(self.cursor, [*statements, ("COMMIT", None)])
+        self.committed = True
+        return results
 
 
 def is_refusal(exc: BaseException) -> bool:
@@ -238,8 +245,8 @@ class Database:
         leak = False
         try:
             async with conn.cursor(self.cursor_class) as cur:
-                if isolation is not None:
-                    await cur.execute(f"SET TRANSACTION ISOLATION LEVEL {isolation}")
+                if isolation is not None:  # sent with the transaction's first statement
+                    await defer(cur, f"SET TRANSACTION ISOLATION LEVEL {isolation}")
                 # No BEGIN: the pool's connections run with autocommit off, so the first
                 # statement opens the transaction, one round trip sooner. A snapshot starts
                 # at the first plain read either way (BEGIN does not take one).

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from service.adapters.db import to_db
+from service.adapters.round_trips import defer
 from service.domain.events import EventEnvelope, payload_json
 from service.request_id import current_request_id
 
@@ -39,6 +40,7 @@ async def record_event(
     correlation_id: str | None = None,
     *,
     occurred_at: datetime | None = None,
+    deferred: bool = False,
 ) -> str:
     """Insert one event into the outbox in the caller's transaction; returns its id.
 
@@ -46,6 +48,8 @@ async def record_event(
     ``aggregate_id`` is the id of the row the event is about; ``payload`` must be JSON
     serialisable (datetimes, enums and Decimals are converted). ``correlation_id``
     defaults to the current request id, so events carry the X-Request-Id that caused them.
+    ``deferred``: the row rides with the transaction's next statement, at the latest its
+    COMMIT (``round_trips.defer``), instead of costing a round trip of its own.
     """
     envelope = EventEnvelope.new(
         event_type,
@@ -54,17 +58,18 @@ async def record_event(
         correlation_id=correlation_id if correlation_id is not None else current_request_id(),
         occurred_at=occurred_at,
     )
-    await cur.execute(
-        INSERT_EVENT,
-        (
-            envelope.id,
-            envelope.type,
-            envelope.aggregate_id,
-            envelope.correlation_id,
-            to_db(envelope.occurred_at),
-            payload_json(envelope.payload),
-        ),
+    args = (
+        envelope.id,
+        envelope.type,
+        envelope.aggregate_id,
+        envelope.correlation_id,
+        to_db(envelope.occurred_at),
+        payload_json(envelope.payload),
     )
+    if deferred:
+        await defer(cur, INSERT_EVENT, args)
+    else:
+        await cur.execute(INSERT_EVENT, args)
     return envelope.id
 
 
@@ -109,7 +114,9 @@ def envelope_of(row: Mapping[str, Any]) -> EventEnvelope:
 
 
 async def mark_published(cur: Cursor, seqs: Sequence[int], now: datetime) -> None:
-    await cur.execute(
+    """Deferred (``round_trips.defer``): it rides with the relay's COMMIT."""
+    await defer(
+        cur,
         "UPDATE outbox SET published_at = %s, attempts = attempts + 1"
         f" WHERE seq IN ({', '.join(['%s'] * len(seqs))})",
         (to_db(now), *seqs),

@@ -8,9 +8,8 @@ as ``deliveries > 1``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from service.adapters.db import to_db
+from service.adapters.db import Session, to_db
 from service.domain.events import EventEnvelope
 
 # One statement, so two copies of one event received at once cannot both count as first:
@@ -25,19 +24,18 @@ RECORD_RECEIPT = (
 )
 
 
-async def record_receipt(cur: Any, envelope: EventEnvelope, now: datetime) -> bool:
-    """In the caller's transaction: True for the event's first receipt, False for a repeat."""
+async def record_receipt(session: Session, envelope: EventEnvelope, now: datetime) -> bool:
+    """Recorded and committed in one round trip (``Session.commit_with``): True for the
+    event's first receipt, False for a repeat."""
     moment = to_db(now)
-    await cur.execute(
-        RECORD_RECEIPT,
-        (
-            envelope.id,
-            envelope.type,
-            envelope.aggregate_id,
-            envelope.correlation_id,
-            to_db(envelope.occurred_at),
-            moment,
-            moment,
-        ),
+    args = (
+        envelope.id,
+        envelope.type,
+        envelope.aggregate_id,
+        envelope.correlation_id,
+        to_db(envelope.occurred_at),
+        moment,
+        moment,
     )
-    return bool(cur.rowcount == 1)
+    (recorded,) = await session.commit_with([(RECORD_RECEIPT, args)])
+    return recorded.rowcount == 1

@@ -4,7 +4,8 @@ was lost.
 It reads the recording queue (``<prefix>:events:recorded``, bound to every event type on
 the events exchange; see ``amqp.declare_event_topology``) and, per message, writes one
 transaction on ``received_events`` (``received_events.record_receipt``): the first
-receipt of an event id inserts its row, any later one only counts a delivery. The message
+receipt of an event id inserts its row, any later one only counts a delivery (the row and
+its COMMIT in one round trip). The message
 is acknowledged only after the commit; if the commit fails the message is handed back
 after a pause (never a tight redelivery loop), and a malformed message is rejected into
 the dead queue with a log line.
@@ -79,5 +80,5 @@ class EventConsumer(QueueConsumer):
         return "recorded" if first else "duplicate"
 
     async def record(self, envelope: EventEnvelope) -> bool:
-        async with self.db.transaction() as cur:
-            return await record_receipt(cur, envelope, datetime.now(UTC))
+        async with self.db.session() as session:
+            return await record_receipt(session, envelope, datetime.now(UTC))

@@ -1,7 +1,8 @@
 """Hold-and-release pairs per second over HTTP, per claim strategy, as a ratio to the bare
 SQL of a pair (``bare_sql.py``) at the same concurrency: uncontended (each client a random
 seat of many) and hot-spot (every client after a handful of seats). Beside each, the
-statements one hold, release, reservation and confirm send (``statements.py``).
+statements one hold, release, reservation and confirm send, and in how many round trips
+(``statements.py``).
 
 A pair is a granted hold (201) followed by its release (200); refusals (409) on the hot
 spot are counted beside. The members sign nothing in: their tokens are minted with the
@@ -85,6 +86,28 @@ def pairs_fallback(
             counts["released" if r.status == 200 else f"other_{r.status}"] += 1
 
     return loop
+
+
+def cpu_share(pid: int | None) -> tuple[float, float] | None:
+    """(seconds on a CPU, seconds runnable but waiting for one) of process ``pid`` so far,
+    from the kernel's ``/proc/<pid>/schedstat``; None where there is none.
+
+    A worker that waits for a CPU most of the time is limited by the machine's load, not
+    by its own code: the row's notes say how much of the run it got."""
+    try:
+        on_cpu, waiting, _slices = Path(f"/proc/{pid}/schedstat").read_text().split()
+    except (OSError, ValueError):
+        return None
+    return int(on_cpu) / 1e9, int(waiting) / 1e9
+
+
+def cpu_note(
+    before: tuple[float, float] | None, after: tuple[float, float] | None, s: float
+) -> str:
+    if before is None or after is None or s <= 0:
+        return ""
+    on_cpu, waiting = (after[0] - before[0]) / s, (after[1] - before[1]) / s
+    return f"; worker on a CPU {on_cpu:.0%} of the run, waiting for one {waiting:.0%}"
 
 
 def http_pairs(
@@ -187,11 +210,13 @@ def measure(ctx: BenchContext) -> list[Row]:
             )
         )
         lab.reset()
-        per_op = ", ".join(f"{op} {n}" for op, n in counted.items())
+        per_op = ", ".join(f"{op} {n.total} ({n.round_trips})" for op, n in counted.items())
         with lab.service(f"{NAME}-{strategy}-{driver}", **overrides) as service:
             for pattern in PATTERNS:
                 seats = seats_for(pattern, venue, size.connections)
+                before = cpu_share(service.pid)
                 result = http_pairs(ctx, service.url, members, venue, seats)
+                cpu = cpu_note(before, cpu_share(service.pid), result.seconds)
                 rate = result.rate("released")
                 same = bare[driver, pattern]
                 note = outcome_note(
@@ -199,7 +224,7 @@ def measure(ctx: BenchContext) -> list[Row]:
                     result.seconds,
                     f"{rate / same if same else 0:.2f}× bare {driver};"
                     f" p50 {result.p50_ms or 0:.1f} ms; {result.generator} -c{size.connections};"
-                    f" statements: {per_op}",
+                    f" statements (round trips): {per_op}{cpu}",
                 )
                 rows.append(
                     Row(
@@ -218,7 +243,8 @@ def measure(ctx: BenchContext) -> list[Row]:
                             "requests": result.requests,
                             "errors": result.errors,
                             "seconds": result.seconds,
-                            "statements": counted,
+                            "statements": {op: n.total for op, n in counted.items()},
+                            "round_trips": {op: n.round_trips for op, n in counted.items()},
                         },
                     )
                 )

@@ -7,9 +7,8 @@ overwrites it. Both holds commit, and the seat has two unreleased ``hold_seats``
 
 from __future__ import annotations
 
-from service.adapters.claim_sql import placeholders
+from service.adapters.claim_sql import claim_seats
 from service.adapters.claims.base import BaseClaimer, taken_seats
-from service.adapters.zone_versions import note_changed
 from service.domain.errors import SeatsTaken
 from service.domain.holds import Hold
 from service.ports import ClaimRequest
@@ -24,11 +23,7 @@ class NaiveClaimer(BaseClaimer):
             taken = taken_seats(seats)
             if taken:
                 raise SeatsTaken(taken)
-            hold = await self.open_hold(cur, request, seats)
-            await cur.execute(
-                "UPDATE seats SET status = 'HELD', hold_id = %s, version = version + 1"
-                f" WHERE id IN ({placeholders(request.seat_ids)})",
-                (hold.id, *request.seat_ids),
+            hold, _ = await self.open_hold(
+                cur, request, seats, [claim_seats(request.seat_ids, guarded=False)]
             )
-            note_changed(cur, request.seat_ids, cur.rowcount)
             return await self.close_hold(cur, hold)

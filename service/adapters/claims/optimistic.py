@@ -1,7 +1,8 @@
 """``optimistic``: read versions without locks, then update only if nothing changed since.
 
-Each seat's UPDATE is guarded by the version it read and by ``status='AVAILABLE'``. A
-guard that matches no row means someone got there first: the transaction rolls back and
+Each seat's UPDATE is guarded by the version it read and by ``status='AVAILABLE'``; they
+go with the holds row in one round trip, in seat-id order. A guard that matches no row
+means someone got there first: the transaction rolls back and
 the claim starts over with a fresh snapshot, which then shows the seat as taken
 (SeatsTaken) or, if it was freed again meanwhile, tries once more. Attempts are bounded so
 a hot seat cannot spin a request forever: past the bound it is Contention (503, retryable).
@@ -9,8 +10,9 @@ a hot seat cannot spin a request forever: past the bound it is Contention (503, 
 
 from __future__ import annotations
 
+from service.adapters.claim_sql import SeatState
 from service.adapters.claims.base import BaseClaimer, taken_seats
-from service.adapters.zone_versions import note_changed
+from service.adapters.round_trips import Statement
 from service.domain.errors import Contention, SeatsTaken
 from service.domain.holds import Hold
 from service.ports import ClaimRequest
@@ -37,14 +39,18 @@ class OptimisticClaimer(BaseClaimer):
             taken = taken_seats(seats)
             if taken:
                 raise SeatsTaken(taken)
-            hold = await self.open_hold(cur, request, seats)
-            for seat in seats:
-                await cur.execute(
-                    "UPDATE seats SET status = 'HELD', hold_id = %s, version = version + 1"
-                    " WHERE id = %s AND version = %s AND status = 'AVAILABLE'",
-                    (hold.id, seat.ref.id, seat.version),
-                )
-                if cur.rowcount != 1:
-                    raise _VersionConflict
-                note_changed(cur, (seat.ref.id,), cur.rowcount)
+            hold, changed = await self.open_hold(
+                cur, request, seats, [claim_version(seat) for seat in seats]
+            )
+            if any(n != 1 for n in changed):
+                raise _VersionConflict
             return await self.close_hold(cur, hold)
+
+
+def claim_version(seat: SeatState) -> Statement:
+    """The new hold (``LAST_INSERT_ID()``) takes ``seat`` if it is still the version read."""
+    return (
+        "UPDATE seats SET status = 'HELD', hold_id = LAST_INSERT_ID(), version = version + 1"
+        " WHERE id = %s AND version = %s AND status = 'AVAILABLE'",
+        (seat.ref.id, seat.version),
+    )

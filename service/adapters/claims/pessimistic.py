@@ -13,7 +13,6 @@ from service.adapters import claim_sql
 from service.adapters.claim_sql import SeatState
 from service.adapters.claims.base import BaseClaimer, taken_seats
 from service.adapters.db import LOCK_WAIT_TIMEOUT, error_code
-from service.adapters.zone_versions import note_changed
 from service.domain.errors import SeatsTaken
 from service.domain.holds import Hold
 from service.ports import ClaimRequest
@@ -29,13 +28,9 @@ class PessimisticClaimer(BaseClaimer):
             taken = taken_seats(seats)
             if taken:
                 raise SeatsTaken(taken)
-            hold = await self.open_hold(cur, request, seats)
-            await cur.execute(
-                "UPDATE seats SET status = 'HELD', hold_id = %s, version = version + 1"
-                f" WHERE id IN ({claim_sql.placeholders(request.seat_ids)})",
-                (hold.id, *request.seat_ids),
+            hold, _ = await self.open_hold(
+                cur, request, seats, [claim_sql.claim_seats(request.seat_ids, guarded=False)]
             )
-            note_changed(cur, request.seat_ids, cur.rowcount)
             return await self.close_hold(cur, hold)
 
     async def _lock_seats(self, cur: Any, seats: list[SeatState]) -> list[SeatState]:

@@ -106,6 +106,7 @@ async def stampede(
         )
         for member_id in members
     ]
+    await open_every_connection(db)
     barrier = asyncio.Barrier(len(requests) + 1)
 
     async def buyer(request: ClaimRequest) -> Hold:
@@ -126,6 +127,15 @@ async def stampede(
         + ", ".join(f"{k} {v}" for k, v in Counter(_reason(e) for e in refused).items())
     )
     return Stampede(concert_id, granted, refused, seconds)
+
+
+async def open_every_connection(db: Database) -> None:
+    """The pool opens connections lazily, one at a time: without this, the first buyers
+    would run alone on the few open ones while it grows, and the stampede would measure
+    the pool's warm-up instead of buyers racing for seats."""
+    opened = [await db.pool.acquire() for _ in range(db.max_size)]
+    for conn in opened:
+        db.pool.release(conn)
 
 
 def _reason(exc: BaseException) -> str:

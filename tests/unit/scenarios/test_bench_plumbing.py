@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from scenarios.bench import output, registry
 from scenarios.bench.http_load import LoadResult, parse_wrk_report
+from scenarios.bench.measurements.holds import cpu_note, cpu_share
 from scenarios.bench.rows import Row
 
 
@@ -53,3 +56,12 @@ def test_rates_are_counts_over_seconds() -> None:
     assert result.rate() == 5.0
     assert result.rate("released") == 1.5
     assert result.rate("missing") == 0.0
+
+
+def test_a_process_cpu_share_is_read_from_the_kernel_and_told_per_second_of_run() -> None:
+    own = cpu_share(os.getpid())
+    assert own is not None and own[0] > 0 and own[1] >= 0
+    assert cpu_share(None) is None and cpu_share(2**22 + 1) is None  # no such process
+    note = cpu_note((1.0, 2.0), (3.0, 8.0), 8.0)
+    assert note == "; worker on a CPU 25% of the run, waiting for one 75%"
+    assert cpu_note(None, (3.0, 8.0), 8.0) == "" == cpu_note((1.0, 2.0), (3.0, 8.0), 0.0)
