@@ -36,6 +36,7 @@ from scenarios.faults.heartbeat import LagCsv, heartbeat_lag
 from scenarios.load.routes import compare
 from scenarios.nemesis import Nemesis
 from scenarios.scrape import scrape_final, scrape_forever
+from service.jobs.tasks import stop_task
 
 if TYPE_CHECKING:
     from scenarios.variant import VariantRun
@@ -65,27 +66,6 @@ class Companion:
 
     def after_stop(self, run: VariantRun) -> None:
         """The apps have stopped."""
-
-
-STOP_WITHIN_S = 10.0
-
-
-async def stop_task(task: asyncio.Task[Any] | None, within_s: float = STOP_WITHIN_S) -> None:
-    """Cancel ``task`` and wait for it, cancelling again until it is done, at most
-    ``within_s``: a cancellation can be lost (on 3.11, ``wait_for`` and libraries built on
-    it swallow one that lands as their inner call completes), and a companion that never
-    stops would hang the run after its load. Past the bound it raises, which the runner
-    records as the companion's error, and the run goes on."""
-    if task is None:
-        return
-    deadline = asyncio.get_running_loop().time() + within_s
-    while not task.done():
-        if asyncio.get_running_loop().time() > deadline:
-            raise RuntimeError(f"{task.get_name()} did not stop within {within_s:g} s")
-        task.cancel()
-        await asyncio.wait({task}, timeout=0.5)
-    if not task.cancelled() and task.exception() is not None:
-        raise task.exception()  # type: ignore[misc]
 
 
 class ResourceSampling(Companion):

@@ -38,8 +38,9 @@ from typing import TYPE_CHECKING, Any
 from dashboards import schema
 from dashboards.influx import DEFAULT_DATABASE, InfluxWriter, Point, ensure_database
 from profiling.sampler import Sample as ResourceSample
-from scenarios.beside import Companion, FaultSchedule, ResourceSampling, stop_task
+from scenarios.beside import Companion, FaultSchedule, ResourceSampling
 from scenarios.live_points import LOCUST_HISTORY, Stream, event, metric_points, resource_points
+from service.jobs.tasks import stop_task
 
 if TYPE_CHECKING:
     from scenarios.variant import VariantRun

@@ -12,6 +12,7 @@ import random
 from abc import ABC, abstractmethod
 
 from service.domain.errors import Contention
+from service.jobs.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +71,13 @@ class PeriodicJob(ABC):
             self._task = asyncio.create_task(self._run(), name=f"ticketlab-{self.name}")
 
     async def close(self) -> None:
+        """Cancels the loop, again if a cancellation was lost; one that still runs after
+        ``STOP_WITHIN_S`` is abandoned with an error in the log, so a shutdown never hangs."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        try:
+            await stop_task(task)
+        except Exception:
+            log.error("%s: did not stop cleanly", self.name, exc_info=True)
 
     async def _run(self) -> None:
         failures = 0

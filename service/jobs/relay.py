@@ -88,7 +88,8 @@ class OutboxRelay(PeriodicJob):
         channel, self._channel, self._exchange = self._channel, None, None
         if channel is not None and not channel.is_closed:
             try:
-                await channel.close()
+                async with asyncio.timeout(self.publish_timeout_s):  # a channel being
+                    await channel.close()  # restored while the broker is away never closes
             except Exception:
                 log.debug("outbox relay: closing the channel failed", exc_info=True)
 

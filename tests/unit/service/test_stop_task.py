@@ -1,5 +1,5 @@
-"""Companions' tasks are stopped even when a cancellation is lost (3.11's wait_for can
-swallow one): the run after the load must never hang on them."""
+"""Background tasks (the lab's companions, the service's periodic jobs) are stopped even
+when a cancellation is lost (3.11's wait_for can swallow one): nothing may hang on them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from scenarios.beside import stop_task
+from service.jobs.tasks import stop_task
 
 
 async def test_a_task_that_swallows_a_cancellation_is_cancelled_again_until_it_stops() -> None:
