@@ -9,7 +9,6 @@ variables below.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
 import shutil
@@ -34,29 +33,12 @@ DB_DRIVER = os.environ.get("TICKETLAB_TEST_DB_DRIVER", "")
 VHOST_PREFIX = f"tl_{os.getpid()}_"
 
 
-def rabbitmqctl(*args: str, stdin: str | None = None) -> str:
+def rabbitmqctl(*args: str) -> str:
     exe = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
-    done = subprocess.run(
-        [exe, "-q", *args], input=stdin, capture_output=True, text=True, timeout=60
-    )
+    done = subprocess.run([exe, "-q", *args], capture_output=True, text=True, timeout=60)
     if done.returncode != 0:
         raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {done.stderr.strip()}")
     return done.stdout
-
-
-def add_vhost(vhost: str, user: str) -> None:
-    """The vhost and ``user``'s full permissions on it, in one ``rabbitmqctl`` call.
-
-    Each call boots an Erlang VM (one to three seconds on a busy machine) and every module
-    of the integration and end-to-end tiers makes a vhost: importing both as definitions
-    halves what ``add_vhost`` then ``set_permissions`` cost."""
-    definitions = {
-        "vhosts": [{"name": vhost}],
-        "permissions": [
-            {"user": user, "vhost": vhost, "configure": ".*", "write": ".*", "read": ".*"}
-        ],
-    }
-    rabbitmqctl("import_definitions", "--format", "json", stdin=json.dumps(definitions))
 
 
 @dataclass
@@ -91,7 +73,8 @@ class Isolation:
     def create(self) -> Settings:
         settings = self.settings()
         schema.migrate(settings)
-        add_vhost(self.vhost, AMQP_USER)
+        rabbitmqctl("add_vhost", self.vhost)
+        rabbitmqctl("set_permissions", "-p", self.vhost, AMQP_USER, ".*", ".*", ".*")
         return settings
 
     def destroy(self) -> None:
