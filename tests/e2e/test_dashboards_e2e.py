@@ -1,10 +1,11 @@
 """Every Grafana panel's query, checked against a real InfluxDB fed by a real run.
 
 Grafana cannot be installed here, so this does its part: a short smoke run (with payments
-and one provider fault, so every panel has something to show) streams into the lab's
-InfluxDB; each panel's InfluxQL is expanded with the dashboard's variables set to that run
-(``dashboards/influxql.py``) and executed; every panel must return data, in series named
-for the measurement it reads and split by the tags it groups by.
+and one provider fault, so every panel has something to show) streams into the InfluxDB of
+the end-to-end tier's shared lab (``tests/e2e/conftest.py``); each panel's InfluxQL is
+expanded with the dashboard's variables set to that run (``dashboards/influxql.py``) and
+executed; every panel must return data, in series named for the measurement it reads and
+split by the tags it groups by.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,7 +25,7 @@ from scenarios.catalog import load_scenario
 from scenarios.runner import RunOptions, RunResult, run_scenario
 from scenarios.spec import Fault
 from scenarios.stack.binaries import find_binary
-from scenarios.stack.stack import Stack
+from scenarios.stack.info import StackInfo
 
 pytestmark = pytest.mark.slow
 
@@ -55,38 +55,32 @@ class Streamed:
 
 
 @pytest.fixture(scope="module")
-def streamed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Streamed]:
+def streamed(shared_lab: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> Streamed:
     if find_binary("influxd") is None:
         pytest.skip("influxd is not installed (Debian package influxdb; .ci/run installs it)")
-    lab = tmp_path_factory.mktemp("lab")
-    stack = Stack(lab)
-    try:
-        info = stack.up()
-        assert info.influx_url, "influxd is installed, so the stack should run it"
-        smoke = load_scenario("smoke")
-        scenario = dataclasses.replace(
-            smoke,
-            workload={
-                **smoke.workload,
-                "pay": True,
-                "shape": {**smoke.workload["shape"], "duration_s": LOAD_S},
-            },
-            nemesis=(FAULT,),
-            invariants=(*smoke.invariants, "money-conserved"),
-        )
-        started = time.time()
-        result = run_scenario(
-            scenario,
-            RunOptions(
-                command="test dashboards",
-                runs_dir=tmp_path_factory.mktemp("runs"),
-                lab_dir=lab,
-                report=False,
-            ),
-        )
-        yield Streamed(result, info.influx_url, int(started * 1000), int(time.time() * 1000))
-    finally:
-        stack.down(purge=True)
+    assert shared_lab.influx_url, "influxd is installed, so the stack should run it"
+    smoke = load_scenario("smoke")
+    scenario = dataclasses.replace(
+        smoke,
+        workload={
+            **smoke.workload,
+            "pay": True,
+            "shape": {**smoke.workload["shape"], "duration_s": LOAD_S},
+        },
+        nemesis=(FAULT,),
+        invariants=(*smoke.invariants, "money-conserved"),
+    )
+    started = time.time()
+    result = run_scenario(
+        scenario,
+        RunOptions(
+            command="test dashboards",
+            runs_dir=tmp_path_factory.mktemp("runs"),
+            lab_dir=shared_lab.lab_dir,
+            report=False,
+        ),
+    )
+    return Streamed(result, shared_lab.influx_url, int(started * 1000), int(time.time() * 1000))
 
 
 def targets() -> list[tuple[str, str, str, str]]:

@@ -9,7 +9,6 @@ import dataclasses
 import json
 import re
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,28 +21,28 @@ from scenarios.history import History
 from scenarios.overrides import Overrides, apply_overrides
 from scenarios.runner import RunOptions, RunResult, run_scenario
 from scenarios.spec import Fault, Scenario
+from scenarios.stack.info import StackInfo
 from scenarios.stack.stack import Stack
-from tests.support.isolation import fresh_vhost, rabbitmqctl
+from tests.support.isolation import rabbitmqctl
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_vhost_left_behind")]
 
 
 @pytest.fixture(scope="module")
-def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    path = tmp_path_factory.mktemp("lab")
-    stack = Stack(path, vhost=fresh_vhost())
-    stack.up()
-    try:
-        yield path
-    finally:
-        stack.down(purge=True)
+def lab_dir(shared_lab: StackInfo) -> Path:
+    """The end-to-end tier's lab stack (``tests/e2e/conftest.py``), up already."""
+    return shared_lab.lab_dir
 
 
 def run(name: str, lab_dir: Path, runs: Path, **overrides: object) -> RunResult:
     scenario = apply_overrides(load_scenario(name), Overrides(**overrides))  # type: ignore[arg-type]
-    return run_scenario(
-        scenario, RunOptions(command=f"test {name}", runs_dir=runs, lab_dir=lab_dir)
-    )
+    return run_scenario(scenario, options(scenario, lab_dir, runs))
+
+
+def options(scenario: Scenario, lab_dir: Path, runs: Path) -> RunOptions:
+    """Without the HTML report: only the smoke run's tests read one (it is rendered there,
+    end to end), and rendering it is a subprocess of its own, 5 to 20 s a run."""
+    return RunOptions(command=f"test {scenario.name}", runs_dir=runs, lab_dir=lab_dir, report=False)
 
 
 # Values no run would write by chance: every one must stay out of the run directory.
@@ -230,9 +229,7 @@ def shortened(
 
 
 def run_shortened(scenario: Scenario, lab_dir: Path, runs: Path) -> RunResult:
-    return run_scenario(
-        scenario, RunOptions(command=f"test {scenario.name}", runs_dir=runs, lab_dir=lab_dir)
-    )
+    return run_scenario(scenario, options(scenario, lab_dir, runs))
 
 
 def fault_records(result: RunResult, variant: str = "default") -> list[dict]:
