@@ -11,36 +11,20 @@ Slow (about a minute): a fresh lab stack and the smoke scenario's apps.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from scenarios.stack import LabPaths, processes
 from scenarios.stack.net import port_answers
-from tests.support.isolation import AMQP_BASE, fresh_vhost
+from tests.support.lab_runs import lab_env, loading
 from tests.support.waiting import wait_until_sync
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_vhost_left_behind")]
 START_WITHIN_S = 240.0
 GONE_WITHIN_S = 40.0
-
-
-def lab_env(lab_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TICKETLAB_")}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', os.defpath)}"
-    env["TICKETLAB_LAB_DIR"] = str(lab_dir)
-    env["TICKETLAB_AMQP_URL"] = AMQP_BASE.rstrip("/") + "/" + fresh_vhost()
-    return env
-
-
-def loading(paths: LabPaths, runs: Path) -> bool:
-    """The apps serve and Locust writes operations: the middle of a run."""
-    service = processes.running(paths, "app-service")
-    return service is not None and any(runs.glob("*/variants/*/operations*.jsonl"))
 
 
 def ports_of(paths: LabPaths) -> list[int]:

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from scenarios.stack import LabPaths
-from tests.e2e.test_killed_run import lab_env, loading
+from tests.support.lab_runs import lab_env, loading
 from tests.support.waiting import wait_until_sync
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_vhost_left_behind")]
