@@ -37,7 +37,12 @@ def observed(service: RunningService, out: Path) -> Iterator[None]:
     sampler = ProcessSampler({"service": service.pid} if service.pid else {})
     loop = asyncio.new_event_loop()
     scraper = loop.create_task(scrape_forever(service.url, out / "metrics.jsonl"))
-    thread = threading.Thread(target=loop.run_until_complete, args=(scraper,), daemon=True)
+
+    def scrape() -> None:
+        with contextlib.suppress(asyncio.CancelledError):  # how it is told to stop
+            loop.run_until_complete(scraper)
+
+    thread = threading.Thread(target=scrape, daemon=True)
     sampler.start()
     thread.start()
     try:
