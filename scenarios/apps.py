@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -22,6 +21,7 @@ from scenarios.stack.errors import StackError
 from scenarios.stack.net import LOOPBACK, choose_port, wait_for
 from scenarios.stack.paths import LabPaths
 from service.config import Settings
+from service.metrics_dir import make_metrics_dir
 
 IDP, PSP, SERVICE = "app-idp", "app-psp", "app-service"
 APP_PARTS = (SERVICE, PSP, IDP)  # stop order: the service first, its providers last
@@ -106,7 +106,7 @@ class Apps:
     def start(self, base_env: Mapping[str, str]) -> None:
         python = sys.executable
         env = {**base_env, **settings_env(self.settings)}
-        self.metrics_dir = Path(tempfile.mkdtemp(prefix="ticketlab-metrics-"))
+        self.metrics_dir = make_metrics_dir()
         env["PROMETHEUS_MULTIPROC_DIR"] = str(self.metrics_dir)
         self._spawn(
             IDP,

@@ -13,9 +13,9 @@ import logging
 import os
 import shutil
 import signal
-import tempfile
 
 from service.config import Settings
+from service.metrics_dir import make_metrics_dir
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(process)d %(name)s [%(request_id)s] %(message)s"
 log = logging.getLogger("service")
@@ -92,8 +92,8 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
     warnings = settings.check_for_serving(host)
     owned_dir = None
     if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
-        owned_dir = tempfile.mkdtemp(prefix="ticketlab-metrics-")
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = owned_dir
+        owned_dir = make_metrics_dir()
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(owned_dir)
     try:
         # Only now: logging imports the metrics, which read PROMETHEUS_MULTIPROC_DIR on import.
         configure_logging()
