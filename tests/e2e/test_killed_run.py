@@ -20,6 +20,7 @@ import pytest
 from scenarios.stack import LabPaths, processes
 from scenarios.stack.net import port_answers
 from tests.support.lab_runs import lab_env, loading
+from tests.support.processes import pids_whose_argv
 from tests.support.waiting import wait_until_sync
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_vhost_left_behind")]
@@ -39,14 +40,7 @@ def ports_of(paths: LabPaths) -> list[int]:
 
 
 def processes_mentioning(text: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if text.encode() in (entry / "cmdline").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
+    return pids_whose_argv(lambda argv: any(text.encode() in arg for arg in argv))
 
 
 def test_a_runner_killed_with_sigkill_leaves_nothing_running(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ import pytest
 
 from scenarios.stack import LabPaths
 from tests.support.lab_runs import lab_env, loading
+from tests.support.processes import pids_whose_argv
 from tests.support.waiting import wait_until_sync
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_vhost_left_behind")]
@@ -33,15 +34,7 @@ RUN_ENDS_WITHIN_S = 300.0
 
 def locust_pids(runs: Path) -> list[int]:
     """Locust's processes of this run (not the runner, whose command names ``runs`` too)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"locust" in argv and any(str(runs).encode() in a for a in argv):
-            found.append(int(entry.name))
-    return found
+    return pids_whose_argv(lambda argv: b"locust" in argv and any(bytes(runs) in a for a in argv))
 
 
 def test_a_load_that_locust_ends_early_is_said_recorded_and_not_passed(tmp_path: Path) -> None:

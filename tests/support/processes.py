@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 READY_TIMEOUT_S = 30.0
@@ -81,3 +81,19 @@ def interrupt(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def pids_whose_argv(matches: Callable[[list[bytes]], bool]) -> list[int]:
+    """Processes on the machine whose command line (its arguments, as bytes) ``matches``;
+    one that exits while being read is left out."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if matches(argv):
+            found.append(int(entry.name))
+    return found

@@ -19,6 +19,7 @@ import pytest
 
 from scenarios.stack import LabPaths, MissingBinary, Stack, processes
 from scenarios.stack.reaper import owning
+from tests.support.processes import pids_whose_argv
 from tests.support.waiting import wait_until_sync
 
 GONE_WITHIN_S = 15.0
@@ -75,15 +76,9 @@ def gone(pids: Iterable[int]) -> bool:
 
 def reapers_of(paths: LabPaths) -> list[int]:
     """Reaper processes watching this lab (their command line names its directory)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"scenarios.stack.reaper" in argv and str(paths.root).encode() in argv:
-            found.append(int(entry.name))
-    return found
+    return pids_whose_argv(
+        lambda argv: b"scenarios.stack.reaper" in argv and bytes(paths.root) in argv
+    )
 
 
 def test_the_reaper_stops_what_a_runner_killed_with_sigkill_started(paths: LabPaths) -> None:
