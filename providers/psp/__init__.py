@@ -28,7 +28,8 @@ The lab's admin routes (no auth)::
 
     GET /_lab/ledger       payments (status history, captures, refunds, request ids),
                            confirm/cancel calls, webhook deliveries, pendingDeliveries, totals
-    GET /_lab/deliveries   {"pending": n}: webhook chains not finished (wait for 0)
+    GET /_lab/deliveries   {"pending": n, "openCheckouts": m}: webhook chains not finished,
+                           and checkouts that will still confirm or expire (wait for 0, 0)
     GET /_lab/faults       the fault set in force
     PUT /_lab/faults       replace it (schema in ``faults.py``; 400 naming the field if bad)
     GET /readyz            200 once serving

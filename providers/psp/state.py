@@ -118,6 +118,12 @@ class PspState:
     def pending_deliveries(self) -> int:
         return self.webhooks.pending if self.webhooks else 0
 
+    def open_checkouts(self) -> int:
+        """Checkouts not yet confirmed, canceled or expired: each will still change status,
+        and so still start a webhook chain, even when no delivery is pending right now."""
+        self.expire_due()
+        return sum(1 for p in self.payments.values() if p.status in CONFIRMABLE)
+
 
 STATE = web.AppKey("psp_state", PspState)
 WEBHOOKS = web.AppKey("psp_webhooks", WebhookDispatcher)

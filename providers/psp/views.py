@@ -144,7 +144,8 @@ async def ledger(request: web.Request) -> web.Response:
 
 async def deliveries(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    return reply(200, {"pending": state.pending_deliveries})
+    open_checkouts = state.open_checkouts()
+    return reply(200, {"pending": state.pending_deliveries, "openCheckouts": open_checkouts})
 
 
 async def get_faults(request: web.Request) -> web.Response:

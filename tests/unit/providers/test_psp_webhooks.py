@@ -241,3 +241,25 @@ async def test_faults_changed_at_run_time_apply_to_later_events(
     await pay(psp, "order-runtime-1")
     await settled(psp)
     assert receiver.statuses() == ["DONE", "IN_PROGRESS"]
+
+
+async def deliveries(psp: TestClient[Any, Any]) -> dict[str, Any]:
+    return dict(await (await psp.get("/_lab/deliveries")).json())
+
+
+async def test_an_unconfirmed_checkout_counts_as_still_to_come(make_psp: MakePsp) -> None:
+    psp = await make_psp(checkout_ttl_s=600)
+    await psp.post(
+        "/_lab/checkout", json={"orderId": "order-open-1", "orderName": "x", "amount": 1}
+    )
+    assert await deliveries(psp) == {"pending": 0, "openCheckouts": 1}
+
+
+async def test_asking_for_deliveries_expires_due_checkouts_so_their_chains_are_counted(
+    make_psp: MakePsp, receiver: Receiver
+) -> None:
+    psp = await make_psp(
+        checkout_ttl_s=0, webhook_url="http://127.0.0.1:9/unreachable", time_scale=1.0
+    )
+    await psp.post("/_lab/checkout", json={"orderId": "order-due-1", "orderName": "x", "amount": 1})
+    assert await deliveries(psp) == {"pending": 1, "openCheckouts": 0}
