@@ -5,21 +5,27 @@ A step load adds users every ``step_s``; each step is measured after it settles 
 seconds, while users spawn and queues fill, are left out). Past the knee more users buy
 no more throughput, only more waiting: Little's law with the service at capacity.
 
-The knee is the first step whose throughput is within ``tolerance`` of the best step's,
-provided a later step shows p95 climbing (at least ``p95_rise`` times the knee's) — else
-there is no knee yet: either throughput still grows at the last step, or latency never
-climbed. Attribution asks, per resource, the first step at which it was saturated (its
-own threshold: pool waiters present, lock waits per second, loop lag, a process near a
-whole core), and names the one saturated earliest, at or before the knee.
+The knee is the first step whose throughput cannot be told from the best step's: within
+``tolerance`` of it, or within ``noise_z`` standard errors of the difference (each step's
+standard error from its per-second counts: on a two-core machine, steps of a plateau a
+few seconds long differ by 10–15 % from noise alone, and a fixed 5 % calls such a plateau
+"still growing"). It is the knee provided a later step shows p95 climbing (at least
+``p95_rise`` times the knee's) — else there is no knee yet: either throughput still grows
+at the last step, or latency never climbed. Attribution asks, per resource, the first step
+at which it was saturated (its own threshold: pool waiters present, lock waits per second,
+loop lag, a process near a whole core), and names the one saturated earliest, at or
+before the knee.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 TOLERANCE = 0.05
+NOISE_Z = 2.0
 P95_RISE = 1.5
 
 
@@ -27,12 +33,14 @@ P95_RISE = 1.5
 class Step:
     """One step's measured figures; ``evidence`` holds the resources' readings (means over
     the step): ``pool_waiting``, ``pool_in_use_share``, ``lock_waits_per_s``,
-    ``loop_lag_s``, ``cpu_service``, ``cpu_mariadb``, ``cpu_locust`` (% of one core)…"""
+    ``loop_lag_s``, ``cpu_service``, ``cpu_mariadb``, ``cpu_locust`` (% of one core)…
+    ``throughput_se`` is the standard error of ``throughput`` (0 when not measured)."""
 
     users: int
     throughput: float
     p95_ms: float | None
     evidence: Mapping[str, float] = field(default_factory=dict)
+    throughput_se: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -62,14 +70,29 @@ SATURATION = {
 }
 
 
+def allowance(step: Step, best: Step, tolerance: float, noise_z: float) -> float:
+    """How far below the best a step may fall and still be taken for it."""
+    noise = noise_z * math.hypot(step.throughput_se, best.throughput_se)
+    return max(tolerance * best.throughput, noise)
+
+
 def find_knee(
-    steps: Sequence[Step], *, tolerance: float = TOLERANCE, p95_rise: float = P95_RISE
+    steps: Sequence[Step],
+    *,
+    tolerance: float = TOLERANCE,
+    p95_rise: float = P95_RISE,
+    noise_z: float = NOISE_Z,
 ) -> Knee:
     steps = sorted(steps, key=lambda s: s.users)
     if len(steps) < 3:
         return Knee(None, None, None, f"{len(steps)} steps; a knee needs at least 3")
-    best = max(s.throughput for s in steps)
-    knee_index = next(i for i, s in enumerate(steps) if s.throughput >= (1 - tolerance) * best)
+    top = max(steps, key=lambda s: s.throughput)
+    best = top.throughput
+    knee_index = next(
+        i
+        for i, s in enumerate(steps)
+        if best - s.throughput <= allowance(s, top, tolerance, noise_z)
+    )
     knee = steps[knee_index]
     if knee_index == len(steps) - 1:
         return Knee(
@@ -88,9 +111,15 @@ def find_knee(
             f"throughput levels off at {knee.users} users but p95 does not climb past "
             f"{p95_rise:g}× its {knee.p95_ms} ms there: no knee",
         )
+    margin = allowance(knee, top, tolerance, noise_z)
+    within = (
+        f"{tolerance:.0%}"
+        if margin <= tolerance * best
+        else f"{noise_z:g} standard errors, {margin:.1f}/s,"
+    )
     reason = (
         f"throughput peaks at {knee.throughput:.1f}/s from {knee.users} users (within "
-        f"{tolerance:.0%} of the best, {best:.1f}/s) while p95 climbs from "
+        f"{within} of the best, {best:.1f}/s) while p95 climbs from "
         f"{knee.p95_ms:.0f} ms to {max(later):.0f} ms beyond it"
     )
     first, text, at = attribute(steps, knee.users)

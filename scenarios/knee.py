@@ -1,8 +1,9 @@
 """The knee of a step load, found from the run's own evidence (a companion of step-shaped
 variants, ``scenarios/beside.py``), into ``knee.json``:
 
-    {"steps": [{users, start, end, throughput, p95_ms, evidence {…}}], "knee": {users,
-     throughput, p95_ms, reason, saturated_first, attribution, saturated_at}}
+    {"steps": [{users, start, end, throughput, throughput_se, p95_ms, evidence {…}}],
+     "noise_z": how many standard errors the finder allowed,
+     "knee": {users, throughput, p95_ms, reason, saturated_first, attribution, saturated_at}}
 
 Each step of the shape is measured over its settled part (its first ``SETTLE_SHARE`` left
 out): throughput is successful operations a second, p95 their latency from the intended
@@ -19,12 +20,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import math
 import statistics
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from profiling.knee import Knee, Step, find_knee
+from profiling.knee import NOISE_Z, Knee, Step, find_knee
 from scenarios import rundir
 from scenarios.beside import Companion, ResourceSampling
 from scenarios.history import Operation, Outcome
@@ -60,9 +62,25 @@ def step_windows(t0: float, levels: Sequence[int], step_s: float) -> list[tuple[
     ]
 
 
-def step_figures(ops: Iterable[Operation], start: float, end: float) -> tuple[float, float | None]:
+class StepFigures(NamedTuple):
+    throughput: float
+    throughput_se: float
+    p95_ms: float | None
+
+
+def step_figures(ops: Iterable[Operation], start: float, end: float) -> StepFigures:
+    """Successes a second, the standard error of that mean from the whole seconds' counts
+    (the step's own noise, which the knee finder weighs), and their p95 in ms."""
     done = [op for op in ops if start <= op.end < end and op.outcome is Outcome.OK]
-    return len(done) / (end - start), percentile([op.latency_s * 1000 for op in done], 0.95)
+    seconds = int(end - start)
+    counts = [0] * seconds
+    for op in done:
+        second = int(op.end - start)
+        if second < seconds:
+            counts[second] += 1
+    se = statistics.stdev(counts) / math.sqrt(seconds) if seconds >= 2 else 0.0
+    p95 = percentile([op.latency_s * 1000 for op in done], 0.95)
+    return StepFigures(len(done) / (end - start), se, p95)
 
 
 def mean_within(points: Iterable[tuple[float, float]], start: float, end: float) -> float | None:
@@ -157,25 +175,29 @@ class KneeFinding(Companion):
         ops = run.history.operations
         steps, rows = [], []
         for users, start, end in step_windows(run.window.load_start, self.levels, self.step_s):
-            throughput, p95 = step_figures(ops, start, end)
+            figures = step_figures(ops, start, end)
             evidence = {
                 name: round(value, 4)
                 for name, points in series.items()
                 if (value := mean_within(points, start, end)) is not None
             }
-            steps.append(Step(users, throughput, p95, evidence))
+            steps.append(
+                Step(users, figures.throughput, figures.p95_ms, evidence, figures.throughput_se)
+            )
             rows.append(
                 {
                     "users": users,
                     "start": start,
                     "end": end,
-                    "throughput": round(throughput, 3),
-                    "p95_ms": p95,
+                    "throughput": round(figures.throughput, 3),
+                    "throughput_se": round(figures.throughput_se, 3),
+                    "p95_ms": figures.p95_ms,
                     "evidence": evidence,
                 }
             )
         self.knee = find_knee(steps)
-        rundir.write_json(run.out / "knee.json", {"steps": rows, "knee": self.knee.to_dict()})
+        found = {"steps": rows, "noise_z": NOISE_Z, "knee": self.knee.to_dict()}
+        rundir.write_json(run.out / "knee.json", found)
 
     def summary(self, run: VariantRun) -> Mapping[str, Any]:
         if self.knee is None:

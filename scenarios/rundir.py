@@ -81,11 +81,11 @@ reads the files it describes (without importing this module). Format version 2:
                                memray adds allocations [{site, bytes, allocations}] when
                                it ran: the top allocation sites still alive at the end
         knee.json              step loads only (scenarios/knee.py): {steps [{users, start,
-                               end, throughput, p95_ms, evidence {pool_waiting,
-                               pool_in_use_share, lock_waits_per_s, lock_waiting_trx,
-                               loop_lag_s, cpu_service_max, cpu_mariadb, cpu_locust,
-                               cpu_machine}}], knee {users, throughput, p95_ms, reason,
-                               saturated_first, attribution, saturated_at}}
+                               end, throughput, throughput_se, p95_ms, evidence
+                               {pool_waiting, pool_in_use_share, lock_waits_per_s,
+                               lock_waiting_trx, loop_lag_s, cpu_service_max, cpu_mariadb,
+                               cpu_locust, cpu_machine}}], noise_z, knee {users, throughput,
+                               p95_ms, reason, saturated_first, attribution, saturated_at}}
         machine.csv            t, cpu_percent (all cores: 100 = every core busy), steal_percent,
                                iowait_percent, load_1m, cores — sampled with resources.csv
         lag.csv                replication lag, sampled every 0.2 s during the load

@@ -25,7 +25,8 @@ EVIDENCE_COLUMNS = (
 
 
 def knee_chart(found: Sequence[tuple[str, dict[str, Any]]]) -> bytes | None:
-    """One panel of throughput, one of p95, a line per variant, its knee circled."""
+    """One panel of throughput (bars: the noise the knee finder allowed, ``noise_z``
+    standard errors), one of p95, a line per variant, its knee circled."""
     if not found:
         return None
     figure = Figure(figsize=(10, 3.2), dpi=DPI, layout="constrained")
@@ -33,7 +34,12 @@ def knee_chart(found: Sequence[tuple[str, dict[str, Any]]]) -> bytes | None:
     for label, data in found:
         steps = data.get("steps") or []
         users = [s["users"] for s in steps]
-        line = left.plot(users, [s["throughput"] for s in steps], "o-", label=label)[0]
+        z = float(data.get("noise_z") or 0.0)
+        spread = [z * (s.get("throughput_se") or 0.0) for s in steps]
+        bars = left.errorbar(
+            users, [s["throughput"] for s in steps], yerr=spread, fmt="o-", capsize=3, label=label
+        )
+        line = bars.lines[0]
         right.plot(users, [s.get("p95_ms") for s in steps], "o-", color=line.get_color())
         knee = data.get("knee") or {}
         if knee.get("users") is not None:
@@ -74,6 +80,7 @@ def knee_section(reports: Sequence[VariantReport]) -> str:
         columns = [
             ("users", "users", lambda v: num(v, 0), True),
             ("throughput", "ok / s", lambda v: num(v, 1), True),
+            ("throughput_se", "± s.e.", lambda v: num(v, 1), True),
             ("p95_ms", "p95 ms", lambda v: num(v, 0), True),
         ] + [(k, h, lambda v, d=d: num(v, d), True) for k, h, d in EVIDENCE_COLUMNS]
         parts.append(table(rows, columns))

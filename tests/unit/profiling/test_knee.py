@@ -36,6 +36,43 @@ def test_throughput_that_falls_past_the_peak_keeps_the_knee_at_the_peak() -> Non
     assert find_knee(steps(rows)).users == 20
 
 
+# The idle machine's 2-connection vu-knee run: a plateau from 20 users whose steps differ
+# by up to 15 % (noise), so its last step happens to be the best by 13 %.
+NOISY = [
+    (10, 134, 44),
+    (20, 162, 60),
+    (30, 164, 150),
+    (40, 143, 320),
+    (50, 163, 500),
+    (60, 185, 709),
+]
+
+
+def noisy(se: float) -> list[Step]:
+    return [Step(u, tp, p95, {}, se) for u, tp, p95 in NOISY]
+
+
+def test_a_noisy_plateau_is_a_knee_when_the_steps_cannot_be_told_apart() -> None:
+    knee = find_knee(noisy(se=9.0))  # allowance 2 × √(9² + 9²) ≈ 25.5/s
+    assert knee.users == 20
+    assert "within 2 standard errors, 25.5/s, of the best, 185.0/s" in knee.reason
+
+
+def test_the_same_steps_measured_without_noise_still_grow() -> None:
+    knee = find_knee(noisy(se=0.0))
+    assert knee.users is None and "still grows at the last step (60 users" in knee.reason
+
+
+def test_a_step_beyond_the_noise_is_not_taken_for_the_best() -> None:
+    knee = find_knee(noisy(se=7.0))  # allowance ≈ 19.8/s: 162 is 23 below, 164 is 21 below
+    assert knee.users is None and "still grows at the last step" in knee.reason
+
+
+def test_noise_never_shrinks_the_fixed_tolerance() -> None:
+    rows = [Step(u, tp, p95, {}, 0.1) for u, tp, p95 in CLIFF]
+    assert find_knee(rows).users == 40  # 140 is 6.7 % below 150: outside 5 %, so 40 not 30
+
+
 def test_too_few_steps_have_no_knee() -> None:
     assert find_knee(steps(CLIFF[:2])).users is None
 

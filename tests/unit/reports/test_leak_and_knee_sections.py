@@ -58,8 +58,14 @@ def test_leak_profile_and_knee_sections_come_from_the_run_directory(tmp_path: Pa
         },
     )
     steps = [
-        {"users": u, "throughput": tp, "p95_ms": p95, "evidence": {"pool_waiting": w}}
-        for u, tp, p95, w in [(10, 50, 40, 0), (20, 90, 60, 2), (30, 91, 300, 9)]
+        {
+            "users": u,
+            "throughput": tp,
+            "throughput_se": se,
+            "p95_ms": p95,
+            "evidence": {"pool_waiting": w},
+        }
+        for u, tp, se, p95, w in [(10, 50, 1.5, 40, 0), (20, 90, 4.25, 60, 2), (30, 91, 3, 300, 9)]
     ]
     knee = {
         "users": 20,
@@ -68,7 +74,7 @@ def test_leak_profile_and_knee_sections_come_from_the_run_directory(tmp_path: Pa
         "reason": "throughput peaks at 90/s",
         "attribution": "the database pool saturated first, at 20 users",
     }
-    write_json(variant / "knee.json", {"steps": steps, "knee": knee})
+    write_json(variant / "knee.json", {"steps": steps, "noise_z": 2.0, "knee": knee})
 
     summary = variant / "summary.json"
     data = json.loads(summary.read_text())
@@ -85,6 +91,7 @@ def test_leak_profile_and_knee_sections_come_from_the_run_directory(tmp_path: Pa
     assert "select (selectors.py:468)" in page and "30.0%" in page
     assert "permission denied" in page
     assert '<h2 id="knee">' in page and "the database pool saturated first" in page
+    assert "± s.e." in page and ">4.2<" in page  # each step's noise beside its throughput
 
 
 def test_a_run_without_leaks_profiles_or_steps_has_none_of_these_sections(tmp_path: Path) -> None:

@@ -15,9 +15,26 @@ def test_step_figures_count_successes_ending_in_the_step_and_their_p95() -> None
         Operation("hold", "p", 100.0 + i, 100.0 + i + 0.01 * (i + 1), Outcome.OK) for i in range(20)
     ]
     ops.append(Operation("hold", "p", 101.0, 101.5, Outcome.FAIL, status=503))
-    throughput, p95 = step_figures(ops, 100.0, 110.0)
-    assert throughput == 1.0  # ten successes in ten seconds; the failure does not count
-    assert p95 == pytest.approx(100.0)  # nearest rank: the 10th of 10 latencies (10..100 ms)
+    figures = step_figures(ops, 100.0, 110.0)
+    assert figures.throughput == 1.0  # ten successes in ten seconds; the failure does not count
+    assert figures.p95_ms == pytest.approx(100.0)  # nearest rank: the 10th of 10 (10..100 ms)
+
+
+def test_a_steady_step_has_no_throughput_noise() -> None:
+    ops = [Operation("hold", "p", t / 4, t / 4 + 0.1, Outcome.OK) for t in range(40)]
+    assert step_figures(ops, 0.0, 10.0).throughput_se == 0.0  # four a second, every second
+
+
+def test_the_throughput_noise_is_the_standard_error_of_the_per_second_counts() -> None:
+    per_second = [2, 6, 2, 6]  # mean 4, sample stdev 2.31, standard error 2.31 / √4
+    ops = [
+        Operation("hold", "p", second, second + 0.5 + i * 0.01, Outcome.OK)
+        for second, count in enumerate(per_second)
+        for i in range(count)
+    ]
+    figures = step_figures(ops, 0.0, 4.0)
+    assert figures.throughput == 4.0
+    assert figures.throughput_se == pytest.approx(2.3094 / 2, rel=1e-3)
 
 
 def test_percentile_is_nearest_rank() -> None:
