@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -24,20 +25,27 @@ from service.config import Settings
 
 log = logging.getLogger(__name__)
 
-# KEYS[1]: the bucket. ARGV[1]: ms between requests at the sustained rate; ARGV[2]: the
-# window in ms (the burst: limit x interval). Returns 0 (allowed) or the ms to wait.
+# KEYS: the buckets a request counts against. ARGV[2i-1], ARGV[2i]: bucket i's ms between
+# requests at the sustained rate and its window in ms (the burst: limit x interval).
+# Returns {0, 0} when every bucket had room (and takes one from each), else {i, ms to wait}
+# for the first bucket without room, taking from none: a refused request costs nothing.
 GCRA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local interval = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local full_at = tonumber(redis.call('GET', KEYS[1]) or now)
-if full_at < now then full_at = now end
-local next_full_at = full_at + interval
-local allowed_at = next_full_at - window
-if allowed_at > now then return allowed_at - now end
-redis.call('SET', KEYS[1], next_full_at, 'PX', next_full_at - now)
-return 0
+local full = {}
+for i, key in ipairs(KEYS) do
+  local interval = tonumber(ARGV[2 * i - 1])
+  local window = tonumber(ARGV[2 * i])
+  local full_at = tonumber(redis.call('GET', key) or now)
+  if full_at < now then full_at = now end
+  full[i] = full_at + interval
+  local allowed_at = full[i] - window
+  if allowed_at > now then return {i, allowed_at - now} end
+end
+for i, key in ipairs(KEYS) do
+  redis.call('SET', key, full[i], 'PX', full[i] - now)
+end
+return {0, 0}
 """
 
 
@@ -69,20 +77,31 @@ class RateLimiter:
 
     async def check(self, limit: Limit, subject: str) -> Refusal | None:
         """Take one request from ``subject``'s bucket; a Refusal if it is empty."""
-        if limit.limit <= 0:
+        return await self.check_all([(limit, subject)])
+
+    async def check_all(self, buckets: Sequence[tuple[Limit, str]]) -> Refusal | None:
+        """Take one request from each (limit, subject) bucket, all or none, in one round
+        trip to Redis; a Refusal naming the first bucket that is empty."""
+        live = [(limit, subject) for limit, subject in buckets if limit.limit > 0]
+        if not live:
             return None
-        window_ms = max(1, round(limit.window_s * 1000))
-        interval_ms = max(1, math.ceil(window_ms / limit.limit))
-        key = self.settings.key("ratelimit", limit.rule, limit.subject, subject)
+        keys: list[str] = []
+        args: list[int] = []
+        for limit, subject in live:
+            window_ms = max(1, round(limit.window_s * 1000))
+            interval_ms = max(1, math.ceil(window_ms / limit.limit))
+            keys.append(self.settings.key("ratelimit", limit.rule, limit.subject, subject))
+            args += [interval_ms, interval_ms * limit.limit]
         try:
-            wait_ms = int(
-                await self._script(keys=[key], args=[interval_ms, interval_ms * limit.limit])
-            )
+            index, wait_ms = (int(v) for v in await self._script(keys=keys, args=args))
         except RedisError as exc:
-            log.warning("rate limit %s not checked: %s", limit.name, type(exc).__name__)
-            metrics.rate_limit_checks.labels(limit.name, "unchecked").inc()
+            names = ", ".join(limit.name for limit, _ in live)
+            log.warning("rate limit %s not checked: %s", names, type(exc).__name__)
+            for limit, _ in live:
+                metrics.rate_limit_checks.labels(limit.name, "unchecked").inc()
             return None
-        if wait_ms <= 0:
+        if index == 0:
             return None
+        limit = live[index - 1][0]
         metrics.rate_limit_checks.labels(limit.name, "refused").inc()
         return Refusal(limit, retry_after_s=max(1, math.ceil(wait_ms / 1000)))

@@ -4,6 +4,7 @@ Sign-in (``/auth/login`` and ``/auth/callback``) and refresh are limited per cli
 (no member is known yet); holds and confirm per client and per member, so neither one
 address nor one member can flood them. The member comes from the bearer token; a missing or
 invalid token skips the member limit (the view refuses the request with a 401 anyway).
+Both buckets are taken in one Redis round trip, all or none.
 Limits are settings (``TICKETLAB_RATE_LIMIT_*``, 0 switches one off); the answer is a 429
 problem naming the limit, with ``Retry-After``.
 """
@@ -72,13 +73,12 @@ async def rate_limit_middleware(request: web.Request, handler: Handler) -> web.S
     settings = request.app[SETTINGS]
     limiter = request.app[RATE_LIMITER]
     per_client, per_member = limits_for(settings, rule)
+    buckets = []
     if per_client is not None:
-        refusal = await limiter.check(per_client, request.remote or "unknown")
-        if refusal is not None:
-            return too_many(refusal)
-    if per_member is not None:
-        member = _member(request, settings)
-        refusal = await limiter.check(per_member, member) if member else None
-        if refusal is not None:
-            return too_many(refusal)
+        buckets.append((per_client, request.remote or "unknown"))
+    if per_member is not None and (member := _member(request, settings)):
+        buckets.append((per_member, member))
+    refusal = await limiter.check_all(buckets)
+    if refusal is not None:
+        return too_many(refusal)
     return await handler(request)

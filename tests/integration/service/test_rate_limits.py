@@ -83,6 +83,29 @@ async def test_a_bucket_key_lives_only_until_the_bucket_is_full_again(
     assert 0 < ttl_ms <= 3000  # one request of ten: full again after a tenth of 30 s
 
 
+async def test_two_buckets_are_taken_together_or_not_at_all(
+    limiter: RateLimiter, settings: Settings, redis_client: aioredis.Redis
+) -> None:
+    roomy = Limit("t", "client", limit=5, window_s=60)
+    full = Limit("t", "member", limit=1, window_s=60)
+    assert await limiter.check(full, "7") is None  # the member's only token
+    refusal = await limiter.check_all([(roomy, "10.0.0.6"), (full, "7")])
+    assert refusal is not None and refusal.limit == full
+    assert await redis_client.exists(settings.key("ratelimit", "t", "client", "10.0.0.6")) == 0
+
+
+async def test_two_buckets_with_room_both_give_a_token(
+    limiter: RateLimiter, settings: Settings, redis_client: aioredis.Redis
+) -> None:
+    client, member = Limit("t", "client", limit=5, window_s=60), Limit("t", "member", 2, 60)
+    assert await limiter.check_all([(client, "10.0.0.7"), (member, "8")]) is None
+    assert await limiter.check_all([(client, "10.0.0.7"), (member, "8")]) is None
+    refusal = await limiter.check_all([(client, "10.0.0.7"), (member, "8")])
+    assert refusal is not None and refusal.limit == member  # its 2 taken; the other has 3 left
+    keys = [settings.key("ratelimit", "t", *k) for k in (("client", "10.0.0.7"), ("member", "8"))]
+    assert [await redis_client.pttl(k) > 0 for k in keys] == [True, True]
+
+
 async def test_a_limit_of_zero_is_off(limiter: RateLimiter) -> None:
     limit = Limit("t", "client", limit=0, window_s=60)
     assert [await limiter.check(limit, "10.0.0.4") for _ in range(50)] == [None] * 50
