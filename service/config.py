@@ -99,7 +99,7 @@ class Settings:
     db_url: str = "mysql://ticketlab:ticketlab@127.0.0.1:3306/ticketlab"
     replica_url: str = ""
     db_admin_url: str = "mysql://root@127.0.0.1:3306/ticketlab"
-    db_driver: str = "asyncmy"  # nox -s bench: ~2× aiomysql on the hold path; suite green on both
+    db_driver: str = "asyncmy"  # the faster in nox -s bench (README); suite green on both
     db_pool_size: int = 20
     db_pool_timeout_s: float = 2.0
     db_jobs_pool_size: int = 8
