@@ -70,7 +70,13 @@ def knee_section(reports: Sequence[VariantReport]) -> str:
     found = [(r.label, r.variant.knee) for r in reports if r.variant.knee.get("steps")]
     if not found:
         return ""
-    parts = ['<h2 id="knee">The knee</h2>', image(knee_chart(found), "throughput and p95")]
+    parts = [
+        '<h2 id="knee">The knee</h2>',
+        image(knee_chart(found), "throughput and p95"),
+        '<p class="muted">Bars: each step\'s throughput give or take the noise the finder allows '
+        "(2 standard errors of its per-second counts); the knee is the first step that cannot "
+        "be told from the best while p95 climbs after it.</p>",
+    ]
     for label, data in found:
         knee = data.get("knee") or {}
         parts.append(f"<h3>{esc(label)}</h3><p>{esc(knee.get('reason', ''))}</p>")
