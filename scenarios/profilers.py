@@ -136,8 +136,14 @@ class MemrayProfile(Companion):
         headlines: dict[str, str] = {}
         if not captures:
             self.notes.append("no memray capture was written (is memray installed?)")
+        if captures:  # minutes for a soak's captures: say so rather than fall silent
+            run.progress.enter(
+                "memray",
+                note=f"{len(captures)} capture(s): flame graphs, stats and live allocations",
+            )
         records = []
         for capture in captures:
+            run.progress.log(f"{run.progress.variant}: memray reading {capture.name}")
             files.append({"file": f"memray/{capture.name}", "what": "memray capture"})
             if binary is not None:
                 files += self._reports(binary, capture, out, headlines)

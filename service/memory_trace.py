@@ -34,7 +34,9 @@ def traced_if_asked() -> Iterator[None]:
     path = Path(directory) / f"worker-{os.getpid()}.bin"
     path.parent.mkdir(parents=True, exist_ok=True)
     with memray.Tracker(
-        path,
+        # Not compressed at exit: a soak's capture takes longer to compress than the
+        # supervisor's stop allows, and a killed compression leaves a .lz4.tmp behind.
+        destination=memray.FileDestination(path, compress_on_exit=False),
         native_traces=os.environ.get(NATIVE_VARIABLE) == "1",
         trace_python_allocators=True,
     ):

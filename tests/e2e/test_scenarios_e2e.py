@@ -332,3 +332,46 @@ def test_replica_lag_reads_a_lagging_replica_and_counts_what_it_showed(
     assert set(during["seconds_behind_master"].dropna()) <= {0, 1, 2}  # it barely notices
     assert summary["server_cpu_percent_mean"].keys() >= {"primary", "replica"}
     assert verdicts(result, "replica")["no-double-booking"] == "pass"
+
+
+def test_py_spy_profiles_the_worker_for_the_load_or_says_why_not(smoke: RunResult) -> None:
+    variant = smoke.run_dir / "variants" / "default"
+    profiles = json.loads((variant / "profiles" / "profiles.json").read_text())
+    assert profiles["profiler"] == "py-spy"
+    if not profiles["files"]:
+        assert profiles["notes"], "neither a profile nor a reason"
+        pytest.skip(f"py-spy may not attach on this machine: {profiles['notes'][0]}")
+    names = {f["file"] for f in profiles["files"]}
+    assert {n.rsplit(".", 1)[1] for n in names} == {"svg", "json"}
+    svg = next(variant / "profiles" / n for n in names if n.endswith(".svg"))
+    assert svg.read_text().lstrip().startswith("<?xml") and "<svg" in svg.read_text()
+    top = profiles["top"]
+    assert top and all(0 < t["self_share"] <= 1 for t in top)
+    assert sum(t["self_s"] for t in top) > 0.5  # at 50 Hz: 25 samples of a busy worker
+    report = (smoke.run_dir / "report.html").read_text()
+    assert 'id="profiles"' in report and top[0]["function"].split(" ")[0] in report
+
+
+def test_memray_names_the_journal_line_that_leaks(lab_dir: Path, tmp_path: Path) -> None:
+    scenario = load_scenario("memory-leak").only(["defect-on"])
+    workload = {**scenario.workload, "warmup_s": 2}
+    scenario = apply_overrides(
+        dataclasses.replace(scenario, workload=workload, workers=1, profile="memray"),
+        Overrides(duration_s=8),
+    )
+    result = run_scenario(scenario, options(scenario, lab_dir, tmp_path))
+    variant = result.run_dir / "variants" / "defect-on"
+    profiles = json.loads((variant / "profiles" / "profiles.json").read_text())
+    assert profiles["notes"] == [], profiles["notes"]
+    names = {f["file"] for f in profiles["files"]}
+    assert any(n.endswith("-leaks.html") for n in names)
+    assert any(n.endswith("-stats.json") for n in names)
+    assert not list(variant.rglob("*.tmp")), "a capture left half-written"
+    line = profiles["allocating_line"]
+    assert line.startswith("service/http/defects.py:") and "request_journal_middleware" in line
+    leaks = json.loads((variant / "leaks.json").read_text())
+    assert leaks["allocating_line"] == line
+    ours = next(site for site in leaks["allocations"] if site["site"] == line)
+    assert ours["bytes"] > 100_000 and ours["allocations"] > 100
+    project = [site for site in leaks["allocations"] if site["site"].startswith("service/")]
+    assert project[0] == ours  # the biggest of the project's own live allocation sites
