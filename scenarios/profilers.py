@@ -20,10 +20,12 @@ describe what they wrote in ``profiles/profiles.json``:
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -129,28 +131,50 @@ class MemrayProfile(Companion):
         return env | ({"TICKETLAB_MEMRAY_NATIVE": "1"} if self.native else {})
 
     def after_stop(self, run: VariantRun) -> None:
+        """Each of memray's reports reads a whole capture (hundreds of MB after a soak, a
+        minute or more each), so they run side by side, one per core, while this process
+        reads the live allocations itself."""
         out = run.out / PROFILES
         captures = sorted((out / "memray").glob("worker-*.bin"))
         binary = allocations.executable()
-        files: list[dict[str, str]] = []
-        headlines: dict[str, str] = {}
         if not captures:
             self.notes.append("no memray capture was written (is memray installed?)")
-        if captures:  # minutes for a soak's captures: say so rather than fall silent
+        else:
             run.progress.enter(
                 "memray",
                 note=f"{len(captures)} capture(s): flame graphs, stats and live allocations",
             )
+        jobs = [
+            (capture, name, argv)
+            for capture in (captures if binary is not None else [])
+            for name, argv in allocations.report_argvs(binary or "", capture, out).items()
+        ]
         records = []
-        for capture in captures:
-            run.progress.log(f"{run.progress.variant}: memray reading {capture.name}")
-            files.append({"file": f"memray/{capture.name}", "what": "memray capture"})
-            if binary is not None:
-                files += self._reports(binary, capture, out, headlines)
-            try:
-                records += allocations.leaked_records(capture)
-            except Exception as exc:  # a truncated capture (a killed worker): say so
-                self.notes.append(f"{capture.name}: unreadable ({type(exc).__name__}: {exc})")
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            running = [
+                (capture, name, argv, pool.submit(_run, argv)) for capture, name, argv in jobs
+            ]
+            for capture in captures:
+                run.progress.log(f"{run.progress.variant}: memray reading {capture.name}")
+                try:
+                    records += allocations.leaked_records(capture)
+                except Exception as exc:  # a truncated capture (a killed worker): say so
+                    self.notes.append(f"{capture.name}: unreadable ({type(exc).__name__}: {exc})")
+            files: list[dict[str, str]] = []
+            headlines: dict[str, str] = {}
+            for capture in captures:
+                files.append({"file": f"memray/{capture.name}", "what": "memray capture"})
+                for _, name, argv, future in (r for r in running if r[0] == capture):
+                    failure = _failure(future.result(), out / name)
+                    if failure:
+                        self.notes.append(f"memray {argv[1]} for {capture.name} failed: {failure}")
+                    else:
+                        files.append({"file": name, "what": _what(name)})
+                stats = out / f"{capture.stem}-stats.json"
+                if stats.exists():
+                    headlines[f"memray stats {capture.name}"] = allocations.stats_headline(
+                        json.loads(stats.read_text())
+                    )
         sites = allocations.top_sites(records, limit=15)
         self.allocating_line = allocations.allocating_line(sites)
         leaks_path = run.out / "leaks.json"
@@ -167,26 +191,6 @@ class MemrayProfile(Companion):
             allocating_line=self.allocating_line,
         )
 
-    def _reports(
-        self, binary: str, capture: Path, out: Path, headlines: dict[str, str]
-    ) -> list[dict[str, str]]:
-        made = []
-        for name, argv in allocations.report_argvs(binary, capture, out).items():
-            done = subprocess.run(
-                argv, capture_output=True, text=True, timeout=MEMRAY_TIMEOUT_S, check=False
-            )
-            if done.returncode != 0 or not (out / name).exists():
-                tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-                self.notes.append(f"memray {argv[1]} for {capture.name} failed: {tail[0]}")
-                continue
-            made.append({"file": name, "what": _what(name)})
-        stats = out / f"{capture.stem}-stats.json"
-        if stats.exists():
-            headlines[f"memray stats {capture.name}"] = allocations.stats_headline(
-                json.loads(stats.read_text())
-            )
-        return made
-
     def summary(self, run: VariantRun) -> Mapping[str, Any]:
         return {
             "profile": {
@@ -195,6 +199,25 @@ class MemrayProfile(Companion):
                 "notes": self.notes,
             }
         }
+
+
+def _run(argv: list[str]) -> subprocess.CompletedProcess[str] | str:
+    try:
+        return subprocess.run(
+            argv, capture_output=True, text=True, timeout=MEMRAY_TIMEOUT_S, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return f"no answer in {MEMRAY_TIMEOUT_S:.0f} s"
+
+
+def _failure(done: subprocess.CompletedProcess[str] | str, made: Path) -> str | None:
+    """Why a report is missing, or None when it was written."""
+    if isinstance(done, str):
+        return done
+    if done.returncode == 0 and made.exists():
+        return None
+    tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+    return tail[0]
 
 
 def _launch(argv: list[str]) -> subprocess.Popen[str]:
