@@ -16,7 +16,9 @@ SCENARIO = Scenario(
     ),
     settings={"hold_ttl_s": 5, "sweeper_interval_s": 1, "reconciler_interval_s": 1},
     workers=2,
-    venue=Venue(zones=4, rows=5, seats_per_row=50),
+    # 10,000 seats: the buyers buy ~17 seats a second on an idle 2-core machine, and a soak
+    # that sells out stops paying, so its descriptors level off and look like a step.
+    venue=Venue(zones=20, rows=10, seats_per_row=50),
     workload={
         "seats": {"mode": "uniform"},
         "seats_per_hold": [1, 2],
