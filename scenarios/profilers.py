@@ -142,7 +142,7 @@ class MemrayProfile(Companion):
         else:
             run.progress.enter(
                 "memray",
-                note=f"{len(captures)} capture(s): flame graphs, stats and live allocations",
+                note=f"{len(captures)} capture(s), reports side by side",
             )
         jobs = [
             (capture, name, argv)
