@@ -19,7 +19,9 @@ The verdict, over the samples after warm-up (rules in the order they are tried):
     INCONCLUSIVE  it surely grows, but the interval straddles the material rate;
     LEAK          it grows at the material rate or faster and still grows in the second
                   half of the window;
-    NO LEAK       it grew and then levelled off: a step (a cache filled, a pool warmed).
+    NO LEAK       it grew and then levelled off (even the second half's upper bound is
+                  under the material rate): a step (a cache filled, a pool warmed);
+    INCONCLUSIVE  it grew, and the second half is too noisy to tell a step from a leak.
 
 The material rate is the growth that matters for the resource: for memory, half a MiB per
 1,000 requests the worker served (its cost per request tells a leak from a warm process
@@ -298,10 +300,15 @@ def _decide(
         return Leak.LEAK, (
             f"{grew}, and still growing in the second half ([{rate(late.low)}, {rate(late.high)}])"
         )
-    late_text = f"[{rate(late.low)}, {rate(late.high)}]" if late is not None else "unknown"
+    if late is None or late.high >= threshold:
+        late_text = f"[{rate(late.low)}, {rate(late.high)}]" if late is not None else "unknown"
+        return Leak.INCONCLUSIVE, (
+            f"{grew}, but the second half's CI {late_text} includes both 0 and the material "
+            "rate: a step or a leak, too noisy to tell; soak longer"
+        )
     return Leak.NO_LEAK, (
-        f"{slope}, then levelled off (the second half's CI {late_text} includes 0): a "
-        "step, not a leak"
+        f"{slope}, then levelled off (the second half's CI [{rate(late.low)}, "
+        f"{rate(late.high)}] is under the material {limit}): a step, not a leak"
     )
 
 

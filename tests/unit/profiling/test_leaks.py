@@ -61,6 +61,15 @@ def test_a_step_that_levels_off_is_no_leak() -> None:
     assert "levelled off" in verdict.rule
 
 
+def test_a_rise_whose_second_half_is_too_noisy_to_call_is_inconclusive_not_a_step() -> None:
+    fds = [40.0 + 9 * min(max(s - 20, 0), 40) for s in SECONDS]  # the same step as above
+    rng = random.Random(3)
+    noise = [rng.gauss(0, 0.5 if s < 90 else 60.0) for s in SECONDS]
+    verdict = leak_verdict("fds", SECONDS, [v + n for v, n in zip(fds, noise, strict=True)])
+    assert verdict.verdict is Leak.INCONCLUSIVE
+    assert "too noisy to tell" in verdict.rule
+
+
 def test_a_noisy_plateau_is_no_leak() -> None:
     uss = noisy([80 * MIB] * 180, sd=1 * MIB)
     verdict = leak_verdict("uss_bytes", SECONDS, uss)
