@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 PROFILES = "profiles"
 STOP_S = 15.0
-MEMRAY_TIMEOUT_S = 300.0
+MEMRAY_TIMEOUT_S = 900.0  # one report of a three-minute soak: minutes, sharing the cores
 
 
 def profiler_for(name: str | None, native: bool = False) -> Companion | None:
