@@ -37,7 +37,14 @@ MEMBER = web.RequestKey("member_id", int)  # the request's member, once its toke
 
 
 async def current_member(request: web.Request) -> int:
-    """The member id of the request's valid bearer token; Unauthorized (401) otherwise."""
+    """The member id of the request's valid bearer token; Unauthorized (401) otherwise.
+    Verified once a request: the rate limit's member bucket may have done it already."""
+    member_id = request.get(MEMBER)
+    return member_id if member_id is not None else verify_bearer(request)
+
+
+def verify_bearer(request: web.Request) -> int:
+    """Verify the request's bearer token and remember its member; Unauthorized if bad."""
     header = request.headers.get("Authorization")
     if not header:
         raise Unauthorized("an 'Authorization: Bearer <token>' header is required")

@@ -14,10 +14,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from service.adapters.rate_limiter import Limit, Refusal
-from service.adapters.tokens import AccessTokens
 from service.bootstrap import RATE_LIMITER, SETTINGS
 from service.config import Settings
 from service.domain.errors import Unauthorized
+from service.http.auth import verify_bearer
 from service.http.problems import Handler, problem
 
 # (method, route) → the rule its requests count against.
@@ -41,12 +41,9 @@ def limits_for(settings: Settings, rule: str) -> tuple[Limit | None, Limit | Non
     return limit("client"), limit("member")
 
 
-def _member(request: web.Request, settings: Settings) -> str | None:
-    scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
+def _member(request: web.Request) -> str | None:
     try:
-        return str(AccessTokens(settings).verify(token.strip()))
+        return str(verify_bearer(request))
     except Unauthorized:
         return None
 
@@ -76,7 +73,7 @@ async def rate_limit_middleware(request: web.Request, handler: Handler) -> web.S
     buckets = []
     if per_client is not None:
         buckets.append((per_client, request.remote or "unknown"))
-    if per_member is not None and (member := _member(request, settings)):
+    if per_member is not None and (member := _member(request)):
         buckets.append((per_member, member))
     refusal = await limiter.check_all(buckets)
     if refusal is not None:
