@@ -144,16 +144,19 @@ class MemrayProfile(Companion):
                 "memray",
                 note=f"{len(captures)} capture(s), reports side by side",
             )
-        jobs = [
-            (capture, name, argv)
-            for capture in (captures if binary is not None else [])
-            for name, argv in allocations.report_argvs(binary or "", capture, out).items()
-        ]
+        if captures and binary is None:
+            self.notes.append("memray's command line was not found: no flame graphs or stats")
         records = []
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            running = [
-                (capture, name, argv, pool.submit(_run, argv)) for capture, name, argv in jobs
-            ]
+            running = {
+                capture: [
+                    (name, argv, pool.submit(_run, argv))
+                    for name, argv in allocations.report_argvs(binary, capture, out).items()
+                ]
+                if binary is not None
+                else []
+                for capture in captures
+            }
             for capture in captures:
                 run.progress.log(f"{run.progress.variant}: memray reading {capture.name}")
                 try:
@@ -164,7 +167,7 @@ class MemrayProfile(Companion):
             headlines: dict[str, str] = {}
             for capture in captures:
                 files.append({"file": f"memray/{capture.name}", "what": "memray capture"})
-                for _, name, argv, future in (r for r in running if r[0] == capture):
+                for name, argv, future in running[capture]:
                     failure = _failure(future.result(), out / name)
                     if failure:
                         self.notes.append(f"memray {argv[1]} for {capture.name} failed: {failure}")
