@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aio_pika
 import pytest
@@ -30,7 +30,9 @@ from tests.support.waiting import wait_until
 
 log = logging.getLogger(__name__)
 
-BURST = 150
+BEFORE_OUTAGE = 50
+DURING_OUTAGE = 20
+AFTER_OUTAGE = 20
 WRITE_PAUSE_S = 0.01
 RECOVERY_BOUND_S = 60.0
 
@@ -63,11 +65,27 @@ async def outage_guard(isolation: Isolation) -> AsyncIterator[None]:
         restore(isolation.vhost)
 
 
-async def write_burst(db: Database, ids: list[str], n: int) -> None:
-    for i in range(n):
+async def write_until(db: Database, ids: list[str], stop: asyncio.Event) -> None:
+    """Keep committing events until told to stop: however long the relay takes to notice
+    the outage, some events are written while the broker refuses us."""
+    i = 0
+    while not stop.is_set():
         async with db.transaction() as cur:
             ids.append(await record_event(cur, events.HOLD_CREATED, str(i), {"i": i}))
+        i += 1
         await asyncio.sleep(WRITE_PAUSE_S)
+
+
+def written_at_least(
+    writer: asyncio.Task[None], ids: list[str], n: int
+) -> Callable[[], Awaitable[bool]]:
+    async def condition() -> bool:
+        if writer.done():
+            writer.result()  # a writer that died fails the test with its own error
+            raise AssertionError("the writer stopped before it was told to")
+        return len(ids) >= n
+
+    return condition
 
 
 async def test_a_broker_outage_during_a_burst_loses_no_event(
@@ -89,11 +107,13 @@ async def test_a_broker_outage_during_a_burst_loses_no_event(
     await consumer.start()
     await relay.start()
     ids: list[str] = []
+    stop = asyncio.Event()
+    writer = asyncio.create_task(write_until(db, ids, stop))
     try:
-        writer = asyncio.create_task(write_burst(db, ids, BURST))
+        enough_before = written_at_least(writer, ids, BEFORE_OUTAGE)
 
         async def flowing() -> bool:
-            return len(ids) >= BURST // 3 and len(await received(db, ids[:10])) == 10
+            return await enough_before() and len(await received(db, ids[:10])) == 10
 
         await wait_until(flowing, what="events flowing before the outage")
 
@@ -105,29 +125,30 @@ async def test_a_broker_outage_during_a_burst_loses_no_event(
 
         await wait_until(relay_blocked, what="the relay noticing the outage")
         # The burst goes on while the broker refuses us; those events wait in the table.
-        written_during = len(ids)
-
-        async def more_written() -> bool:
-            return len(ids) >= written_during + 20
-
+        more_written = written_at_least(writer, ids, len(ids) + DURING_OUTAGE)
         await wait_until(more_written, what="events written during the outage")
         waiting = await unpublished(db, ids)
-        assert waiting >= 20, "events written during the outage should wait in the outbox"
+        assert waiting >= DURING_OUTAGE, "events written in the outage should wait in the outbox"
         assert relay.running, "the relay must not crash while the broker is away"
 
         restore(isolation.vhost)
+        after = written_at_least(writer, ids, len(ids) + AFTER_OUTAGE)
+        await wait_until(after, what="events written after the outage")
+        stop.set()
         await writer
-        assert len(ids) == BURST
+        total = len(ids)
 
         started = time.monotonic()
 
         async def all_recorded() -> bool:
-            return len(await received(db, ids)) == BURST and await unpublished(db, ids) == 0
+            return len(await received(db, ids)) == total and await unpublished(db, ids) == 0
 
         await wait_until(all_recorded, RECOVERY_BOUND_S, what="every event recorded")
         log.info("recovered in %.1f s", time.monotonic() - started)
     finally:
+        stop.set()
         restore(isolation.vhost)  # a failure mid-outage: closing must not wait on a refusal
+        await asyncio.gather(writer, return_exceptions=True)
         await relay.close()
         await consumer.close()
         await relay_conn.close()
@@ -136,7 +157,7 @@ async def test_a_broker_outage_during_a_burst_loses_no_event(
     deliveries = await received(db, ids)
     assert set(deliveries) == set(ids)  # none lost, one row each: applied exactly once
     assert reconnects["relay"] >= 1 and reconnects["consumer"] >= 1, reconnects
-    duplicates = sum(deliveries.values()) - BURST
+    duplicates = sum(deliveries.values()) - total
     # A duplicate needs an ack or a confirm lost at the instant of the cut; it is counted,
     # never applied twice. Most events must have arrived once.
     assert duplicates <= consumer.prefetch + relay.batch, deliveries
