@@ -6,7 +6,10 @@ the unit tier refuses them (``tests/unit/conftest.py``).
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import AsyncIterator, Iterator
+from types import FrameType
 
 import pytest
 import redis.asyncio as aioredis
@@ -19,6 +22,17 @@ from tests.support.isolation import Isolation, new_isolation
 from tests.support.processes import free_port
 from tests.support.servers import identity_provider, service_settings, serving
 from tests.support.vhosts import no_vhost_left_behind  # noqa: F401  (opt-in, see there)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A SIGTERM (a CI timeout, ``kill``) stops the suite the way Ctrl-C does, so fixtures
+    tear down: without it the lab's MariaDB pair, vhosts and databases outlive the run."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
 
 
 @pytest.fixture(scope="module")
