@@ -14,6 +14,8 @@ The verdict, over the samples after warm-up (rules in the order they are tried):
     INCONCLUSIVE  fewer than ``MIN_POINTS`` samples or less than ``MIN_SPAN_S`` of them;
     LEAK          it rose by at least the material amount to its ceiling (a pool's size)
                   and stays there: exhausted (Theil–Sen would see only the flat top);
+    INCONCLUSIVE  it was at its ceiling from the window's start: exhausted in the warm-up,
+                  or simply all busy; the window cannot show the climb;
     NO LEAK       even the slope's upper bound is under the material rate;
     INCONCLUSIVE  the interval includes 0 and the material rate: too noisy;
     INCONCLUSIVE  it surely grows, but the interval straddles the material rate;
@@ -22,6 +24,11 @@ The verdict, over the samples after warm-up (rules in the order they are tried):
     NO LEAK       it grew and then levelled off (even the second half's upper bound is
                   under the material rate): a step (a cache filled, a pool warmed);
     INCONCLUSIVE  it grew, and the second half is too noisy to tell a step from a leak.
+
+A NO LEAK needs the load to have been there: when the worker's request count is known and
+it served nothing in the window, or its rate in the window's last third fell under
+``STEADY_SHARE`` of its first third's (sold out, its pool gone, the load generator
+stalled), a resource that stopped growing proves nothing and NO LEAK becomes INCONCLUSIVE.
 
 The material rate is the growth that matters for the resource: for memory, half a MiB per
 1,000 requests the worker served (its cost per request tells a leak from a warm process
@@ -68,6 +75,7 @@ MATERIAL = {
 FLOORED = frozenset({"pool_in_use"})
 FLOOR_SAMPLES = 10
 UNITS = {"uss_bytes": "bytes", "rss_bytes": "bytes", "pool_in_use": "connections"}
+STEADY_SHARE = 0.5
 
 
 class Leak(StrEnum):
@@ -230,7 +238,39 @@ def leak_verdict(
     verdict, rule = _decide(
         resource, chosen, chosen_late, x_axis[-1] - x_axis[0], material, ys, ceiling, per, unit
     )
+    unsteady = _unsteady_load(t, requests) if requests is not None else None
+    if verdict is Leak.NO_LEAK and unsteady is not None:
+        verdict, rule = Leak.INCONCLUSIVE, f"{rule}; but {unsteady}: not a soak under load"
     return LeakVerdict(verdict=verdict, rule=rule, **base, **numbers)
+
+
+def _unsteady_load(t: Sequence[float], requests: Sequence[float]) -> str | None:
+    """Why the load was not steady over the window, or None when it was (or is unknown)."""
+    known = [
+        (a, r) for a, r in zip(t, requests, strict=True) if r is not None and not math.isnan(r)
+    ]
+    if len(known) < 6:
+        return None
+    t0, t1 = known[0][0], known[-1][0]
+    third = (t1 - t0) / 3
+    early = [(a, r) for a, r in known if a <= t0 + third]
+    late = [(a, r) for a, r in known if a >= t1 - third]
+
+    def rate(part: list[tuple[float, float]]) -> float:
+        (a0, r0), (a1, r1) = part[0], part[-1]
+        return (r1 - r0) / (a1 - a0) if a1 > a0 else 0.0
+
+    if len(early) < 2 or len(late) < 2:
+        return None
+    first, last = rate(early), rate(late)
+    if first <= 0 and last <= 0:
+        return "the worker served no request in the window"
+    if last < STEADY_SHARE * first:
+        return (
+            f"its load fell from {first:.1f} to {last:.1f} requests/s between the window's "
+            f"first and last thirds (under {STEADY_SHARE:.0%})"
+        )
+    return None
 
 
 def _served(
@@ -283,6 +323,11 @@ def _decide(
         return Leak.LEAK, (
             f"rose from {first:g} to its ceiling of {ceiling:g} (by {rise:g}, at least "
             f"{material:g}) and held there: exhausted"
+        )
+    if ceiling is not None and ceiling > 0 and first >= ceiling:
+        return Leak.INCONCLUSIVE, (
+            f"at its ceiling of {ceiling:g} from the window's start: exhausted in the warm-up "
+            "or simply all busy, the window cannot show a climb; shorten the warm-up"
         )
     if fit.high < threshold:
         return Leak.NO_LEAK, f"{slope}: even its upper bound is under the material {limit}"

@@ -147,3 +147,34 @@ def test_memory_is_judged_per_request_when_the_count_is_known() -> None:
     assert quiet.verdict is Leak.LEAK  # 1 MiB per 1,000 requests kept
     assert "MiB/1k requests" in quiet.rule
     assert leak_verdict("uss_bytes", SECONDS, uss).judged_per == "min"
+
+
+def test_a_flat_series_whose_load_fell_away_is_inconclusive_not_no_leak() -> None:
+    # 20 requests a second for two minutes, then 2: sold out, or the pool gone
+    requests = [20.0 * s if s < 120 else 2400 + 2.0 * (s - 120) for s in SECONDS]
+    verdict = leak_verdict("fds", SECONDS, [42.0] * 180, requests=requests)
+    assert verdict.verdict is Leak.INCONCLUSIVE
+    assert "load fell from 20.0 to 2.0 requests/s" in verdict.rule
+
+
+def test_a_flat_series_with_no_request_served_is_inconclusive() -> None:
+    verdict = leak_verdict("fds", SECONDS, [42.0] * 180, requests=[500.0] * 180)
+    assert verdict.verdict is Leak.INCONCLUSIVE
+    assert "served no request in the window" in verdict.rule
+
+
+def test_a_flat_series_under_steady_load_stays_no_leak() -> None:
+    requests = [20.0 * s for s in SECONDS]
+    assert leak_verdict("fds", SECONDS, [42.0] * 180, requests=requests).verdict is Leak.NO_LEAK
+
+
+def test_a_leak_stays_a_leak_when_the_load_falls() -> None:
+    requests = [20.0 * s if s < 120 else 2400.0 for s in SECONDS]
+    fds = [40.0 + s for s in SECONDS]  # a descriptor a second
+    assert leak_verdict("fds", SECONDS, fds, requests=requests).verdict is Leak.LEAK
+
+
+def test_a_pool_full_from_the_windows_start_is_inconclusive() -> None:
+    verdict = leak_verdict("pool_in_use", SECONDS, [10.0] * 180, ceiling=10)
+    assert verdict.verdict is Leak.INCONCLUSIVE
+    assert "at its ceiling of 10 from the window's start" in verdict.rule
