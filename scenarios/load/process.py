@@ -10,6 +10,11 @@ Headless (the runner)::
         --headless --host URL --ticketlab-workload PATH --only-summary
         --exit-code-on-error 0 [--processes N] [-u U -r R -t Ts]
 
+With ``--processes`` the master and its workers talk over a port of their own on
+loopback: Locust's default (5557 on every interface) would open the lab to the network
+and let the workers of two runs at once (two checkouts, a run beside the tests) join
+whichever master holds it.
+
 The shape file is added when the workload has a shape other than ``constant``; a constant
 shape becomes ``-u``/``-r``/``-t``. ``--exit-code-on-error 0``: refusals (409s, 503s) are
 outcomes the history records, not a reason for Locust to exit non-zero; a crash still is.
@@ -31,6 +36,7 @@ from pathlib import Path
 
 from scenarios.load.shapes import ConstantShape, needs_shape_class
 from scenarios.load.workload import CLI_OPTION, Workload
+from scenarios.stack.net import LOOPBACK, ephemeral_port
 from scenarios.stack.processes import die_with_parent
 
 HERE = Path(__file__).resolve().parent
@@ -59,13 +65,15 @@ def headless_argv(
     python: str = sys.executable,
     extra: Sequence[str] = (),
     csv_prefix: Path | None = None,
+    master_port: int | None = None,
 ) -> list[str]:
     """The headless command for ``workload`` (written at ``workload_path``).
 
     Without a shape the load is ``users``/``spawn_rate``/``run_time_s`` (all required);
     a ``constant`` shape supplies them; any other shape drives the load itself.
     ``csv_prefix`` keeps Locust's own statistics (``<prefix>_stats.csv`` …) to check
-    the history's figures against.
+    the history's figures against. ``master_port`` (with ``processes``): a free one if
+    not given.
     """
     argv = [python, "-m", "locust", "-f", locustfiles(workload), "--headless"]
     argv += _common(workload, workload_path)
@@ -75,7 +83,9 @@ def headless_argv(
     if processes is not None:
         if processes == 0 or processes < -1:
             raise ValueError(f"processes must be >= 1 (or -1: one per core), got {processes}")
-        argv += ["--processes", str(processes)]
+        port = str(master_port or ephemeral_port())
+        argv += ["--processes", str(processes), "--master-bind-host", LOOPBACK]
+        argv += ["--master-bind-port", port, "--master-host", LOOPBACK, "--master-port", port]
     shape = workload.shape
     if isinstance(shape, ConstantShape):
         users, spawn_rate, run_time_s = shape.users, shape.spawn_rate, shape.duration_s

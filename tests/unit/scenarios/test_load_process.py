@@ -51,6 +51,15 @@ def test_a_shaped_workload_runs_headless_with_the_shape_file() -> None:
     assert not {"-u", "-r", "-t"} & set(argv)
 
 
+def test_processes_meet_their_master_on_a_loopback_port_of_their_own() -> None:
+    shape = workload({"kind": "step", "step_users": 1, "step_s": 1, "max_users": 2})
+    argv = headless_argv(shape, WORKLOAD_PATH, processes=2, master_port=40123)
+    assert option(argv, "--master-bind-host") == option(argv, "--master-host") == "127.0.0.1"
+    assert option(argv, "--master-bind-port") == option(argv, "--master-port") == "40123"
+    free = headless_argv(shape, WORKLOAD_PATH, processes=2)
+    assert option(free, "--master-bind-port") == option(free, "--master-port") != "5557"
+
+
 def test_a_constant_workload_becomes_users_rate_and_run_time() -> None:
     argv = headless_argv(
         workload({"kind": "constant", "users": 20, "spawn_rate": 5, "duration_s": 30.4}),
