@@ -160,7 +160,7 @@ def test_a_run_directory_holds_no_secret_and_no_password(smoke: RunResult) -> No
 
 @pytest.fixture(scope="module")
 def double_booking(lab_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> RunResult:
-    return run("double-booking", lab_dir, tmp_path_factory.mktemp("runs"), duration_s=8)
+    return run("double-booking", lab_dir, tmp_path_factory.mktemp("runs"), duration_s=6)
 
 
 def test_naive_oversells_and_every_other_strategy_sells_each_seat_once(
